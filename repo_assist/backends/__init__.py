@@ -1,0 +1,1 @@
+"""Model backends behind one small protocol: embedded llama.cpp, Ollama, OpenAI-compatible."""

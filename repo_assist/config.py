@@ -1,0 +1,142 @@
+"""Settings, layered: defaults → user config → <repo>/.repo-assist.toml → REPO_ASSIST_* → flags.
+
+Unknown keys are errors that name the key; values are checked against the
+type of their default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigError
+
+REPO_CONFIG_NAME = ".repo-assist.toml"
+ENV_PREFIX = "REPO_ASSIST_"
+
+DEFAULT_SECRET_PATHS: tuple[str, ...] = (
+    ".env", ".env.*", "*.env", ".envrc", "*.pem", "*.key", "*.p12", "*.pfx", "*.jks",
+    "*.keystore", "id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*", "*.ppk", ".netrc",
+    ".pgpass", ".htpasswd", "credentials", "credentials.json", "*.kdbx", ".npmrc", ".pypirc",
+    "secrets.yml", "secrets.yaml", "*.tfstate", "*.tfvars",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    # where indexes live (empty: REPO_ASSIST_HOME, a source checkout's indexes/, or XDG data)
+    home: str = ""
+    # embedder: "default" (packaged all-MiniLM-L6-v2) or a sentence-transformers name or folder
+    embedder: str = "default"
+    embed_batch_size: int = 64
+    # below this many texts, a BERT model is run on the light numpy path (no torch import)
+    light_embed_max: int = 256
+    max_file_bytes: int = 1 << 20
+    max_line_chars: int = 4000
+    max_avg_line_chars: int = 300
+    secret_paths: tuple[str, ...] = DEFAULT_SECRET_PATHS
+    # search
+    k: int = 10
+    # model spec: llamacpp/default, llamacpp/PATH.gguf, ollama/NAME[:TAG], openai/NAME
+    model: str = "llamacpp/default"
+    api_base: str = ""
+    chroma_url: str = ""
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+def _field_types() -> dict[str, Any]:
+    return {f.name: f.default for f in fields(Settings)}
+
+
+def _coerce(key: str, value: Any, default: Any, source: str) -> Any:
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, str):
+                low = value.strip().lower()
+                if low in {"1", "true", "yes", "on"}:
+                    return True
+                if low in {"0", "false", "no", "off"}:
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        if isinstance(default, int):
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return int(value)
+        if isinstance(default, tuple):
+            if isinstance(value, str):
+                return tuple(p.strip() for p in value.split(",") if p.strip())
+            return tuple(str(v) for v in value)
+        if isinstance(default, str):
+            if not isinstance(value, (str, int, float)):
+                raise ValueError(value)
+            return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{source}: `{key}` must be {type(default).__name__}, got {value!r}",
+            "fix the value or remove the key",
+        ) from None
+    return value
+
+
+def _apply(settings: Settings, values: Mapping[str, Any], source: str) -> Settings:
+    known = _field_types()
+    changes: dict[str, Any] = {}
+    for key, value in values.items():
+        name = key.replace("-", "_")
+        if name not in known:
+            raise ConfigError(
+                f"{source}: unknown key `{key}`",
+                "known keys: " + ", ".join(sorted(known)),
+            )
+        changes[name] = _coerce(key, value, known[name], source)
+    return settings.replace(**changes) if changes else settings
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}", "fix the file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    return data
+
+
+def user_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "repo-assist" / "config.toml"
+
+
+def load_settings(
+    repo_root: Path | None = None,
+    flags: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Settings for one run: every layer applied in order, later layers winning."""
+    settings = Settings()
+    user = user_config_path()
+    if user.is_file():
+        settings = _apply(settings, _read_toml(user), str(user))
+    if repo_root is not None:
+        repo_file = repo_root / REPO_CONFIG_NAME
+        if repo_file.is_file():
+            settings = _apply(settings, _read_toml(repo_file), str(repo_file))
+    env = os.environ if env is None else env
+    from_env = {
+        k[len(ENV_PREFIX):].lower(): v
+        for k, v in env.items()
+        if k.startswith(ENV_PREFIX) and k[len(ENV_PREFIX):].lower() in _field_types()
+    }
+    if from_env:
+        settings = _apply(settings, from_env, "environment")
+    if flags:
+        settings = _apply(settings, {k: v for k, v in flags.items() if v is not None}, "flags")
+    return settings

@@ -1,0 +1,214 @@
+"""Plan, then run: embed only what changed, delete what went away.
+
+A file is marked done only after its vectors are stored; ids written to the
+vector store first are listed as pending, so an interrupted run converges on
+the next one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .chunker import CHUNKER_VERSION, Chunker
+from .errors import ProvenanceError
+from .files import Candidate, content_skip, decode, discover
+from .languages import grammar_versions, language_for
+from .manifest import FileRow, Manifest
+from .records import Chunk, IndexStats
+from .store import ChromaStore, collection_name, provenance
+from .workspace import Workspace, rebuild_hint
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+@dataclass
+class Plan:
+    compute: list[Candidate] = field(default_factory=list)
+    delete: list[str] = field(default_factory=list)
+    path_skips: list[Candidate] = field(default_factory=list)
+    unchanged: int = 0
+
+
+def plan(candidates: tuple[Candidate, ...], known: dict[str, FileRow], *, full: bool) -> Plan:
+    p = Plan()
+    seen: set[str] = set()
+    for c in candidates:
+        seen.add(c.path)
+        prev = known.get(c.path)
+        if c.skip:
+            if full or prev is None or prev.status != "skipped" or prev.reason != c.skip or prev.blob_sha != c.blob_sha:
+                p.path_skips.append(c)
+            else:
+                p.unchanged += 1
+        elif not full and prev is not None and prev.blob_sha == c.blob_sha:
+            p.unchanged += 1
+        else:
+            p.compute.append(c)
+    p.delete = sorted(set(known) - seen)
+    return p
+
+
+def open_store(ws: Workspace, embedder, manifest: Manifest, *, create: bool) -> ChromaStore:
+    prov = provenance(embedder.id, embedder.dim, CHUNKER_VERSION, grammar_versions())
+    stored = manifest.get_meta("provenance")
+    if stored is not None:
+        before = json.loads(stored)
+        diffs = [k for k in prov if str(before.get(k)) != str(prov[k])]
+        if diffs:
+            what = ", ".join(f"{k} was {before.get(k)!r}, now {prov[k]!r}" for k in diffs[:2])
+            raise ProvenanceError(f"the index was built with other settings ({what})", rebuild_hint(ws.repo))
+    store = ChromaStore(
+        ws.chroma_client(), collection_name(ws.key, embedder.id), prov, create=create, rebuild_hint=rebuild_hint(ws.repo)
+    )
+    if manifest.get_meta("provenance") is None:
+        manifest.set_meta({"provenance": json.dumps(prov, sort_keys=True), "collection": store.name})
+    return store
+
+
+class Indexer:
+    def __init__(self, ws: Workspace, *, progress: Progress | None = None) -> None:
+        self.ws = ws
+        self.progress = progress or (lambda phase, done, total: None)
+        self.timings = {"discover": 0.0, "parse": 0.0, "embed": 0.0, "store": 0.0}
+
+    def run(self, *, full: bool = False) -> IndexStats:
+        t0 = time.perf_counter()
+        ws = self.ws
+        with ws.lock():
+            if full:
+                ws.reset()
+            manifest = ws.open_manifest(create=True)
+            try:
+                return self._run(manifest, full=full, t0=t0)
+            finally:
+                manifest.close()
+
+    def _run(self, manifest: Manifest, *, full: bool, t0: float) -> IndexStats:
+        ws = self.ws
+        embedder = ws.embedder()
+        store = open_store(ws, embedder, manifest, create=True)
+        deleted_chunks = self._recover(manifest, store)
+        td = time.perf_counter()
+        disc = discover(ws.repo, ws.settings)
+        known = manifest.files()
+        p = plan(disc.candidates, known, full=full)
+        self.timings["discover"] += time.perf_counter() - td
+
+        # files gone from the tree, and files now skipped by path rules
+        gone = [path for path in p.delete if known[path].status == "indexed"]
+        gone += [c.path for c in p.path_skips if c.path in known and known[c.path].status == "indexed"]
+        if gone:
+            ts = time.perf_counter()
+            ids = [cid for path in gone for cid in manifest.chunk_ids(path)]
+            manifest.add_pending((path, cid) for path in gone for cid in manifest.chunk_ids(path))
+            store.delete(ids)
+            deleted_chunks += len(ids)
+            self.timings["store"] += time.perf_counter() - ts
+        manifest.forget_files(p.delete)
+        if p.path_skips:
+            manifest.record_files(
+                [FileRow(c.path, c.blob_sha, None, "skipped", c.skip, 0, False) for c in p.path_skips], []
+            )
+
+        computed, fallback = self._compute(p.compute, manifest, store, embedder, known)
+        deleted_chunks += computed[1]
+        files, chunks = manifest.counts()
+        elapsed = time.perf_counter() - t0
+        manifest.set_meta({
+            "indexed_commit": disc.head or "",
+            "indexed_at": f"{time.time():.0f}",
+            "dirty": json.dumps(list(disc.dirty)[:1000]),
+            "dirty_count": str(len(disc.dirty)),
+        })
+        skipped = manifest.skipped()
+        return IndexStats(
+            files=files, chunks=chunks, computed=computed[0], deleted=deleted_chunks, unchanged=p.unchanged,
+            fallback_chunked=fallback, skipped_by_reason=skipped, files_computed=len(p.compute),
+            files_deleted=len(p.delete), seconds=elapsed, timings=dict(self.timings),
+        )
+
+    def _recover(self, manifest: Manifest, store: ChromaStore) -> int:
+        """Undo what a killed run left half-done: its pending ids and their files' rows."""
+        pending = manifest.pending()
+        if not pending:
+            return 0
+        ids = {cid for cids in pending.values() for cid in cids}
+        for path in pending:
+            ids.update(manifest.chunk_ids(path))
+        store.delete(sorted(ids))
+        manifest.forget_files(pending)
+        return len(ids)
+
+    def _compute(self, todo, manifest, store, embedder, known) -> tuple[tuple[int, int], int]:
+        chunker = Chunker(embedder.count_tokens, embedder.max_tokens)
+        total_bytes = sum(c.size for c in todo) or 1
+        done_bytes = 0
+        batch_rows: list[FileRow] = []
+        batch_chunks: list[Chunk] = []
+        encodings: dict[str, str] = {}
+        counters = {"computed": 0, "deleted": 0, "fallback": 0}
+        flush_at = max(64, self.ws.settings.embed_batch_size * 4)
+        # a big run is worth torch's start-up; a small one runs on the light numpy path
+        bulk = total_bytes > self.ws.settings.light_embed_max * 400
+
+        def flush() -> None:
+            if not batch_rows:
+                return
+            te = time.perf_counter()
+            vectors = embedder.embed([c.embed_text() for c in batch_chunks], bulk=bulk)
+            self.timings["embed"] += time.perf_counter() - te
+            ts = time.perf_counter()
+            old = [cid for r in batch_rows if r.path in known for cid in manifest.chunk_ids(r.path)]
+            manifest.add_pending([(r.path, cid) for r in batch_rows if r.path in known for cid in manifest.chunk_ids(r.path)]
+                                 + [(c.path, c.id) for c in batch_chunks])
+            new_ids = {c.id for c in batch_chunks}
+            stale = [cid for cid in old if cid not in new_ids]
+            if stale:
+                store.delete(stale)
+                counters["deleted"] += len(stale)
+            if batch_chunks:
+                store.upsert([c.id for c in batch_chunks], vectors, [_meta(c) for c in batch_chunks])
+            manifest.record_files(list(batch_rows), list(batch_chunks), encodings)
+            self.timings["store"] += time.perf_counter() - ts
+            counters["computed"] += len(batch_chunks)
+            batch_rows.clear()
+            batch_chunks.clear()
+            encodings.clear()
+
+        for cand in todo:
+            tp = time.perf_counter()
+            try:
+                data = (self.ws.repo.root / cand.path).read_bytes()
+            except OSError:
+                batch_rows.append(FileRow(cand.path, cand.blob_sha, None, "skipped", "unreadable", 0, False))
+                continue
+            skip = content_skip(cand.path, data, self.ws.settings)
+            lang = language_for(cand.path)
+            if skip:
+                batch_rows.append(FileRow(cand.path, cand.blob_sha, lang, "skipped", skip, 0, False))
+            else:
+                text, enc = decode(data)
+                res = chunker.chunk(cand.path, text, lang, cand.blob_sha)
+                if res.fallback:
+                    counters["fallback"] += 1
+                batch_rows.append(FileRow(cand.path, cand.blob_sha, lang, "indexed", None, len(res.chunks), res.fallback))
+                batch_chunks.extend(res.chunks)
+                encodings[cand.path] = enc
+            self.timings["parse"] += time.perf_counter() - tp
+            done_bytes += cand.size
+            if len(batch_chunks) >= flush_at:
+                flush()
+            self.progress("index", done_bytes, total_bytes)
+        flush()
+        self.progress("index", total_bytes, total_bytes)
+        return (counters["computed"], counters["deleted"]), counters["fallback"]
+
+
+def _meta(c: Chunk) -> dict:
+    return {
+        "path": c.path, "start_line": c.start_line, "end_line": c.end_line, "symbol": c.symbol,
+        "kind": c.kind, "language": c.language or "",
+    }

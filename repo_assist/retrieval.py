@@ -1,0 +1,163 @@
+"""Hybrid retrieval: dense + code-aware BM25 + symbol and path signals, fused by RRF.
+
+Each signal ranks chunks on its own; reciprocal rank fusion (Cormack et al.,
+2009) adds ``weight / (RRF_K + rank)`` over the signals that found a chunk.
+RRF needs no score calibration between a cosine distance and a BM25 score,
+which is why it is the fusion method here.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from .codetokens import STOP, terms
+from .manifest import Manifest
+from .records import Hit
+from .signals import QuerySignals, extract, last_name
+
+RRF_K = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    dense: float = 1.0
+    bm25: float = 1.0
+    symbol: float = 1.5
+    path: float = 1.0
+    trace: float = 3.0
+    depth: int = 60  # candidates each signal contributes
+
+
+@dataclass
+class Ranked:
+    """Ranks per signal: chunk rid → rank (0-based)."""
+
+    by_signal: dict[str, dict[int, int]] = field(default_factory=dict)
+
+    def add(self, signal: str, rids: list[int]) -> None:
+        ranks = self.by_signal.setdefault(signal, {})
+        for rid in rids:
+            if rid not in ranks:
+                ranks[rid] = len(ranks)
+
+
+def fts_query(question: str) -> str:
+    words = [t for t in terms(question, keep_stop=False) if t not in STOP and len(t) > 1]
+    uniq = list(dict.fromkeys(words))[:48]
+    return " OR ".join(f'"{w}"' for w in uniq)
+
+
+def bm25_rids(db: sqlite3.Connection, question: str, depth: int) -> list[int]:
+    q = fts_query(question)
+    if not q:
+        return []
+    rows = db.execute(
+        "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts, 3.0, 4.0, 1.0) LIMIT ?",
+        (q, depth),
+    )
+    return [r[0] for r in rows]
+
+
+def symbol_rids(db: sqlite3.Connection, sig: QuerySignals, depth: int) -> list[int]:
+    out: list[int] = []
+    names = [last_name(i).lower() for i in sig.identifiers] + [w.lower() for w in sig.words]
+    quals = {i.replace("::", ".").lower() for i in sig.identifiers}
+    for name in dict.fromkeys(names):
+        rows = db.execute("SELECT rid, qualified FROM symbols WHERE name=? LIMIT 50", (name,)).fetchall()
+        if len(rows) > 25 and name not in {last_name(i).lower() for i in sig.identifiers}:
+            continue  # a common word that happens to name many things says little
+        exact = [r[0] for r in rows if r[1].lower() in quals or r[1].lower().endswith("." + name) and r[1].lower() in quals]
+        out.extend(exact + [r[0] for r in rows])
+    return list(dict.fromkeys(out))[:depth]
+
+
+def _paths_matching(db: sqlite3.Connection, mention: str) -> list[str]:
+    mention = mention.lstrip("./").replace("\\", "/")
+    name = PurePosixPath(mention).name
+    rows = db.execute("SELECT path FROM files WHERE status='indexed' AND (path=? OR path LIKE ?)", (mention, f"%/{name}"))
+    paths = [r[0] for r in rows]
+    exact = [p for p in paths if p == mention or p.endswith("/" + mention)]
+    return exact or paths
+
+
+def path_rids(db: sqlite3.Connection, sig: QuerySignals, depth: int) -> tuple[list[int], list[int]]:
+    """(trace hits: the chunk holding each cited line, path hits: chunks of each named file)."""
+    trace: list[int] = []
+    for path, line in sig.locations:
+        for p in _paths_matching(db, path)[:3]:
+            row = db.execute(
+                "SELECT rid FROM chunks WHERE path=? AND start_line<=? AND end_line>=? LIMIT 1", (p, line, line)
+            ).fetchone()
+            if row:
+                trace.append(row[0])
+    named: list[int] = []
+    for mention in list(sig.paths) + [p for p, _ in sig.locations]:
+        for p in _paths_matching(db, mention)[:3]:
+            named.extend(r[0] for r in db.execute("SELECT rid FROM chunks WHERE path=? ORDER BY start_line LIMIT 20", (p,)))
+    return trace, list(dict.fromkeys(named))[:depth]
+
+
+class Retriever:
+    def __init__(self, manifest: Manifest, store, embedder, weights: Weights | None = None) -> None:
+        self.manifest = manifest
+        self.store = store
+        self.embedder = embedder
+        self.weights = weights or Weights()
+
+    def dense_rids(self, question: str, depth: int) -> list[int]:
+        if self.store is None or self.embedder is None:
+            return []
+        vec = self.embedder.embed([question])[0]
+        ids = [cid for cid, _dist in self.store.query(vec, depth)]
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rid_of = dict(self.manifest.db.execute(f"SELECT id, rid FROM chunks WHERE id IN ({marks})", ids).fetchall())
+        return [rid_of[i] for i in ids if i in rid_of]
+
+    def ranks(self, question: str, signals: tuple[str, ...] = ("dense", "bm25", "symbol", "path", "trace")) -> Ranked:
+        w = self.weights
+        db = self.manifest.db
+        sig = extract(question)
+        ranked = Ranked()
+        if "dense" in signals:
+            ranked.add("dense", self.dense_rids(question, w.depth))
+        if "bm25" in signals:
+            ranked.add("bm25", bm25_rids(db, question, w.depth))
+        if "symbol" in signals:
+            ranked.add("symbol", symbol_rids(db, sig, w.depth))
+        if "path" in signals or "trace" in signals:
+            trace, named = path_rids(db, sig, w.depth)
+            if "trace" in signals:
+                ranked.add("trace", trace)
+            if "path" in signals:
+                ranked.add("path", named)
+        return ranked
+
+    def search(self, question: str, k: int = 10, signals: tuple[str, ...] | None = None) -> list[Hit]:
+        ranked = self.ranks(question, signals or ("dense", "bm25", "symbol", "path", "trace"))
+        scores: dict[int, float] = {}
+        via: dict[int, list[str]] = {}
+        for signal, ranks in ranked.by_signal.items():
+            weight = getattr(self.weights, signal)
+            for rid, rank in ranks.items():
+                scores[rid] = scores.get(rid, 0.0) + weight / (RRF_K + rank + 1)
+                via.setdefault(rid, []).append(signal)
+        top = sorted(scores, key=lambda r: -scores[r])[:k]
+        chunks = self.manifest.chunks_by_rid(top)
+        return [Hit(chunks[r], round(scores[r], 6), tuple(via[r])) for r in top if r in chunks]
+
+
+def rank_files(hits: list[Hit]) -> list[tuple[str, float]]:
+    """Files ordered by their best chunk, with a small bonus for further chunks."""
+    best: dict[str, float] = {}
+    extra: dict[str, float] = {}
+    for h in hits:
+        p = h.chunk.path
+        if p not in best:
+            best[p] = h.score
+        else:
+            extra[p] = extra.get(p, 0.0) + h.score * 0.25
+    return sorted(((p, best[p] + extra.get(p, 0.0)) for p in best), key=lambda x: -x[1])

@@ -1,0 +1,138 @@
+"""The vector store: Chroma, embedded (PersistentClient) or a server (HttpClient).
+
+One collection per repository and embedder. The collection records its
+provenance (embedder id, dimension, chunker and grammar versions); opening it
+with anything else is refused with the rebuild command, never mixed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Protocol, Sequence
+from urllib.parse import urlparse
+
+import numpy as np
+
+from .errors import ProvenanceError, StoreError, UsageError
+
+
+class ChunkStore(Protocol):
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict]) -> None: ...
+
+    def delete(self, ids: Sequence[str]) -> None: ...
+
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]: ...
+
+    def count(self) -> int: ...
+
+
+def collection_name(repo_key: str, embedder_id: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", embedder_id.rsplit("/", 1)[-1]).strip("-").lower()[:20] or "emb"
+    import hashlib
+
+    digest = hashlib.sha1(embedder_id.encode()).hexdigest()[:6]
+    return f"ra-{repo_key}-{slug}-{digest}"[:120].strip("-")
+
+
+def make_client(chroma_dir: Path | None, url: str = "", headers: dict[str, str] | None = None):
+    """A Chroma client with telemetry off: a server when ``url`` is set, else embedded at ``chroma_dir``."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if url:
+        parsed = urlparse(url if "://" in url else f"http://{url}")
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise UsageError(f"bad Chroma URL {url!r}", "use http://HOST:PORT")
+        try:
+            return chromadb.HttpClient(
+                host=parsed.hostname,
+                port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                ssl=parsed.scheme == "https",
+                headers=headers or {},
+                settings=settings,
+            )
+        except Exception as exc:  # noqa: BLE001 - chroma raises many kinds here
+            raise StoreError(
+                f"cannot reach the Chroma server at {url}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+                "start it with `chroma run --path DIR --port PORT`, or fix --chroma-url",
+            ) from None
+    assert chroma_dir is not None
+    chroma_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(chroma_dir), settings=settings)
+
+
+class ChromaStore:
+    """Chunk vectors in one Chroma collection, with provenance checked on open."""
+
+    def __init__(self, client, name: str, provenance: dict[str, str | int], *, create: bool, rebuild_hint: str) -> None:
+        self.client = client
+        self.name = name
+        try:
+            existing = {c if isinstance(c, str) else c.name for c in client.list_collections()}
+        except Exception as exc:  # noqa: BLE001
+            raise StoreError(f"the Chroma store is unreadable: {str(exc).splitlines()[0]}", rebuild_hint) from None
+        if name not in existing:
+            if not create:
+                raise StoreError(f"the index has no vector collection {name}", rebuild_hint)
+            meta = {"hnsw:space": "cosine", **{f"ra:{k}": v for k, v in provenance.items()}}
+            self.col = client.create_collection(name=name, metadata=meta)
+            return
+        self.col = client.get_collection(name=name)
+        stored = {k[3:]: v for k, v in (self.col.metadata or {}).items() if k.startswith("ra:")}
+        diffs = [k for k in provenance if str(stored.get(k)) != str(provenance[k])]
+        if diffs:
+            what = ", ".join(f"{k}: index has {stored.get(k)!r}, now {provenance[k]!r}" for k in diffs[:3])
+            raise ProvenanceError(f"the index was built differently ({what})", rebuild_hint)
+
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict]) -> None:
+        max_batch = 5000
+        try:
+            max_batch = int(self.client.get_max_batch_size())
+        except Exception:  # noqa: BLE001 - older clients
+            pass
+        for i in range(0, len(ids), max_batch):
+            self.col.upsert(
+                ids=list(ids[i : i + max_batch]),
+                embeddings=vectors[i : i + max_batch],
+                metadatas=list(metadatas[i : i + max_batch]),
+            )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        ids = list(ids)
+        for i in range(0, len(ids), 5000):
+            self.col.delete(ids=ids[i : i + 5000])
+
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        n = self.count()
+        if n == 0:
+            return []
+        res = self.col.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=min(k, n), include=["distances"])
+        return list(zip(res["ids"][0], res["distances"][0]))
+
+    def count(self) -> int:
+        return int(self.col.count())
+
+    def all_ids(self) -> list[str]:
+        out: list[str] = []
+        offset = 0
+        while True:
+            got = self.col.get(include=[], limit=5000, offset=offset)
+            out.extend(got["ids"])
+            if len(got["ids"]) < 5000:
+                return out
+            offset += 5000
+
+    def drop(self) -> None:
+        self.client.delete_collection(self.name)
+
+
+def provenance(embedder_id: str, dim: int, chunker_version: str, grammars: dict[str, str]) -> dict[str, str | int]:
+    return {
+        "embedder": embedder_id,
+        "dim": int(dim),
+        "chunker": chunker_version,
+        "grammars": json.dumps(grammars, sort_keys=True),
+    }

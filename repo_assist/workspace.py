@@ -1,0 +1,116 @@
+"""One repository's index on disk: its folder, manifest, vector store and embedder."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from .config import Settings
+from .embeddings import SentenceTransformerEmbedder
+from .errors import IndexMissingError, StoreError
+from .gitrepo import Repo
+from .manifest import Manifest
+from .paths import index_home, make_private_dir, repo_key
+
+
+def rebuild_hint(repo: Repo) -> str:
+    return f"rebuild it with `repo-assist index --full {repo.root}`"
+
+
+@dataclass
+class Workspace:
+    repo: Repo
+    settings: Settings
+    dir: Path
+    key: str
+
+    @classmethod
+    def for_repo(cls, repo: Repo, settings: Settings) -> "Workspace":
+        key = repo_key(repo.root)
+        return cls(repo=repo, settings=settings, dir=index_home(settings) / key, key=key)
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.dir / "manifest.sqlite"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.dir / "chroma"
+
+    @property
+    def log_path(self) -> Path:
+        return self.dir / "index.log"
+
+    def exists(self) -> bool:
+        return self.manifest_path.is_file()
+
+    def ensure_dir(self) -> None:
+        make_private_dir(self.dir.parent)
+        make_private_dir(self.dir)
+
+    def open_manifest(self, *, create: bool = False) -> Manifest:
+        if not self.exists():
+            if not create:
+                raise IndexMissingError(
+                    f"{self.repo.root} has not been indexed yet", f"run `repo-assist index {self.repo.root}`"
+                )
+            self.ensure_dir()
+        return Manifest(self.manifest_path)
+
+    def embedder(self) -> SentenceTransformerEmbedder:
+        s = self.settings
+        return SentenceTransformerEmbedder(s.embedder, batch_size=s.embed_batch_size, light_max=s.light_embed_max)
+
+    def chroma_client(self):
+        from .store import make_client
+
+        return make_client(self.chroma_dir, self.settings.chroma_url)
+
+    def reset(self) -> None:
+        """Remove this repository's index: its collections and manifest (--full starts here)."""
+        if self.settings.chroma_url or self.chroma_dir.exists():
+            client = self.chroma_client()
+            prefix = f"ra-{self.key}-"
+            for col in client.list_collections():
+                name = col if isinstance(col, str) else col.name
+                if name.startswith(prefix):
+                    client.delete_collection(name)
+        for name in ("manifest.sqlite", "manifest.sqlite-wal", "manifest.sqlite-shm"):
+            try:
+                (self.dir / name).unlink()
+            except FileNotFoundError:
+                pass
+
+    @contextmanager
+    def lock(self, *, wait: bool = True) -> Iterator[bool]:
+        """Serialize writers: two index runs on one repository never interleave."""
+        self.ensure_dir()
+        fd = os.open(self.dir / "index.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            flags = fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB)
+            try:
+                fcntl.flock(fd, flags)
+            except BlockingIOError:
+                yield False
+                return
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()} {time.time():.0f}\n".encode())
+            try:
+                yield True
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+
+def require_index(ws: Workspace) -> Manifest:
+    m = ws.open_manifest()
+    if m.get_meta("provenance") is None:
+        m.close()
+        raise StoreError(f"the index of {ws.repo.root} is incomplete", f"run `repo-assist index {ws.repo.root}`")
+    return m
