@@ -114,8 +114,114 @@ def _search_text(d: dict) -> str:
     return "\n".join(rows)
 
 
+def _conversation(args: argparse.Namespace):
+    from . import assistant
+    from .asking import Conversation
+
+    ws = assistant.open_workspace(args.repo, _flags(args))
+    return ws, Conversation.open(ws, args.model, args.api_base)
+
+
+def _warn_stale(ws) -> None:
+    from .freshness import freshness
+    from .workspace import require_index
+
+    m = require_index(ws)
+    try:
+        w = freshness(ws.repo, m).warning()
+    finally:
+        m.close()
+    if w:
+        print(f"repo-assist: warning: {w}", file=sys.stderr)
+
+
+def cmd_context(args: argparse.Namespace) -> int:
+    ws, conv = _conversation(args)
+    try:
+        _warn_stale(ws)
+        planned = conv.plan(args.question, budget_cap=args.budget)
+        _emit(planned.to_dict(conv.model), args.json, _context_text)
+    finally:
+        conv.close()
+    return 0
+
+
+def _context_text(d: dict) -> str:
+    lines = [
+        f"model {d['model']}: n_ctx {d['n_ctx']} ({d['n_ctx_source']}), KV {d['kv_bytes_per_token']:.0f} B/token",
+        f"context {d['used']} / {d['budget']} tokens; whole prompt {d['prompt_tokens']} tokens"
+        + ("" if d["exact_tokens"] else " (estimated)"),
+    ]
+    for c in d["chunks"]:
+        sym = f"  {c['symbol']}" if c["symbol"] else ""
+        lines.append(f"  + {c['path']}:{c['start_line']}-{c['end_line']}{sym}  {c['tokens']} tok  [{','.join(c['via'])}]")
+    for c in d["dropped"]:
+        lines.append(f"  - {c['path']}:{c['start_line']}-{c['end_line']}  {c['tokens']} tok (did not fit)")
+    lines += [f"note: {n}" for n in d["notes"]]
+    return "\n".join(lines)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    ws, conv = _conversation(args)
+    try:
+        _warn_stale(ws)
+        streaming = not args.json
+
+        def on_token(piece: str) -> None:
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+
+        if args.show_context and streaming:
+            planned = conv.plan(args.question, budget_cap=args.budget)
+            print(_context_text(planned.to_dict(conv.model)), end="\n\n")
+        answer = conv.ask(args.question, on_token=on_token if streaming else None, budget_cap=args.budget)
+        if args.json:
+            _emit(answer.to_dict(), True, str)
+            return 0
+        print("\n")
+        for note in answer.plan.notes:
+            print(f"note: {note}")
+        print("Sources:")
+        for s in answer.plan.pack.chunks:
+            print(f"  {s.path}:{s.start_line}-{s.end_line}")
+        bad = [c for c in answer.citations if not c.valid]
+        if answer.citations:
+            ok = len(answer.citations) - len(bad)
+            print(f"Citations: {ok} of {len(answer.citations)} checked against the context"
+                  + "".join(f"\n  ✗ {c.text} is not in the context" for c in bad))
+    finally:
+        conv.close()
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from . import assistant
+    from .evaluation import run_eval
+
+    ws = assistant.open_workspace(args.path, _flags(args))
+    bar = _progress_printer(sys.stderr.isatty() and not args.json)
+    try:
+        result = run_eval(ws, commits=args.commits, ablate=args.ablate, progress=bar)
+    finally:
+        if bar:
+            bar.close()
+    _emit(result, args.json, _eval_text)
+    return 0
+
+
+def _eval_text(d: dict) -> str:
+    if not d["cases"]:
+        return f"no usable commits in {d['repo']}"
+    rows = [f"{d['cases']} cases from the history of {d['repo']}", f"{'':24} R@1    R@5    R@10   MRR"]
+    for name, r in list(d["results"].items()) + [(d["baseline"]["name"], d["baseline"])]:
+        rows.append(f"{name:24} {r['R@1']:.3f}  {r['R@5']:.3f}  {r['R@10']:.3f}  {r['MRR']:.3f}")
+    if d.get("r5_miss_reduction") is not None:
+        rows.append(f"Recall@5 misses cut by {d['r5_miss_reduction'] * 100:.0f}% against the baseline")
+    return "\n".join(rows)
+
+
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
-    keys = ("embedder", "model", "api_base", "chroma_url")
+    keys = ("embedder", "chroma_url")
     return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
 
 
@@ -146,6 +252,32 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("-k", type=int, default=None, help="how many hits (default 10)")
     common(sp)
     sp.set_defaults(func=cmd_search)
+
+    def model_flags(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--repo", default=".")
+        sp.add_argument("--model", help="llamacpp/default (packaged), llamacpp/PATH.gguf, ollama/NAME[:TAG], openai/NAME")
+        sp.add_argument("--api-base", dest="api_base", help="server URL for ollama/ or openai/ models")
+        sp.add_argument("--budget", type=int, default=None, help="cap the context at N tokens")
+
+    sp = sub.add_parser("context", help="the context a question would get, within the model's budget")
+    sp.add_argument("question")
+    model_flags(sp)
+    common(sp)
+    sp.set_defaults(func=cmd_context)
+
+    sp = sub.add_parser("ask", help="ask a question; the answer streams, with checked citations")
+    sp.add_argument("question")
+    model_flags(sp)
+    sp.add_argument("--show-context", action="store_true", help="print the packed context first")
+    common(sp)
+    sp.set_defaults(func=cmd_ask)
+
+    sp = sub.add_parser("eval", help="measure retrieval on this repository's own history")
+    sp.add_argument("path", nargs="?", default=".")
+    sp.add_argument("--commits", type=int, default=30, help="how many commits to turn into cases")
+    sp.add_argument("--ablate", action="store_true", help="also measure each signal alone and left out")
+    common(sp)
+    sp.set_defaults(func=cmd_eval)
     return p
 
 

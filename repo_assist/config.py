@@ -44,6 +44,12 @@ class Settings:
     # model spec: llamacpp/default, llamacpp/PATH.gguf, ollama/NAME[:TAG], openai/NAME
     model: str = "llamacpp/default"
     api_base: str = ""
+    # the largest window to ask for (0: no cap beyond the model and memory)
+    n_ctx: int = 8192
+    # tokens reserved for the answer
+    answer_tokens: int = 512
+    # limit the context to what the model reads in this many seconds (0: off)
+    latency_cap_s: float = 0.0
     chroma_url: str = ""
 
     def replace(self, **changes: Any) -> "Settings":
@@ -65,6 +71,8 @@ def _coerce(key: str, value: Any, default: Any, source: str) -> Any:
                     return False
                 raise ValueError(value)
             return bool(value)
+        if isinstance(default, float):
+            return float(value)
         if isinstance(default, int):
             if isinstance(value, bool):
                 raise ValueError(value)

@@ -6,7 +6,7 @@ import fcntl
 import os
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -28,6 +28,7 @@ class Workspace:
     settings: Settings
     dir: Path
     key: str
+    _embedder: SentenceTransformerEmbedder | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def for_repo(cls, repo: Repo, settings: Settings) -> "Workspace":
@@ -63,8 +64,11 @@ class Workspace:
         return Manifest(self.manifest_path)
 
     def embedder(self) -> SentenceTransformerEmbedder:
-        s = self.settings
-        return SentenceTransformerEmbedder(s.embedder, batch_size=s.embed_batch_size, light_max=s.light_embed_max)
+        """The configured embedder, loaded once per workspace."""
+        if self._embedder is None:
+            s = self.settings
+            self._embedder = SentenceTransformerEmbedder(s.embedder, batch_size=s.embed_batch_size, light_max=s.light_embed_max)
+        return self._embedder
 
     def chroma_client(self):
         from .store import make_client
