@@ -278,6 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--ablate", action="store_true", help="also measure each signal alone and left out")
     common(sp)
     sp.set_defaults(func=cmd_eval)
+
+    from . import cli_hooks
+
+    cli_hooks.register(sub, common)
     return p
 
 

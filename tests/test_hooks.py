@@ -1,0 +1,417 @@
+"""Git hooks keep the index fresh: real repositories, real git, the installed `repo-assist`, a real index.
+
+The shims start the runner detached, so the tests poll the runner's state file
+(generous timeout, never an assertion on time) until a finished run has seen
+the new HEAD, then check the manifest and search the index.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from repo_assist import background, cli, hooks
+from repo_assist.errors import UsageError
+from repo_assist.manifest import Manifest
+
+from .conftest import git, make_repo, write
+
+RA = Path(sys.executable).with_name("repo-assist")
+HEAVY = {"numpy", "torch", "chromadb", "sentence_transformers", "tree_sitter"}
+WAIT_S = 240.0
+
+BASE_PY = "def add(a, b):\n    return a + b\n"
+
+
+def git_run(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """git as a user runs it (hooks fire); returns the process so exit status and output can be checked."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    base.update({"GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "t@example.com",
+                 "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "t@example.com"})
+    base.update(env or {})
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env=base, timeout=120)
+
+
+def commit_file(root: Path, rel: str, text: str, msg: str, env: dict[str, str] | None = None) -> str:
+    write(root, {rel: text})
+    git(root, "add", rel)
+    proc = git_run(root, "commit", "-q", "-m", msg, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return head(root)
+
+
+def head(root: Path) -> str:
+    return git(root, "rev-parse", "HEAD").strip()
+
+
+def wait_indexed(root: Path, expect_head: str | None = None, *, after_runs: int = -1) -> dict:
+    """Poll until the runner is idle, nothing is pending and its last run saw HEAD (stable for a second)."""
+    expect_head = expect_head or head(root)
+    deadline = time.monotonic() + WAIT_S
+    settled = None
+    while True:
+        st = hooks.status(root)
+        run = st["last_run"]
+        idle = st["running"] is None and not st["rerun_pending"]
+        if idle and run and run["head"] == expect_head and st["runs"] > after_runs:
+            assert run["ok"], run["error"]
+            if settled == st["runs"]:
+                return st
+            settled = st["runs"]
+        else:
+            settled = None
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no finished background run at {expect_head[:12]}: {json.dumps(st, indent=1)}\n"
+                                 + _log(root))
+        time.sleep(1.0 if settled is not None else 0.2)
+
+
+def wait_runs(root: Path, more_than: int) -> dict:
+    """Poll until a run beyond ``more_than`` has finished and the runner is idle."""
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        st = hooks.status(root)
+        if st["runs"] > more_than and st["running"] is None and not st["rerun_pending"]:
+            return st
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no background run finished: {json.dumps(st, indent=1)}\n" + _log(root))
+        time.sleep(0.2)
+
+
+def events_since(st: dict, runs: int) -> set[str]:
+    """The hook events behind the runs finished after the ``runs``-th."""
+    return {e for r in st["history"][-(st["runs"] - runs):] for e in r["events"]}
+
+
+def _log(root: Path) -> str:
+    p = hooks.index_dir(root) / hooks.LOG_NAME
+    return p.read_text() if p.exists() else "(no hooks.log)"
+
+
+def manifest_view(root: Path) -> tuple[str | None, dict[str, str]]:
+    """(indexed_commit, path -> blob sha of indexed files), read straight from the manifest."""
+    m = Manifest(hooks.index_dir(root) / "manifest.sqlite", readonly=True)
+    try:
+        files = {p: r.blob_sha for p, r in m.files().items() if r.status == "indexed"}
+        return m.get_meta("indexed_commit"), files
+    finally:
+        m.close()
+
+
+def assert_index_at_head(root: Path, *paths: str) -> dict[str, str]:
+    indexed_commit, files = manifest_view(root)
+    assert indexed_commit == head(root)
+    for p in paths:
+        assert files.get(p) == git(root, "rev-parse", f"HEAD:{p}").strip(), p
+    return files
+
+
+def search_top(root: Path, query: str) -> dict:
+    proc = subprocess.run([str(RA), "search", query, "--repo", str(root), "--json", "-k", "3"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    hits = json.loads(proc.stdout)["hits"]
+    assert hits, "no hits"
+    return hits[0]
+
+
+def snapshot(folder: Path) -> dict[str, tuple]:
+    """Every entry of a hooks folder: mode, and bytes or symlink target."""
+    out = {}
+    for p in sorted(folder.iterdir()):
+        st = p.lstat()
+        body = os.readlink(p) if stat.S_ISLNK(st.st_mode) else p.read_bytes()
+        out[p.name] = (stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode), body)
+    return out
+
+
+def hook_script(path: Path, body: str, mode: int = 0o755) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n" + body)
+    os.chmod(path, mode)
+
+
+# -- light, no indexing --------------------------------------------------------------------------
+
+def test_hooks_modules_import_nothing_heavy(tmp_path):
+    repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
+    probes = [
+        [sys.executable, "-X", "importtime", "-c", "import repo_assist.hooks, repo_assist.background, repo_assist.cli_hooks"],
+        [sys.executable, "-X", "importtime", "-m", "repo_assist.cli", "hooks", "status", str(repo), "--json"],
+    ]
+    for argv in probes:
+        proc = subprocess.run(argv, capture_output=True, text=True, cwd=repo)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        imported = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+        assert "repo_assist.hooks" in imported
+        assert {m.split(".")[0] for m in imported} & HEAVY == set()
+
+
+def test_index_dir_is_the_workspace_dir(tmp_path):
+    from repo_assist import assistant
+
+    repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
+    assert hooks.index_dir(repo) == assistant.open_workspace(repo).dir
+
+
+def test_install_twice_is_identical_and_uninstall_restores_byte_identical(tmp_path):
+    repo = make_repo(tmp_path / "r", {"a.py": BASE_PY, "scripts/merge-hook": "#!/bin/sh\nexit 0\n"})
+    folder = repo / ".git" / "hooks"
+    hook_script(folder / "post-commit", 'echo "theirs $*" >/dev/null\n', 0o750)
+    (folder / "post-merge").symlink_to("../../scripts/merge-hook")
+    before = snapshot(folder)
+
+    first = hooks.install(repo)
+    assert first["hooks"] == {"post-commit": "chained", "post-merge": "chained",
+                              "post-checkout": "installed", "post-rewrite": "installed"}
+    installed = snapshot(folder)
+    mtimes = {n: (folder / n).lstat().st_mtime_ns for n in installed}
+    assert installed["post-commit.repo-assist-orig"] == before["post-commit"]
+    assert installed["post-merge.repo-assist-orig"] == before["post-merge"]
+    st = hooks.status(repo)
+    assert st["installed"] and {n: h["state"] for n, h in st["hooks"].items()} == {
+        "post-commit": "chained", "post-merge": "chained", "post-checkout": "ours", "post-rewrite": "ours"}
+    assert all(h["current"] and h["launcher"] == str(RA) and h["launcher_exists"] for h in st["hooks"].values())
+
+    again = hooks.install(repo)
+    assert set(again["hooks"].values()) == {"unchanged"}
+    assert snapshot(folder) == installed
+    assert {n: (folder / n).lstat().st_mtime_ns for n in installed} == mtimes
+
+    out = hooks.uninstall(repo)
+    assert out["folders"][str(folder)] == {"post-commit": "restored", "post-merge": "restored",
+                                           "post-checkout": "removed", "post-rewrite": "removed"}
+    assert snapshot(folder) == before
+    assert {n: h["state"] for n, h in hooks.status(repo)["hooks"].items()} == {
+        "post-commit": "foreign", "post-merge": "foreign", "post-checkout": "missing", "post-rewrite": "missing"}
+
+
+def test_install_refuses_to_overwrite_a_kept_original(tmp_path):
+    repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
+    folder = repo / ".git" / "hooks"
+    hook_script(folder / "post-commit", "echo first\n")
+    hooks.install(repo)
+    hook_script(folder / "post-commit", "echo someone else replaced the shim\n")  # a tool overwrote our shim
+    before = snapshot(folder)
+    with pytest.raises(UsageError, match="already exists"):
+        hooks.install(repo)
+    assert snapshot(folder) == before  # checked everything first: nothing written
+    out = hooks.uninstall(repo)
+    assert out["folders"][str(folder)]["post-commit"] == "foreign, left alone"
+    assert (folder / "post-commit.repo-assist-orig").read_text() == "#!/bin/sh\necho first\n"
+
+
+def test_cli_commands_and_hidden_hook_run(tmp_path, capsys):
+    repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
+    assert cli.main(["hooks", "install", str(repo), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["hooks_dir"] == str(repo / ".git" / "hooks") and set(data["hooks"].values()) == {"installed"}
+    assert cli.main(["hooks", "status", str(repo)]) == 0
+    text = capsys.readouterr().out
+    assert "post-rewrite  installed" in text and "last run      none yet" in text
+    assert "_hook-run" not in cli.build_parser().format_help()  # internal: hidden from --help
+    assert cli.main(["hooks"]) == 2  # an action is required: a usage error, not a traceback
+    assert capsys.readouterr().err.startswith("repo-assist: usage:")
+    assert cli.main(["hooks", "uninstall", str(repo), "--json"]) == 0
+    assert set(json.loads(capsys.readouterr().out)["folders"][str(repo / ".git" / "hooks")].values()) == {"removed"}
+
+
+def test_uninstall_also_cleans_the_default_folder_after_hooks_path_changed(tmp_path):
+    repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
+    hooks.install(repo)
+    git(repo, "config", "core.hooksPath", ".githooks")
+    out = hooks.uninstall(repo)
+    assert set(out["folders"][str(repo / ".git" / "hooks")].values()) == {"removed"}
+    assert set(out["folders"][str(repo / ".githooks")].values()) == {"absent"}
+    assert not any((repo / ".git" / "hooks" / n).exists() for n in hooks.HOOK_NAMES)
+
+
+def test_shared_hooks_path_outside_the_repository_is_refused(tmp_path):
+    repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
+    shared = tmp_path / "shared-hooks"
+    shared.mkdir()
+    git(repo, "config", "core.hooksPath", str(shared))
+    proc = subprocess.run([str(RA), "hooks", "install", str(repo)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "core.hooksPath" in proc.stderr and "outside this repository" in proc.stderr
+    assert "git -C" in proc.stderr  # the hint says what to do
+    assert list(shared.iterdir()) == []
+    assert not (repo / ".git" / "hooks" / "post-commit").exists()
+    assert hooks.status(repo)["refused"]
+
+
+# -- with background indexing -------------------------------------------------------------------
+
+def test_commit_and_amend_index_in_background_and_foreign_hooks_still_run(tmp_path):
+    repo = make_repo(tmp_path / "r", {"billing.py": BASE_PY})
+    folder = repo / ".git" / "hooks"
+    marks = tmp_path / "marks"
+    hook_script(folder / "post-commit", f'echo "post-commit $#" >> "{marks}"\necho theirs-to-stderr >&2\n', 0o750)
+    hook_script(folder / "post-rewrite", f'echo "post-rewrite $1" >> "{marks}"\ncat >> "{marks}"\n')
+    hook_script(folder / "post-checkout", f'echo "post-checkout $3" >> "{marks}"\nexit 3\n')
+    before = snapshot(folder)
+    hooks.install(repo)
+
+    write(repo, {"ledger.py": "def settle_overdue_ledger_balance(ledger):\n    return sum(ledger) * 1.05\n"})
+    git(repo, "add", "ledger.py")
+    proc = git_run(repo, "commit", "-q", "-m", "ledger")
+    assert proc.returncode == 0 and "theirs-to-stderr" in proc.stderr  # the original's output is kept
+    assert marks.read_text() == "post-commit 0\n"
+    wait_indexed(repo)
+    assert_index_at_head(repo, "ledger.py")
+    assert search_top(repo, "settle overdue ledger balance")["symbol"] == "settle_overdue_ledger_balance"
+
+    old = head(repo)
+    runs = hooks.status(repo)["runs"]
+    write(repo, {"ledger.py": "def reconcile_ledger_entries(ledger):\n    return sorted(ledger)\n"})
+    proc = git_run(repo, "commit", "-q", "-a", "--amend", "--no-edit")
+    assert proc.returncode == 0, proc.stderr
+    new = head(repo)
+    assert marks.read_text().splitlines()[-2:] == ["post-rewrite amend", f"{old} {new}"]  # args and stdin
+    st = wait_indexed(repo, new, after_runs=runs)
+    assert "post-rewrite" in events_since(st, runs)
+    assert_index_at_head(repo, "ledger.py")
+
+    proc = git_run(repo, "checkout", "-q", "-b", "side")
+    assert proc.returncode == 1  # the original failed (exit 3), so git checkout fails (git reports 1): passed through
+    assert marks.read_text().splitlines()[-1] == "post-checkout 1"
+
+    hooks.uninstall(repo)
+    assert snapshot(folder) == before
+
+
+def test_branch_switch_merge_and_rebase_keep_the_index_at_head(tmp_path):
+    repo = make_repo(tmp_path / "r", {"core.py": BASE_PY})
+    hooks.install(repo)
+    runs = hooks.status(repo)["runs"]
+
+    git(repo, "checkout", "-q", "-b", "feature")  # same commit: nothing to index, no run
+    commit_file(repo, "parse.py", "def parse_feature_flags(text):\n    return text.split(',')\n", "parse")
+    wait_indexed(repo)
+    assert "parse.py" in assert_index_at_head(repo, "parse.py")
+
+    runs = hooks.status(repo)["runs"]
+    assert git_run(repo, "checkout", "-q", "main").returncode == 0  # branch switch
+    st = wait_indexed(repo, after_runs=runs)
+    assert "post-checkout" in events_since(st, runs)
+    assert "parse.py" not in assert_index_at_head(repo, "core.py")
+
+    runs = st["runs"]
+    assert git_run(repo, "merge", "-q", "--no-ff", "-m", "merge feature", "feature").returncode == 0
+    st = wait_indexed(repo, after_runs=runs)
+    assert "post-merge" in events_since(st, runs)
+    assert_index_at_head(repo, "parse.py", "core.py")
+
+    git(repo, "checkout", "-q", "-b", "topic")
+    commit_file(repo, "gamma.py", "def compute_gamma_correction(pixel):\n    return pixel ** 2.2\n", "gamma")
+    assert git_run(repo, "checkout", "-q", "main").returncode == 0
+    commit_file(repo, "delta.py", "def delta_encode(values):\n    return [b - a for a, b in zip(values, values[1:])]\n", "delta")
+    assert git_run(repo, "checkout", "-q", "topic").returncode == 0
+    wait_indexed(repo)
+    runs = hooks.status(repo)["runs"]
+    proc = git_run(repo, "rebase", "-q", "main")
+    assert proc.returncode == 0, proc.stderr
+    st = wait_indexed(repo, after_runs=runs)
+    assert "post-rewrite" in events_since(st, runs)
+    assert_index_at_head(repo, "gamma.py", "delta.py", "parse.py")
+    assert search_top(repo, "gamma correction of a pixel")["symbol"] == "compute_gamma_correction"
+
+
+def test_hooks_under_a_relative_core_hooks_path(tmp_path):
+    repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
+    git(repo, "config", "core.hooksPath", ".githooks")
+    (repo / ".git" / "info").mkdir(exist_ok=True)
+    (repo / ".git" / "info" / "exclude").write_text(".githooks/\n")  # keep the shims out of the index
+    out = hooks.install(repo)
+    assert out["hooks_dir"] == str(repo / ".githooks") and out["inside_work_tree"]
+    assert (repo / ".githooks" / "post-commit").is_file()
+    assert not (repo / ".git" / "hooks" / "post-commit").exists()
+    commit_file(repo, "b.py", "def hooks_path_function():\n    return 42\n", "b")
+    wait_indexed(repo)
+    assert_index_at_head(repo, "b.py")
+    hooks.uninstall(repo)
+    assert sorted(p.name for p in (repo / ".githooks").iterdir()) == []
+
+
+def test_broken_index_or_missing_tool_never_fail_the_commit(tmp_path):
+    repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
+    idx = hooks.index_dir(repo)
+    idx.mkdir(parents=True)
+    (idx / "manifest.sqlite").write_bytes(b"this is not a sqlite database" * 100)
+    hooks.install(repo)
+
+    proc = git_run(repo, "commit", "-q", "--allow-empty", "-m", "with a broken index")
+    assert proc.returncode == 0 and proc.stderr == ""
+    st = wait_runs(repo, 0)
+    assert st["last_run"]["ok"] is False and "manifest" in st["last_run"]["error"]
+    assert "failed" in _log(repo)
+
+    # the recorded executable is gone and repo-assist is not on PATH: nothing runs, git is unharmed
+    hooks.install(repo, launcher=(str(tmp_path / "gone" / "repo-assist"),))
+    no_tool = {"PATH": "/usr/local/bin:/usr/bin:/bin"}
+    proc = git_run(repo, "commit", "-q", "--allow-empty", "-m", "tool missing", env=no_tool)
+    assert proc.returncode == 0 and proc.stderr == ""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")} | no_tool
+    trace = subprocess.run(["/bin/sh", "-x", ".git/hooks/post-commit"], cwd=repo, env=env, capture_output=True, text=True)
+    assert trace.returncode == 0 and "+ exit 0" in trace.stderr and "nohup" not in trace.stderr  # gave up, spawned nothing
+
+    # ... and when it is on PATH, the shim falls back to it
+    runs = hooks.status(repo)["runs"]
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "repo-assist").symlink_to(RA)
+    on_path = {"PATH": f"{bindir}:/usr/local/bin:/usr/bin:/bin"}
+    assert git_run(repo, "commit", "-q", "--allow-empty", "-m", "on PATH", env=on_path).returncode == 0
+    assert wait_runs(repo, runs)["last_run"]["events"] == ["post-commit"]
+
+    # the `python -m repo_assist.cli` form works without any script
+    runs = hooks.status(repo)["runs"]
+    hooks.install(repo, launcher=(sys.executable, "-m", "repo_assist.cli"))
+    assert git_run(repo, "commit", "-q", "--allow-empty", "-m", "python -m", env=no_tool).returncode == 0
+    assert wait_runs(repo, runs)["last_run"]["events"] == ["post-commit"]
+
+
+def test_worktree_commit_indexes_that_worktree(tmp_path):
+    repo = make_repo(tmp_path / "main", {"a.py": BASE_PY})
+    hooks.install(repo)
+    wt = tmp_path / "wt"
+    assert git_run(repo, "worktree", "add", "-q", "-b", "feat", str(wt)).returncode == 0
+    assert hooks.status(wt)["hooks_dir"] == str(repo / ".git" / "hooks")  # the common git dir
+    commit_file(wt, "wt_only.py", "def only_in_the_worktree():\n    return 'wt'\n", "wt")
+    wait_indexed(wt)
+    assert_index_at_head(wt, "wt_only.py")
+    assert hooks.index_dir(wt) != hooks.index_dir(repo)
+    assert not (hooks.index_dir(repo) / "manifest.sqlite").exists()  # the main work tree was not touched
+
+
+def test_requests_during_a_run_coalesce_into_one_more_pass(tmp_path):
+    """A hook that fires while a pass holds the lock leaves a request and exits; the holder runs once more."""
+    from repo_assist import assistant
+
+    repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
+    seen: list[str | None] = []
+    deferred: list[subprocess.CompletedProcess[str]] = []
+
+    def index_fn(ws):
+        seen.append(ws.repo.head())
+        if len(seen) == 1:  # while we hold the lock: a new commit, and its hook
+            commit_file(repo, "late.py", "def arrived_during_the_run():\n    return 1\n", "late")
+            deferred.append(subprocess.run([str(RA), "_hook-run", "post-merge"], cwd=repo, capture_output=True, text=True))
+            assert (hooks.index_dir(repo) / hooks.RERUN_NAME).read_text() == "post-merge\n"
+        return assistant.index(ws)
+
+    assert background.run(repo, "post-commit", index_fn=index_fn) == "ran"
+    assert deferred[0].returncode == 0
+    assert len(seen) == 2 and seen[1] == head(repo) != seen[0]
+    st = hooks.status(repo)
+    assert st["runs"] == 2 and not st["rerun_pending"] and st["running"] is None
+    assert [r["events"] for r in st["history"]] == [["post-commit"], ["post-merge"]]
+    assert "a run is in progress" in _log(repo)
+    assert_index_at_head(repo, "late.py")

@@ -1,0 +1,105 @@
+"""Hybrid retrieval on a real index: identifiers, stack traces, paths, and the llama-index adapter."""
+
+from __future__ import annotations
+
+import pytest
+
+from repo_assist import assistant
+from repo_assist.signals import extract
+
+from .conftest import make_repo
+
+FILES = {
+    "payments/gateway.py": (
+        "import json\n\n\nclass PaymentGateway:\n    def charge_card(self, card, cents):\n"
+        "        if cents <= 0:\n            raise ValueError('amount must be positive')\n"
+        "        return self._post('/charge', {'card': card, 'cents': cents})\n\n"
+        "    def _post(self, url, body):\n        return json.dumps(body)\n"
+    ),
+    "payments/refunds.py": (
+        "from payments.gateway import PaymentGateway\n\n\ndef refund_order(order, gateway: PaymentGateway):\n"
+        "    total = sum(line.cents for line in order.lines)\n    return gateway.charge_card(order.card, -total)\n"
+    ),
+    "users/accounts.py": (
+        "class AccountStore:\n    def __init__(self):\n        self.accounts = {}\n\n"
+        "    def create_account(self, email):\n        self.accounts[email] = {'email': email}\n"
+        "        return self.accounts[email]\n\n    def delete_account(self, email):\n"
+        "        self.accounts.pop(email, None)\n"
+    ),
+    "web/server.js": (
+        "const express = require('express');\n\nfunction startServer(port) {\n  const app = express();\n"
+        "  app.get('/health', (req, res) => res.send('ok'));\n  return app.listen(port);\n}\n\n"
+        "module.exports = { startServer };\n"
+    ),
+    "docs/guide.md": "# Guide\n\nHow to deploy the service and configure the database.\n",
+}
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    import os
+
+    home = tmp_path_factory.mktemp("rhome")
+    old = os.environ.get("REPO_ASSIST_HOME")
+    os.environ["REPO_ASSIST_HOME"] = str(home)
+    repo = make_repo(tmp_path_factory.mktemp("r") / "shop", FILES)
+    ws = assistant.open_workspace(repo)
+    assistant.index(ws)
+    yield ws
+    if old is None:
+        os.environ.pop("REPO_ASSIST_HOME", None)
+    else:
+        os.environ["REPO_ASSIST_HOME"] = old
+
+
+def top_paths(ws, q, k=3):
+    return [h.chunk.path for h in assistant.search(ws, q, k).hits]
+
+
+def test_identifier_query_finds_definition_first(indexed):
+    hits = assistant.search(indexed, "where is create_account implemented?", 5).hits
+    assert hits[0].chunk.path == "users/accounts.py"
+    assert "symbol" in hits[0].via
+    assert top_paths(indexed, "what calls charge_card with a negative amount")[0] in {"payments/refunds.py", "payments/gateway.py"}
+    assert top_paths(indexed, "PaymentGateway.charge_card")[0] == "payments/gateway.py"
+
+
+def test_stack_trace_query_finds_the_cited_line(indexed):
+    trace = (
+        'Traceback (most recent call last):\n  File "/srv/app/payments/refunds.py", line 6, in refund_order\n'
+        '  File "/srv/app/payments/gateway.py", line 7, in charge_card\nValueError: amount must be positive'
+    )
+    hits = assistant.search(indexed, trace, 5).hits
+    assert {h.chunk.path for h in hits[:2]} == {"payments/refunds.py", "payments/gateway.py"}
+    assert any("trace" in h.via for h in hits[:2])
+    js = "TypeError: app.listen is not a function\n    at startServer (web/server.js:6:14)"
+    assert top_paths(indexed, js, 1) == ["web/server.js"]
+
+
+def test_path_mention_and_prose(indexed):
+    assert top_paths(indexed, "explain accounts.py", 1) == ["users/accounts.py"]
+    assert top_paths(indexed, "how do I deploy the service and set up the database", 1) == ["docs/guide.md"]
+
+
+def test_signals_extraction():
+    sig = extract('fix `Foo.bar` in src/x_y.py and parseHTTPResponse; File "a/b.py", line 3; at c.js:10:2')
+    assert "Foo.bar" in sig.identifiers and "parseHTTPResponse" in sig.identifiers
+    assert "src/x_y.py" in sig.paths
+    assert ("a/b.py", 3) in sig.locations and ("c.js", 10) in sig.locations
+
+
+def test_llama_index_retriever_in_a_query_engine(indexed):
+    from llama_index.core.llms import MockLLM
+    from llama_index.core.response_synthesizers.no_text import NoText
+    from llama_index.core.query_engine import RetrieverQueryEngine
+
+    from repo_assist.llamaindex import RepoAssistRetriever
+
+    retriever = RepoAssistRetriever(str(indexed.repo.root), k=3, flags={"home": str(indexed.dir.parent)})
+    nodes = retriever.retrieve("create an account for an email")
+    assert nodes and nodes[0].node.metadata["path"] == "users/accounts.py"
+    assert {"path", "start_line", "end_line", "symbol", "via"} <= set(nodes[0].node.metadata)
+    # the synthesizer only lists sources here (no_text): the retrieval path is llama-index's own
+    engine = RetrieverQueryEngine(retriever=retriever, response_synthesizer=NoText(llm=MockLLM()))
+    response = engine.query("start the web server on a port")
+    assert response.source_nodes[0].node.metadata["path"] == "web/server.js"
