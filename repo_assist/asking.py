@@ -10,7 +10,7 @@ from typing import Callable
 from . import citations as cites
 from .indexer import open_store
 from .planning import PlannedPrompt, Window, decide_window, plan_prompt
-from .retrieval import Retriever
+from .retrieval import Retriever, reference_hits
 from .workspace import Workspace, require_index
 
 
@@ -80,7 +80,10 @@ class Conversation:
             self._window = decide_window(self.backend, user_cap=self.ws.settings.n_ctx, local_memory=local)
         return self._window
 
-    def plan(self, question: str, *, budget_cap: int | None = None) -> PlannedPrompt:
+    def plan(self, question: str, *, budget_cap: int | None = None, build=None, references: bool = False,
+             answer_tokens: int | None = None) -> PlannedPrompt:
+        """The prompt for ``question``; ``references`` puts every definition and use of the
+        identifiers it names first (refactors need them all)."""
         manifest = require_index(self.ws)
         try:
             embedder = self.ws.embedder()
@@ -100,10 +103,12 @@ class Conversation:
                 return lines[path]
 
             s = self.ws.settings
+            extra = tuple(reference_hits(manifest, question)) if references else ()
             return plan_prompt(
                 question, backend=self.backend, retriever=retriever, lines_of=lines_of, file_chunks=file_chunks,
-                window=self.window(), answer_tokens=s.answer_tokens, history=self.history, budget_cap=budget_cap,
-                latency_cap_s=s.latency_cap_s, prompt_speed=load_prompt_speed(self.ws, self.model),
+                window=self.window(), answer_tokens=answer_tokens or s.answer_tokens, history=self.history,
+                budget_cap=budget_cap, latency_cap_s=s.latency_cap_s,
+                prompt_speed=load_prompt_speed(self.ws, self.model), build=build, extra_hits=extra,
             )
         finally:
             manifest.close()

@@ -135,7 +135,7 @@ class Chunker:
                 from tree_sitter import Parser
 
                 lang = load_language(language)
-                self._grammars[language] = (Parser(lang), _compile_query(lang, language))
+                self._grammars[language] = (Parser(lang), definitions_query(lang, language))
             except ConfigError:
                 self._grammars[language] = None
         return self._grammars[language]
@@ -255,7 +255,7 @@ def chunk_id(path: str, blob_sha: str, start_line: int, end_line: int) -> str:
     return hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _compile_query(lang: Language, language: str) -> Query:
+def definitions_query(lang: Language, language: str) -> Query:
     """The definitions query; patterns a grammar version does not know are dropped.
 
     A grammar release that renames a node type then loses only that pattern's

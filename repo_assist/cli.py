@@ -279,8 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
     common(sp)
     sp.set_defaults(func=cmd_eval)
 
-    from . import cli_hooks
+    from . import cli_changes, cli_hooks
 
+    cli_changes.register(sub, common)
     cli_hooks.register(sub, common)
     return p
 

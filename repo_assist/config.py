@@ -46,8 +46,9 @@ class Settings:
     api_base: str = ""
     # the largest window to ask for (0: no cap beyond the model and memory)
     n_ctx: int = 8192
-    # tokens reserved for the answer
+    # tokens reserved for the answer, and for a refactor's edit blocks
     answer_tokens: int = 512
+    refactor_answer_tokens: int = 1536
     # limit the context to what the model reads in this many seconds (0: off)
     latency_cap_s: float = 0.0
     chroma_url: str = ""

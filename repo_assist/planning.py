@@ -114,12 +114,19 @@ def plan_prompt(
     latency_cap_s: float = 0.0,
     prompt_speed: float | None = None,
     depth: int = 40,
+    build=None,
+    extra_hits: tuple[Hit, ...] = (),
 ) -> PlannedPrompt:
+    """Plan one prompt; ``build(context_text)`` makes the messages (default: an ask),
+    ``extra_hits`` go first (the refactor's definition and reference sites)."""
     if not question.strip():
         raise UsageError("the question is empty", "ask something about the repository")
     notes: list[str] = []
     history = trim_history(history or [], backend, window.n_ctx // 4)
-    fixed = backend.prompt_tokens(build_messages(question, "", history))
+    if build is None:
+        def build(context_text: str) -> list[dict]:
+            return build_messages(question, context_text, history)
+    fixed = backend.prompt_tokens(build(""))
     budget = plan_budget(window.n_ctx, window.kv_bytes_per_token, system_tokens=fixed, question_tokens=0,
                          answer_tokens=answer_tokens)
     room = budget.context_tokens
@@ -133,12 +140,14 @@ def plan_prompt(
             notes.append(f"context limited to {room} tokens: the model reads ~{prompt_speed:.0f} tokens/s "
                          f"and the latency cap is {latency_cap_s:g}s")
     t0 = time.perf_counter()
-    hits = retriever.search(question, depth)
+    found = retriever.search(question, depth)
+    seen = {h.chunk.id for h in extra_hits}
+    hits = list(extra_hits) + [h for h in found if h.chunk.id not in seen]
     retrieval_ms = (time.perf_counter() - t0) * 1000
     packer = Packer(backend.count_tokens, lines_of, file_chunks)
     pack = packer.pack(hits, room)
     while True:
-        messages = build_messages(question, render(pack), history)
+        messages = build(render(pack))
         total = backend.prompt_tokens(messages)
         if total + answer_tokens <= window.n_ctx or not pack.chunks:
             break

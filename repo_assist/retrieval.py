@@ -161,3 +161,29 @@ def rank_files(hits: list[Hit]) -> list[tuple[str, float]]:
         else:
             extra[p] = extra.get(p, 0.0) + h.score * 0.25
     return sorted(((p, best[p] + extra.get(p, 0.0)) for p in best), key=lambda x: -x[1])
+
+
+def reference_hits(manifest: Manifest, question: str, limit: int = 40) -> list[Hit]:
+    """Chunks that define, or use as a word, an identifier the question names (for refactors)."""
+    import re
+
+    sig = extract(question)
+    names = [last_name(i) for i in sig.identifiers] + [w for w in sig.words if any(c.isupper() for c in w) or "_" in w]
+    db = manifest.db
+    rids: list[int] = []
+    via: dict[int, str] = {}
+    for name in dict.fromkeys(names):
+        for (rid,) in db.execute("SELECT rid FROM symbols WHERE name=? LIMIT 20", (name.lower(),)):
+            rids.append(rid)
+            via.setdefault(rid, "symbol")
+        word = re.compile(rf"\b{re.escape(name)}\b")
+        rows = db.execute("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 200", (f'"{name.lower()}"',))
+        candidates = [r[0] for r in rows]
+        for rid, chunk in manifest.chunks_by_rid(candidates).items():
+            if word.search(chunk.text):
+                rids.append(rid)
+                via.setdefault(rid, "reference")
+    rids = list(dict.fromkeys(rids))[:limit]
+    chunks = manifest.chunks_by_rid(rids)
+    n = len(rids)
+    return [Hit(chunks[r], 1.0 + (n - i) / max(n, 1), (via[r],)) for i, r in enumerate(rids) if r in chunks]

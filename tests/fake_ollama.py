@@ -83,9 +83,10 @@ class FakeOllama:
     def __init__(self, *, models: dict[str, dict[str, Any]] | None = None,
                  reply: str = "The answer is in billing/invoice.py, in Invoice.total.",
                  truncate: str | None = None, prompt_eval_count: int | None = None,
-                 chat_error: tuple[int, str] | None = None) -> None:
+                 chat_error: tuple[int, str] | None = None, replies: list[str] | None = None) -> None:
         self.models = models if models is not None else {"tiny:latest": llama_show()}
         self.reply = reply
+        self.replies = list(replies or [])  # answers in order, one per chat; then ``reply``
         self.truncate = truncate
         self.prompt_eval_count = prompt_eval_count
         self.chat_error = chat_error
@@ -217,7 +218,9 @@ def _handler_for(fake: FakeOllama) -> type[BaseHTTPRequestHandler]:
             options = body.get("options") or {}
             num_ctx = int(options.get("num_ctx") or DEFAULT_NUM_CTX)
             num_predict = int(options.get("num_predict") or -1)
-            pieces = [w + " " for w in fake.reply.split(" ")]
+            with fake._lock:
+                text = fake.replies.pop(0) if fake.replies else fake.reply
+            pieces = [w + " " for w in text.split(" ")]
             pieces[-1] = pieces[-1].rstrip()
             reason = "stop"
             if 0 <= num_predict < len(pieces):

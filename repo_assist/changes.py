@@ -1,0 +1,122 @@
+"""The change use cases: refactor (model → edit blocks → checked diff), patch, apply, undo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import patch as patching
+from . import prompts
+from .asking import Conversation
+from .errors import PatchError
+from .outline import Outliner
+from .planning import PlannedPrompt
+from .refactoring import EngineResult, retry_message, run_engine, stale_references
+from .workspace import Workspace, require_index
+
+def undo_dir(ws: Workspace) -> Path:
+    return ws.dir / "undo"
+
+
+def known_paths(ws: Workspace) -> list[str]:
+    m = require_index(ws)
+    try:
+        return [p for p, row in m.files().items() if row.status == "indexed"]
+    finally:
+        m.close()
+
+
+def with_warnings(ws: Workspace, res: EngineResult, outliner: Outliner) -> EngineResult:
+    """Add stale-reference warnings (renamed or re-signatured symbols used elsewhere)."""
+    if res.patch is None:
+        return res
+    m = require_index(ws)
+    try:
+        extra = stale_references(res, m, outliner)
+    finally:
+        m.close()
+    if extra:
+        p = res.patch
+        res.patch = type(p)(p.diff, p.files, p.applies, p.check_output, tuple(p.warnings) + tuple(extra))
+    return res
+
+
+def patch_from_response(ws: Workspace, response: str) -> EngineResult:
+    """The engine on a saved model response: no model call."""
+    outliner = Outliner()
+    res = run_engine(ws.repo.root, response, known_paths(ws), outliner=outliner)
+    return with_warnings(ws, res, outliner)
+
+
+@dataclass
+class RefactorResult:
+    instruction: str
+    engine: EngineResult
+    responses: list[str] = field(default_factory=list)
+    plan: PlannedPrompt | None = None
+    model: str = ""
+
+    def to_dict(self) -> dict:
+        d = self.engine.to_dict()
+        d.update({"instruction": self.instruction, "model": self.model, "attempts": len(self.responses),
+                  "context": self.plan.to_dict(self.model) if self.plan else None})
+        return d
+
+
+def refactor(ws: Workspace, instruction: str, *, model: str | None = None, api_base: str | None = None,
+             retries: int = 1, on_token: Callable[[str], None] | None = None) -> RefactorResult:
+    conv = Conversation.open(ws, model, api_base)
+    try:
+        system = prompts.render("refactor_system", edit_format=prompts.render("edit_format"))
+
+        def build(context_text: str) -> list[dict]:
+            user = prompts.render("refactor_user", context=context_text, instruction=instruction)
+            return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+        answer_tokens = ws.settings.refactor_answer_tokens
+        plan = conv.plan(instruction, build=build, references=True, answer_tokens=answer_tokens)
+        messages = list(plan.messages)
+        outliner = Outliner()
+        paths = known_paths(ws)
+        responses: list[str] = []
+        res: EngineResult | None = None
+        for attempt in range(retries + 1):
+            text = "".join(_stream(conv, messages, plan, answer_tokens, on_token))
+            responses.append(text)
+            try:
+                res = run_engine(ws.repo.root, text, paths, outliner=outliner, prior=res)
+            except PatchError:
+                if attempt == retries:
+                    raise
+                messages += [{"role": "assistant", "content": text},
+                             {"role": "user", "content": "Answer only with SEARCH/REPLACE blocks in the format described."}]
+                continue
+            if not res.failed:
+                break
+            messages += [{"role": "assistant", "content": text}, {"role": "user", "content": retry_message(res.failed)}]
+        assert res is not None
+        return RefactorResult(instruction, with_warnings(ws, res, outliner), responses, plan, conv.model)
+    finally:
+        conv.close()
+
+
+def _stream(conv: Conversation, messages: list[dict], plan: PlannedPrompt, answer_tokens: int, on_token):
+    n_ctx = plan.window.n_ctx
+    budget = max(64, n_ctx - conv.backend.prompt_tokens(messages) - 8)
+    for piece in conv.backend.stream(messages, n_ctx=n_ctx, max_tokens=min(answer_tokens, budget)):
+        if on_token:
+            on_token(piece)
+        yield piece
+
+
+def apply_patch(ws: Workspace, diff: str, *, force: bool = False) -> patching.UndoEntry:
+    checked = patching.check(ws.repo.root, diff, parse_errors=Outliner().parse_errors)
+    if not checked.applies:
+        raise PatchError(f"the patch does not apply: {checked.check_output.splitlines()[-1] if checked.check_output else 'unknown reason'}",
+                         "regenerate it against the current tree")
+    return patching.apply(ws.repo.root, diff, undo_dir(ws), force=force)
+
+
+def undo_last(ws: Workspace, *, force: bool = False) -> patching.UndoEntry:
+    return patching.undo(ws.repo.root, undo_dir(ws), force=force)

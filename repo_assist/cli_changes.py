@@ -1,0 +1,125 @@
+"""CLI commands that change files: refactor, patch, apply, undo (exit 4 when a patch cannot apply)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import PatchError, UsageError
+
+
+def _ws(args: argparse.Namespace):
+    from . import assistant
+
+    flags = {k: getattr(args, k) for k in ("embedder", "chroma_url") if getattr(args, k, None)}
+    return assistant.open_workspace(args.repo, flags)
+
+
+def _report(res, args: argparse.Namespace, extra: dict | None = None) -> int:
+    data = res.to_dict() if hasattr(res, "to_dict") else {}
+    if extra:
+        data.update(extra)
+    engine = getattr(res, "engine", res)
+    if args.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        for f in engine.failed:
+            print(f"repo-assist: refused: {f.block.path}: {f.reason}", file=sys.stderr)
+        for w in (engine.patch.warnings if engine.patch else ()):
+            print(f"repo-assist: warning: {w}", file=sys.stderr)
+    if not engine.ok:
+        why = (engine.failed[0].reason if engine.failed else
+               engine.patch.check_output.splitlines()[-1] if engine.patch and engine.patch.check_output else
+               "the edits change nothing")
+        raise PatchError(f"no patch that applies: {why}", "nothing was written; see the refused blocks above")
+    if not args.json:
+        diff = engine.patch.diff
+        if getattr(args, "output", None):
+            Path(args.output).write_text(diff, encoding="utf-8")
+            print(f"wrote {args.output} ({len(engine.patch.files)} files)", file=sys.stderr)
+        else:
+            sys.stdout.write(diff)
+    return 0
+
+
+def cmd_patch(args: argparse.Namespace) -> int:
+    from .changes import patch_from_response
+
+    try:
+        response = Path(args.from_response).read_text("utf-8") if args.from_response != "-" else sys.stdin.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.from_response}: {exc.strerror}") from None
+    return _report(patch_from_response(_ws(args), response), args)
+
+
+def cmd_refactor(args: argparse.Namespace) -> int:
+    from .changes import apply_patch, refactor
+
+    ws = _ws(args)
+    live = sys.stderr.isatty() and not args.json
+    res = refactor(ws, args.instruction, model=args.model, api_base=args.api_base, retries=args.retries,
+                   on_token=(lambda p: (sys.stderr.write(p), sys.stderr.flush())) if live else None)
+    if live:
+        sys.stderr.write("\n")
+    code = _report(res, args)
+    if args.apply:
+        entry = apply_patch(ws, res.engine.patch.diff, force=args.force)
+        print(f"applied to {len(entry.files)} files; `repo-assist undo` reverts it", file=sys.stderr)
+    return code
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from .changes import apply_patch
+
+    try:
+        diff = Path(args.patch).read_text("utf-8") if args.patch != "-" else sys.stdin.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.patch}: {exc.strerror}") from None
+    entry = apply_patch(_ws(args), diff, force=args.force)
+    out = {"applied": entry.id, "files": list(entry.files)}
+    print(json.dumps(out) if args.json else f"applied {entry.id} to {', '.join(entry.files)}")
+    return 0
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    from .changes import undo_last
+
+    entry = undo_last(_ws(args), force=args.force)
+    out = {"undone": entry.id, "files": list(entry.files)}
+    print(json.dumps(out) if args.json else f"reverted {entry.id}: {', '.join(entry.files)}")
+    return 0
+
+
+def register(sub, common) -> None:
+    sp = sub.add_parser("refactor", help="ask for a change; get a checked unified diff")
+    sp.add_argument("instruction")
+    sp.add_argument("--repo", default=".")
+    sp.add_argument("--model")
+    sp.add_argument("--api-base", dest="api_base")
+    sp.add_argument("-o", "--output", help="write the diff to FILE instead of stdout")
+    sp.add_argument("--apply", action="store_true", help="apply the patch (undo with `repo-assist undo`)")
+    sp.add_argument("--force", action="store_true", help="apply even over uncommitted changes to the same files")
+    sp.add_argument("--retries", type=int, default=1, help="send failed blocks back to the model this many times")
+    common(sp)
+    sp.set_defaults(func=cmd_refactor)
+
+    sp = sub.add_parser("patch", help="turn a saved model response (edit blocks) into a unified diff")
+    sp.add_argument("--from-response", dest="from_response", required=True, metavar="FILE")
+    sp.add_argument("--repo", default=".")
+    common(sp)
+    sp.set_defaults(func=cmd_patch)
+
+    sp = sub.add_parser("apply", help="apply a patch file and record how to undo it")
+    sp.add_argument("patch")
+    sp.add_argument("--repo", default=".")
+    sp.add_argument("--force", action="store_true")
+    common(sp)
+    sp.set_defaults(func=cmd_apply)
+
+    sp = sub.add_parser("undo", help="revert the last applied patch exactly")
+    sp.add_argument("--repo", default=".")
+    sp.add_argument("--force", action="store_true")
+    common(sp)
+    sp.set_defaults(func=cmd_undo)

@@ -1,0 +1,131 @@
+"""Refactor requests → SEARCH/REPLACE blocks → a checked unified diff.
+
+The model writes edit blocks; the engine parses them, applies them in memory
+with the tolerant matching cascade, retries failed blocks once with the
+nearest actual lines, renders a git-style diff and checks it with
+``git apply --check`` and the syntax tree. It refuses rather than guesses.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import prompts
+from .diffs import make_diff
+from .edits import parse_edits
+from .errors import PatchError
+from .matching import ApplyResult, BlockFailure, apply_blocks
+from .outline import Outliner
+from .patch import check, load_targets
+from .records import EditBlock, Patch
+
+
+@dataclass
+class EngineResult:
+    patch: Patch | None
+    blocks: list[EditBlock]
+    applied: list[tuple[EditBlock, str]] = field(default_factory=list)
+    failed: list[BlockFailure] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    old: dict[str, str | None] = field(default_factory=dict)
+    new: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.patch is not None and self.patch.applies and not self.failed
+
+    def to_dict(self) -> dict:
+        return {
+            "applies": bool(self.patch and self.patch.applies),
+            "files": list(self.patch.files) if self.patch else [],
+            "diff": self.patch.diff if self.patch else "",
+            "check_output": self.patch.check_output if self.patch else "",
+            "warnings": list(self.patch.warnings) if self.patch else [],
+            "applied": [{"path": b.path, "how": how} for b, how in self.applied],
+            "failed": [{"path": f.block.path, "reason": f.reason, "nearest_line": f.nearest_line} for f in self.failed],
+            "problems": self.problems,
+        }
+
+
+def run_engine(root: Path, response: str, known_paths, *, outliner: Outliner | None = None,
+               prior: EngineResult | None = None) -> EngineResult:
+    """Apply the blocks of ``response`` (on top of ``prior``'s result when retrying)."""
+    parsed = parse_edits(response, known_paths)
+    if not parsed.blocks:
+        why = parsed.problems[0] if parsed.problems else "the response holds no SEARCH/REPLACE block"
+        raise PatchError(why, "the model must answer with edit blocks (see prompts/edit_format.md)")
+    blocks, on_disk = load_targets(root, parsed.blocks)
+    old = dict(prior.old) if prior else {}
+    current = dict(prior.new) if prior else {}
+    for path, text in on_disk.items():
+        old.setdefault(path, text)
+        current.setdefault(path, text)
+    result: ApplyResult = apply_blocks(current, blocks)
+    applied = (prior.applied if prior else []) + result.applied
+    failed = []
+    for f in result.failed:  # a retry often repeats blocks that already went in: not a failure
+        now = result.new_files.get(f.block.path) or ""
+        if prior is not None and f.block.replace.strip() and f.block.replace in now:
+            applied.append((f.block, "already-applied"))
+        else:
+            failed.append(f)
+    new = result.new_files
+    changed = {p for p in new if new[p] != old.get(p)}
+    outliner = outliner or Outliner()
+    patch = None
+    if changed:
+        diff = make_diff({p: old.get(p) for p in sorted(changed)}, {p: new[p] for p in sorted(changed)})
+        patch = check(root, diff, parse_errors=outliner.parse_errors)
+    return EngineResult(patch, list(blocks), applied, failed, list(parsed.problems), old, new)
+
+
+def renamed_symbols(res: EngineResult, outliner: Outliner) -> dict[str, str]:
+    """Definitions the patch removed or re-signatured: short name → what happened."""
+    out: dict[str, str] = {}
+    for path in (res.patch.files if res.patch else ()):
+        before = outliner.definitions(path, res.old.get(path) or "")
+        after = outliner.definitions(path, res.new.get(path) or "")
+        for name, label in before.items():
+            short = name.rsplit(".", 1)[-1]
+            if name not in after:
+                out[short] = f"{name} was removed or renamed in {path}"
+            elif after[name] != label:
+                out[short] = f"the signature of {name} changed in {path}"
+    return out
+
+
+def stale_references(res: EngineResult, manifest, outliner: Outliner, limit: int = 20) -> list[str]:
+    """Places outside the patch that still use a renamed or re-signatured definition."""
+    warnings: list[str] = []
+    touched = set(res.patch.files) if res.patch else set()
+    for short, what in renamed_symbols(res, outliner).items():
+        word = re.compile(rf"\b{re.escape(short)}\b")
+        rows = manifest.db.execute(
+            "SELECT c.path, c.start_line, c.text FROM chunks_fts f JOIN chunks c ON c.rid = f.rowid "
+            "WHERE chunks_fts MATCH ? LIMIT 200", (f'"{short.lower()}"',),
+        ).fetchall()
+        for path in sorted(touched):  # the patched files themselves, as they will be
+            for i, line in enumerate((res.new.get(path) or "").splitlines(), 1):
+                if word.search(line):
+                    warnings.append(f"{what}, but {path}:{i} still uses {short}")
+                    break
+        for path, start, text in rows:
+            if path in touched:
+                continue
+            for i, line in enumerate(text.splitlines()):
+                if word.search(line):
+                    warnings.append(f"{what}, but {path}:{start + i} still uses {short}")
+                    break
+            if len(warnings) >= limit:
+                return warnings
+    return warnings
+
+
+def retry_message(failed: list[BlockFailure]) -> str:
+    parts = []
+    for f in failed:
+        near = f"closest lines (from line {f.nearest_line}):\n```\n{f.nearest}```" if f.nearest else "no close lines found"
+        parts.append(f"{f.block.path}: {f.reason}\nyour SEARCH was:\n```\n{f.block.search}```\n{near}")
+    return prompts.render("refactor_retry", failures="\n\n".join(parts))

@@ -1,0 +1,158 @@
+"""patch, apply, undo and refactor through the CLI, on real repositories."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from repo_assist import assistant, cli
+
+from .conftest import git, make_repo
+from .fake_ollama import FakeOllama
+
+BILLING = 'def total(lines):\n    return sum(a for _, a in lines)\n\n\ndef report(lines):\n    return "total: %s" % total(lines)\n'
+MAIN = 'from billing import total\n\nprint(total([("a", 1)]))\n'
+
+RENAME = """I will rename it.
+
+billing.py
+```python
+<<<<<<< SEARCH
+def total(lines):
+    return sum(a for _, a in lines)
+=======
+def grand_total(lines):
+    return sum(a for _, a in lines)
+>>>>>>> REPLACE
+```
+
+billing.py
+```python
+<<<<<<< SEARCH
+    return "total: %s" % total(lines)
+=======
+    return "total: %s" % grand_total(lines)
+>>>>>>> REPLACE
+```
+
+main.py
+```python
+<<<<<<< SEARCH
+from billing import total
+
+print(total([("a", 1)]))
+=======
+from billing import grand_total
+
+print(grand_total([("a", 1)]))
+>>>>>>> REPLACE
+```
+"""
+
+
+@pytest.fixture
+def repo(tmp_path):
+    r = make_repo(tmp_path / "shop", {"billing.py": BILLING, "main.py": MAIN})
+    assistant.index(assistant.open_workspace(r))
+    return r
+
+
+def snapshot(root):
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file() and ".git" not in p.parts}
+
+
+def run(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_patch_apply_undo_round_trip(repo, tmp_path, capsys):
+    resp = tmp_path / "resp.md"
+    resp.write_text(RENAME)
+    code, diff, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(repo))
+    assert code == 0, err
+    assert diff.startswith("diff --git a/billing.py b/billing.py") and "+def grand_total(lines):" in diff
+    assert subprocess.run(["git", "apply", "--check"], input=diff.encode(), cwd=repo).returncode == 0
+    before = snapshot(repo)
+    patch_file = tmp_path / "p.diff"
+    patch_file.write_text(diff)
+    code, out, err = run(capsys, "apply", str(patch_file), "--repo", str(repo), "--json")
+    assert code == 0, err
+    assert sorted(json.loads(out)["files"]) == ["billing.py", "main.py"]
+    assert "grand_total" in (repo / "main.py").read_text()
+    code, out, err = run(capsys, "undo", "--repo", str(repo))
+    assert code == 0, err
+    assert snapshot(repo) == before
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_rename_left_half_done_is_warned(repo, tmp_path, capsys):
+    resp = tmp_path / "resp.md"
+    resp.write_text(RENAME.split("main.py")[0])  # only billing.py is edited
+    code, out, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(repo), "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["applies"] and any("main.py:1 still uses total" in w for w in data["warnings"])
+
+
+def test_patch_that_cannot_apply_is_exit_4_and_writes_nothing(repo, tmp_path, capsys):
+    before = snapshot(repo)
+    resp = tmp_path / "bad.md"
+    resp.write_text("billing.py\n```\n<<<<<<< SEARCH\ndef nothing_like_this():\n    pass\n=======\nx = 1\n>>>>>>> REPLACE\n```\n")
+    code, out, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(repo))
+    assert code == 4 and "no patch that applies" in err and out == ""
+    resp.write_text("just prose, no blocks")
+    code, _, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(repo))
+    assert code == 4 and err.strip().count("\n") == 0
+    resp.write_text("../outside.py\n```\n<<<<<<< SEARCH\n=======\nx = 1\n>>>>>>> REPLACE\n```\n")
+    code, _, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(repo))
+    assert code == 4 and "unsafe path" in err
+    assert snapshot(repo) == before
+
+
+def test_apply_refuses_dirty_targets_unless_forced(repo, tmp_path, capsys):
+    resp = tmp_path / "resp.md"
+    resp.write_text(RENAME)
+    run(capsys, "patch", "--from-response", str(resp), "--repo", str(repo))
+    code, diff, _ = run(capsys, "patch", "--from-response", str(resp), "--repo", str(repo))
+    (repo / "notes.txt").write_text("unrelated\n")
+    with open(repo / "main.py", "a") as fh:
+        fh.write("# local edit\n")
+    p = tmp_path / "p.diff"
+    p.write_text(diff)
+    code, _, err = run(capsys, "apply", str(p), "--repo", str(repo))
+    assert code == 4 and "main.py" in err
+
+
+def test_refactor_end_to_end_with_a_model_server_and_one_retry(repo, capsys, monkeypatch):
+    wrong_first = RENAME.replace("def total(lines):\n    return sum(a for _, a in lines)\n=======",
+                                 "def totals(rows, tax_rate):\n    return reduce(operator.add, rows)\n=======", 1)
+    with FakeOllama(replies=[wrong_first, RENAME]) as fake:
+        monkeypatch.setenv("OLLAMA_HOST", fake.host)
+        code, out, err = run(capsys, "refactor", "rename total to grand_total everywhere", "--repo", str(repo),
+                             "--model", "ollama/tiny", "--json")
+        assert code == 0, err
+        data = json.loads(out)
+        assert data["applies"] and data["attempts"] == 2
+        assert sorted(data["files"]) == ["billing.py", "main.py"]
+        # the first request carried every definition and use of `total`
+        first = fake.chat_requests()[0]["messages"][-1]["content"]
+        assert "billing.py:L1-" in first and "main.py:L1-" in first
+        # the retry told the model what failed, with the nearest real lines
+        retry = fake.chat_requests()[1]["messages"][-1]["content"]
+        assert "did not match" in retry and "def totals(rows, tax_rate):" in retry
+    assert "grand_total" not in (repo / "billing.py").read_text()  # not applied without --apply
+
+
+def test_refactor_with_the_embedded_model_runs_end_to_end(repo, capsys, monkeypatch):
+    """The packaged 270M model rarely writes valid blocks: a patch or a clean exit 4, never a traceback."""
+    monkeypatch.setenv("REPO_ASSIST_N_CTX", "2048")
+    monkeypatch.setenv("REPO_ASSIST_REFACTOR_ANSWER_TOKENS", "96")
+    code, out, err = run(capsys, "refactor", "rename total to grand_total", "--repo", str(repo), "--retries", "0")
+    assert code in (0, 4), err
+    assert "Traceback" not in err
+    if code == 0:
+        assert subprocess.run(["git", "apply", "--check"], input=out.encode(), cwd=repo).returncode == 0
