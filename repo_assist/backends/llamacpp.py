@@ -16,6 +16,7 @@ Model names (the part after ``llamacpp/``):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -157,6 +158,25 @@ def resolve_model_path(name: str) -> Path:
 # --------------------------------------------------------------------------- backend
 
 
+@contextlib.contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Silence llama.cpp's C-level log lines (they would scribble over a terminal UI)."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
+
+
 class LlamaCppBackend:
     """One GGUF model in process. Not thread-safe: use it from one thread at a time."""
 
@@ -250,8 +270,9 @@ class LlamaCppBackend:
         from llama_cpp import Llama
 
         try:
-            return Llama(str(self.path), n_ctx=n_ctx, vocab_only=vocab_only, verbose=False,
-                         n_threads=self.n_threads, n_threads_batch=self.n_threads)
+            with quiet_stderr():
+                return Llama(str(self.path), n_ctx=n_ctx, vocab_only=vocab_only, verbose=False,
+                             n_threads=self.n_threads, n_threads_batch=self.n_threads)
         except (ValueError, RuntimeError, OSError) as exc:
             what = "its vocabulary" if vocab_only else f"it with a {n_ctx}-token context"
             raise ModelError(f"llama.cpp cannot load {what}: {self.path} ({exc})",
