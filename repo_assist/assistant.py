@@ -70,6 +70,7 @@ def status(ws: Workspace) -> dict:
             "chunker": prov.get("chunker"),
             "languages": manifest.languages(),
             "skipped": manifest.skipped(),
+            "redacted": dict(zip(("values", "files"), manifest.redactions())),
             "warning": fresh.warning(),
         }
     finally:

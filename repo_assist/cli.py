@@ -85,6 +85,8 @@ def _status_text(d: dict) -> str:
     ]
     if d["skipped"]:
         lines.append("skipped   " + ", ".join(f"{k} {v}" for k, v in d["skipped"].items()))
+    if d["redacted"]["values"]:
+        lines.append(f"secrets   {d['redacted']['values']} values redacted in {d['redacted']['files']} files")
     if d.get("warning"):
         lines.append(f"warning   {d['warning']}")
     return "\n".join(lines)

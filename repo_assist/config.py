@@ -16,6 +16,7 @@ from typing import Any, Mapping
 from .errors import ConfigError
 
 REPO_CONFIG_NAME = ".repo-assist.toml"
+CHOICES = {"secrets": ("redact", "skip")}
 ENV_PREFIX = "REPO_ASSIST_"
 
 DEFAULT_SECRET_PATHS: tuple[str, ...] = (
@@ -39,6 +40,8 @@ class Settings:
     max_line_chars: int = 4000
     max_avg_line_chars: int = 300
     secret_paths: tuple[str, ...] = DEFAULT_SECRET_PATHS
+    # secrets found in file contents: "redact" the values, or "skip" the whole file
+    secrets: str = "redact"
     # search
     k: int = 10
     # model spec: llamacpp/default, llamacpp/PATH.gguf, ollama/NAME[:TAG], openai/NAME
@@ -105,6 +108,8 @@ def _apply(settings: Settings, values: Mapping[str, Any], source: str) -> Settin
                 "known keys: " + ", ".join(sorted(known)),
             )
         changes[name] = _coerce(key, value, known[name], source)
+        if name in CHOICES and changes[name] not in CHOICES[name]:
+            raise ConfigError(f"{source}: `{key}` must be one of {', '.join(CHOICES[name])}, got {value!r}")
     return settings.replace(**changes) if changes else settings
 
 

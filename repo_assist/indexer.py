@@ -18,6 +18,7 @@ from .files import Candidate, content_skip, decode, discover
 from .languages import grammar_versions, language_for
 from .manifest import FileRow, Manifest
 from .records import Chunk, IndexStats
+from .redaction import redact
 from .store import ChromaStore, collection_name, provenance
 from .workspace import Workspace, rebuild_hint
 
@@ -191,12 +192,17 @@ class Indexer:
                 batch_rows.append(FileRow(cand.path, cand.blob_sha, lang, "skipped", skip, 0, False))
             else:
                 text, enc = decode(data)
-                res = chunker.chunk(cand.path, text, lang, cand.blob_sha)
-                if res.fallback:
-                    counters["fallback"] += 1
-                batch_rows.append(FileRow(cand.path, cand.blob_sha, lang, "indexed", None, len(res.chunks), res.fallback))
-                batch_chunks.extend(res.chunks)
-                encodings[cand.path] = enc
+                text, redacted = redact(text)
+                if redacted and self.ws.settings.secrets == "skip":
+                    batch_rows.append(FileRow(cand.path, cand.blob_sha, lang, "skipped", "secret_content", 0, False))
+                else:
+                    res = chunker.chunk(cand.path, text, lang, cand.blob_sha)
+                    if res.fallback:
+                        counters["fallback"] += 1
+                    batch_rows.append(FileRow(cand.path, cand.blob_sha, lang, "indexed", None, len(res.chunks),
+                                              res.fallback, redacted))
+                    batch_chunks.extend(res.chunks)
+                    encodings[cand.path] = enc
             self.timings["parse"] += time.perf_counter() - tp
             done_bytes += cand.size
             if len(batch_chunks) >= flush_at:

@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, blob_sha TEXT NOT NULL, language TEXT, status TEXT NOT NULL,
     reason TEXT, chunks INTEGER NOT NULL DEFAULT 0, fallback INTEGER NOT NULL DEFAULT 0,
-    encoding TEXT, size INTEGER NOT NULL DEFAULT 0
+    encoding TEXT, size INTEGER NOT NULL DEFAULT 0, redacted INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS chunks (
     rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, path TEXT NOT NULL,
@@ -51,6 +51,7 @@ class FileRow:
     reason: str | None
     chunks: int
     fallback: bool
+    redacted: int = 0
 
 
 def _chunk_from_row(row: sqlite3.Row) -> Chunk:
@@ -135,8 +136,10 @@ class Manifest:
             for row in rows:
                 self._delete_file(row.path)
             self.db.executemany(
-                "INSERT INTO files(path, blob_sha, language, status, reason, chunks, fallback, encoding) VALUES (?,?,?,?,?,?,?,?)",
-                [(r.path, r.blob_sha, r.language, r.status, r.reason, r.chunks, int(r.fallback), encodings.get(r.path)) for r in rows],
+                "INSERT INTO files(path, blob_sha, language, status, reason, chunks, fallback, encoding, redacted)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
+                [(r.path, r.blob_sha, r.language, r.status, r.reason, r.chunks, int(r.fallback), encodings.get(r.path),
+                  r.redacted) for r in rows],
             )
             for c in chunks:
                 cur = self.db.execute(
@@ -166,6 +169,11 @@ class Manifest:
             "SELECT COALESCE(language, 'other'), COUNT(*) FROM files WHERE status='indexed' GROUP BY 1 ORDER BY 2 DESC"
         )
         return {r[0]: r[1] for r in rows}
+
+    def redactions(self) -> tuple[int, int]:
+        """(secret values redacted, files they were in)."""
+        row = self.db.execute("SELECT COALESCE(SUM(redacted), 0), COUNT(*) FROM files WHERE redacted > 0").fetchone()
+        return int(row[0]), int(row[1])
 
     def skipped(self) -> dict[str, int]:
         rows = self.db.execute("SELECT reason, COUNT(*) FROM files WHERE status='skipped' GROUP BY 1 ORDER BY 1")
