@@ -1,0 +1,373 @@
+"""Patch-engine bench: real commits → edit blocks → perturbed the way models misquote → same bytes?
+
+    python bench/patch_bench.py REPO [--commits N] [--seed S] [--json]
+
+For each sampled commit of REPO (non-merge, text only, modifying 1-5 existing
+files, small hunks) every hunk of ``git diff PARENT COMMIT`` becomes a
+SEARCH/REPLACE block (SEARCH = old side with its context, REPLACE = new
+side). Copies of the blocks are perturbed as models do (indentation drift,
+trailing spaces, lost blank lines, ``...`` elisions of long unchanged runs, a
+typo in a context line, a path with a wrong prefix, and a mix), rendered as a
+model answer, parsed, and applied to the parent's blobs (``git show``, no
+checkout). Each case is *exact* (result == the commit's files), *refused*
+(the engine declined), or *wrong* (applied but different: the goal is 0).
+The named alternative, measured in the same run on the same cases, is
+exact-match only (what str.replace-style engines do). Every produced diff is
+also run through ``git apply --check`` against the parent's files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from repo_assist.edits import parse_blocks  # noqa: E402
+from repo_assist.errors import PatchError  # noqa: E402
+from repo_assist.gitrepo import run_git  # noqa: E402
+from repo_assist.matching import ALL_LEVELS, apply_blocks  # noqa: E402
+from repo_assist.patch import make_diff  # noqa: E402
+
+MAX_FILES = 5
+MAX_CHANGED_LINES = 60  # added + deleted over the whole commit
+MAX_FILE_BYTES = 300_000
+ELISION_RUN = 5  # an inner unchanged run this long or longer gets elided
+PERTURBATIONS = ("clean", "indent", "trailing-space", "blank-lines", "elision", "typo", "path-prefix", "mixed")
+WRONG_PREFIXES = ("./", "repo/", "/home/user/project/")
+
+Hunk = list[tuple[str, str]]  # (" " | "-" | "+", line text without newline)
+
+
+@dataclass
+class Case:
+    sha: str
+    parent: str
+    old: dict[str, str]
+    new: dict[str, str]
+    hunks: dict[str, list[Hunk]]  # -U3 hunks per path
+    wide: dict[str, list[Hunk]]  # hunks with --inter-hunk-context, for elision
+    known: list[str]
+
+
+def git(repo: Path, *args: str) -> str:
+    return run_git(list(args), repo).stdout.decode("utf-8", "surrogateescape")
+
+
+def load_case(repo: Path, sha: str) -> Case | None:
+    """The commit as a bench case, or None when it does not fit the filter."""
+    proc = run_git(["rev-parse", "-q", "--verify", f"{sha}^1"], repo, check=False)
+    if proc.returncode != 0:
+        return None
+    parent = proc.stdout.decode().strip()
+    status = git(repo, "diff-tree", "-r", "--no-commit-id", "--no-renames", "--name-status", parent, sha).splitlines()
+    if not 1 <= len(status) <= MAX_FILES or any(not line.startswith("M\t") for line in status):
+        return None
+    changed = 0
+    for line in git(repo, "diff-tree", "-r", "--no-commit-id", "--no-renames", "--numstat", parent, sha).splitlines():
+        added, deleted, _ = line.split("\t", 2)
+        if added == "-" or deleted == "-":
+            return None  # binary
+        changed += int(added) + int(deleted)
+    if changed > MAX_CHANGED_LINES or changed == 0:
+        return None
+    paths = [line.split("\t", 1)[1] for line in status]
+    old, new, hunks, wide = {}, {}, {}, {}
+    for path in paths:
+        try:
+            a = run_git(["show", f"{parent}:{path}"], repo).stdout
+            b = run_git(["show", f"{sha}:{path}"], repo).stdout
+            if b"\0" in a + b or max(len(a), len(b)) > MAX_FILE_BYTES:
+                return None
+            old[path], new[path] = a.decode("utf-8"), b.decode("utf-8")
+        except (UnicodeDecodeError, Exception):
+            return None
+        hunks[path] = diff_hunks(repo, parent, sha, path, [])
+        wide[path] = diff_hunks(repo, parent, sha, path, ["--inter-hunk-context=12"])
+        if hunks[path] is None or wide[path] is None:
+            return None
+    known = git(repo, "ls-tree", "-r", "--name-only", parent).splitlines()
+    return Case(sha, parent, old, new, hunks, wide, known)  # type: ignore[arg-type]
+
+
+def diff_hunks(repo: Path, parent: str, sha: str, path: str, extra: list[str]) -> list[Hunk] | None:
+    text = git(repo, "diff", "--no-ext-diff", "--no-color", "--no-renames", "-U3", *extra, parent, sha, "--", f":(literal){path}")
+    if "\\ No newline at end of file" in text:
+        return None  # the engine keeps the final-newline state on purpose; such commits change it
+    hunks: list[Hunk] = []
+    for line in text.split("\n"):
+        if line.startswith("@@"):
+            hunks.append([])
+        elif hunks and line[:1] in (" ", "-", "+"):
+            hunks[-1].append((line[0], line[1:]))
+    if not hunks or any(not any(tag in " -" for tag, _ in h) for h in hunks):
+        return None  # a hunk with no old lines has nothing to search for
+    return hunks
+
+
+# --- perturbations -------------------------------------------------------------------
+
+
+def sides(hunk: Hunk) -> tuple[list[str], list[str]]:
+    return [t for tag, t in hunk if tag in " -"], [t for tag, t in hunk if tag in " +"]
+
+
+def indent_drift(hunk: Hunk, rng: random.Random) -> Hunk:
+    indents = [t[: len(t) - len(t.lstrip())] for _, t in hunk if t.strip()]
+    common = min(indents, key=len) if indents else ""
+    common = common if all(i.startswith(common) for i in indents) else ""
+    if common and rng.random() < 0.6:
+        return [(tag, t[len(common):] if t.strip() else t) for tag, t in hunk]
+    return [(tag, "    " + t if t.strip() else t) for tag, t in hunk]
+
+
+def trailing_space(hunk: Hunk, rng: random.Random) -> Hunk:
+    """Trailing blanks on ~30% of lines (context lines carry the same in SEARCH and REPLACE), at least one in SEARCH."""
+    out = [(tag, t + rng.choice((" ", "  ", "\t")) if rng.random() < 0.3 else t) for tag, t in hunk]
+    if all(out[k] == hunk[k] for k, (tag, _) in enumerate(hunk) if tag in " -"):
+        k = next(k for k, (tag, _) in enumerate(hunk) if tag in " -")
+        out[k] = (hunk[k][0], hunk[k][1] + " ")
+    return out
+
+
+def lose_blank_lines(hunk: Hunk, rng: random.Random) -> Hunk | None:
+    """Drop unchanged blank lines from inside SEARCH (and REPLACE): a model compacting what it quotes.
+
+    Only blank lines with a non-blank SEARCH line on both sides: dropping the
+    edge ones would change what the block asks for, not how it is quoted.
+    """
+    old_side = [k for k, (tag, t) in enumerate(hunk) if tag in " -" and t.strip()]
+    if not old_side:
+        return None
+    kept = [(tag, t) for k, (tag, t) in enumerate(hunk)
+            if not (tag == " " and not t.strip() and old_side[0] < k < old_side[-1])]
+    return kept if len(kept) < len(hunk) else None
+
+
+def elide(hunk: Hunk, rng: random.Random, path: str) -> Hunk | None:
+    """Replace the middle of every inner unchanged run of ELISION_RUN+ lines by one ``...`` line."""
+    marker = "..." if rng.random() < 0.5 else ("# ..." if path.endswith((".py", ".sh", ".rb", ".toml", ".yml", ".yaml")) else "// ...")
+    changes = [k for k, (tag, _) in enumerate(hunk) if tag != " "]
+    out: Hunk = []
+    k = 0
+    did = False
+    while k < len(hunk):
+        j = k
+        while j < len(hunk) and hunk[j][0] == " ":
+            j += 1
+        run = j - k
+        if run >= ELISION_RUN and changes and changes[0] < k and j <= changes[-1]:
+            body = hunk[k + 1]
+            indent = body[1][: len(body[1]) - len(body[1].lstrip())]
+            out += [hunk[k], (" ", indent + marker), hunk[j - 1]]
+            did = True
+            k = j
+        elif run:
+            out += hunk[k:j]
+            k = j
+        else:
+            out.append(hunk[k])
+            k += 1
+    return out if did else None
+
+
+def typo(hunk: Hunk, rng: random.Random) -> Hunk | None:
+    spots = [k for k, (tag, t) in enumerate(hunk) if tag == " " and len(t.strip()) >= 12]
+    if not spots:
+        return None
+    k = rng.choice(spots)
+    text = hunk[k][1]
+    letters = [i for i, ch in enumerate(text) if ch.isalpha()]
+    i = rng.choice(letters) if letters else len(text) - 1
+    mutated = text[:i] + ("x" if text[i] != "x" else "y") + text[i + 1:]
+    return hunk[:k] + [(" ", mutated)] + hunk[k + 1:]
+
+
+def perturb(case: Case, name: str, rng: random.Random) -> list[tuple[str, Hunk]] | None:
+    """The case's blocks (path, hunk) after perturbation ``name``; None when it does not apply."""
+    source = case.wide if name == "elision" else case.hunks
+    out: list[tuple[str, Hunk]] = []
+    touched = False
+    for path, hunks in source.items():
+        for hunk in hunks:
+            new: Hunk | None = hunk
+            if name == "indent":
+                new = indent_drift(hunk, rng)
+            elif name == "trailing-space":
+                new = trailing_space(hunk, rng)
+            elif name == "blank-lines":
+                new = lose_blank_lines(hunk, rng)
+            elif name == "elision":
+                new = elide(hunk, rng, path)
+            elif name == "typo":
+                new = typo(hunk, rng)
+            elif name == "mixed":
+                new = trailing_space(indent_drift(lose_blank_lines(hunk, rng) or hunk, rng), rng)
+            touched |= new is not None and new != hunk
+            out.append((path, new if new is not None else hunk))
+    if name in ("clean", "path-prefix"):
+        return out
+    return out if touched else None
+
+
+def render(blocks: list[tuple[str, Hunk]], name: str, rng: random.Random) -> str:
+    """A model-style answer: prose, a path line (sometimes omitted when repeated), fenced blocks."""
+    parts = ["Here are the changes.\n"]
+    previous = None
+    for path, hunk in blocks:
+        shown = rng.choice(WRONG_PREFIXES) + path if name == "path-prefix" else path
+        if path != previous or rng.random() < 0.5:
+            parts.append(rng.choice((f"{shown}\n", f"`{shown}`\n", f"**{shown}**\n", f"File: {shown}\n")))
+        search, replace = sides(hunk)
+        body = "\n".join(["<<<<<<< SEARCH", *search, "=======", *replace, ">>>>>>> REPLACE"])
+        parts.append(f"```{rng.choice(('', 'python', 'text'))}\n{body}\n```\n")
+        previous = path
+    return "\n".join(parts)
+
+
+# --- running -------------------------------------------------------------------------
+
+
+def run_case(repo: Path, case: Case, answer: str, levels: tuple[str, ...]) -> tuple[str, list[str], str | None, str]:
+    """('exact' | 'refused' | 'wrong', how each block matched (or why refused), the diff or None, wrong kind)."""
+    try:
+        blocks = parse_blocks(answer, case.known)
+    except PatchError as exc:
+        return "refused", [f"refused: {exc.message[:60]}"], None, ""
+    files: dict[str, str | None] = dict(case.old)
+    for block in blocks:
+        if block.path not in files:
+            proc = run_git(["show", f"{case.parent}:{block.path}"], repo, check=False)
+            files[block.path] = proc.stdout.decode("utf-8", "surrogateescape") if proc.returncode == 0 else None
+    result = apply_blocks(files, blocks, levels=levels)
+    hows = [how for _, how in result.applied]
+    if result.failed:
+        return "refused", [f"refused: {f.reason[:60]}" for f in result.failed], None, ""
+    same = all(result.new_files.get(p) == case.new[p] for p in case.new) and all(
+        result.new_files[p] == files[p] for p in files if p not in case.new
+    )
+    kind = "" if same else wrong_kind(result.new_files, case.new)
+    return ("exact" if same else "wrong"), hows, make_diff(files, result.new_files), kind
+
+
+def wrong_kind(got: dict[str, str | None], want: dict[str, str]) -> str:
+    """What a wrong result got wrong: only trailing whitespace, only blank lines, or more."""
+    pairs = [((got.get(p) or "").split("\n"), want[p].split("\n")) for p in want]
+    if all([ln.rstrip() for ln in g] == [ln.rstrip() for ln in w] for g, w in pairs):
+        return "trailing whitespace only"
+    if all([ln for ln in g if ln.strip()] == [ln for ln in w if ln.strip()] for g, w in pairs):
+        return "blank-line placement only"
+    return "other"
+
+
+def git_check(case: Case, diff: str) -> bool:
+    """Does ``git apply --check`` accept the diff on the parent's files (outside any repository)?"""
+    with tempfile.TemporaryDirectory() as tmp:
+        for path, text in case.old.items():
+            target = Path(tmp, path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(text.encode("utf-8", "surrogateescape"))
+        proc = run_git(["apply", "--check", "-"], tmp, input=diff.encode("utf-8", "surrogateescape"), check=False)
+        return proc.returncode == 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("repo", type=Path)
+    ap.add_argument("--commits", type=int, default=100, help="commits to use (default 100)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--scan", type=int, default=3000, help="newest non-merge commits to sample from")
+    ap.add_argument("--json", action="store_true", help="also print a JSON object")
+    args = ap.parse_args(argv)
+    repo = args.repo.resolve()
+    rng = random.Random(args.seed)
+    shas = git(repo, "log", "--no-merges", "--format=%H", "-n", str(args.scan)).split()
+    rng.shuffle(shas)
+    stats = {name: {"engine": Counter(), "exact-only": Counter(), "how": Counter()} for name in PERTURBATIONS}
+    timings = Counter()
+    check_failures = 0
+    wrong_examples: list[dict] = []
+    wrong_kinds: Counter = Counter()
+    used = 0
+    for sha in shas:
+        if used >= args.commits:
+            break
+        case = load_case(repo, sha)
+        if case is None:
+            continue
+        used += 1
+        for name in PERTURBATIONS:
+            blocks = perturb(case, name, rng)
+            if blocks is None:
+                continue
+            answer = render(blocks, name, rng)
+            for engine, levels in (("engine", ALL_LEVELS), ("exact-only", ("exact",))):
+                started = time.perf_counter()
+                outcome, hows, diff, kind = run_case(repo, case, answer, levels)
+                timings[engine] += time.perf_counter() - started
+                stats[name][engine][outcome] += 1
+                if engine != "engine":
+                    continue
+                stats[name]["how"].update(h if h.startswith("refused") else h.split(":")[0] for h in hows)
+                if diff is not None and not git_check(case, diff):
+                    check_failures += 1
+                if outcome == "wrong":
+                    wrong_kinds[kind] += 1
+                    if len(wrong_examples) < 10:
+                        wrong_examples.append({"commit": sha, "perturbation": name, "kind": kind, "files": sorted(case.new)})
+    report = build_report(repo, args, used, stats, timings, check_failures, wrong_examples)
+    report["wrong_kinds"] = dict(wrong_kinds)
+    print_table(report)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    return 0
+
+
+def shares(counter: Counter) -> dict:
+    total = sum(counter.values())
+    return {"cases": total, **{k: round(counter[k] / total, 4) if total else 0.0 for k in ("exact", "refused", "wrong")}}
+
+
+def build_report(repo, args, used, stats, timings, check_failures, wrong_examples) -> dict:
+    overall = {"engine": Counter(), "exact-only": Counter()}
+    rows = {}
+    for name, s in stats.items():
+        overall["engine"].update(s["engine"])
+        overall["exact-only"].update(s["exact-only"])
+        rows[name] = {"engine": shares(s["engine"]), "exact-only": shares(s["exact-only"]), "how": dict(s["how"])}
+    return {
+        "repo": str(repo), "commits": used, "seed": args.seed,
+        "perturbations": rows,
+        "overall": {"engine": shares(overall["engine"]), "exact-only": shares(overall["exact-only"])},
+        "git_apply_check_failures": check_failures,
+        "engine_seconds": round(timings["engine"], 3), "exact_only_seconds": round(timings["exact-only"], 3),
+        "wrong_examples": wrong_examples,
+    }
+
+
+def print_table(report: dict) -> None:
+    print(f"patch bench: {report['repo']} — {report['commits']} commits, seed {report['seed']}")
+    head = f"{'perturbation':<15}{'cases':>6}  {'exact':>7}{'refused':>9}{'wrong':>7}   | exact-only: {'exact':>6}{'refused':>9}{'wrong':>7}"
+    print(head)
+    print("-" * len(head))
+    rows = [*report["perturbations"].items(), ("overall", report["overall"])]
+    for name, row in rows:
+        e, b = row["engine"], row["exact-only"]
+        print(f"{name:<15}{e['cases']:>6}  {e['exact']:>7.1%}{e['refused']:>9.1%}{e['wrong']:>7.1%}   |             "
+              f"{b['exact']:>6.1%}{b['refused']:>9.1%}{b['wrong']:>7.1%}")
+    print(f"diffs failing git apply --check: {report['git_apply_check_failures']}")
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted(report.get("wrong_kinds", {}).items())) or "none"
+    print(f"wrong results by kind: {kinds}")
+    ratio = report["engine_seconds"] / report["exact_only_seconds"] if report["exact_only_seconds"] else 0.0
+    print(f"engine time / exact-only time: {ratio:.1f}x")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,273 @@
+"""Parse a model's SEARCH/REPLACE edit blocks out of its free-form answer.
+
+The format is the conflict-marker one Aider made common::
+
+    src/app.py
+    ```python
+    <<<<<<< SEARCH
+    old lines
+    =======
+    new lines
+    >>>>>>> REPLACE
+    ```
+
+Why a tolerant parser: small local models wrap blocks in fences (with or
+without a language), decorate the path with backticks, bold or a ``File:``
+label, put prose between blocks, drop the path on the second block for the
+same file, or write the path with a prefix the repository does not have
+(``repo/src/app.py``, ``./src/app.py``, an absolute path). All of that is
+recoverable. What the parser must never do is invent an edit: a block it
+cannot attribute to a path, or one that is not closed, is an error, not a
+guess. Path *safety* is not decided here (see ``patch.safe_path``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from .errors import PatchError
+from .records import EditBlock
+
+__all__ = ["ParsedEdits", "parse_blocks", "parse_edits", "resolve_path", "render_blocks"]
+
+# Aider tolerates 5-9 marker characters; so do we (small models miscount).
+HEAD_RE = re.compile(r"^\s*<{5,9}\s*SEARCH\s*>?\s*$", re.IGNORECASE)
+DIVIDER_RE = re.compile(r"^\s*={5,9}\s*$")
+UPDATED_RE = re.compile(r"^\s*>{5,9}\s*REPLACE\s*<?\s*$", re.IGNORECASE)
+FENCE_RE = re.compile(r"^\s*(?:`{3,}|~{3,})(.*)$")
+_LABEL_RE = re.compile(
+    r"^(?:file\s*name|file\s*path|filename|filepath|file|path|in|edit|editing|update|create|new\s+file)\s*[:\-]\s*",
+    re.IGNORECASE,
+)
+_BULLET_RE = re.compile(r"^(?:#+|[-*+]\s+|\d+[.)]\s+|>\s*)")
+_PATH_CHARS_RE = re.compile(r"^[\w.~@+\-/\\]+$")
+_EXTENSION_RE = re.compile(r"\.[A-Za-z0-9_+\-]+$")
+_LOOKBACK = 3  # non-blank lines searched above a block for its path, as Aider does
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedEdits:
+    """Every block that parsed, and a one-line description of each that did not."""
+
+    blocks: tuple[EditBlock, ...]
+    problems: tuple[str, ...]
+
+
+def parse_blocks(response: str, known_paths: Collection[str] = ()) -> list[EditBlock]:
+    """The edit blocks of ``response``; PatchError if any block is malformed or none exist.
+
+    Strict on purpose: a truncated answer (the model hit its token limit inside
+    a block) must not silently become half a refactor. Use ``parse_edits`` to
+    keep the good blocks and show the problems instead.
+    """
+    parsed = parse_edits(response, known_paths)
+    if parsed.problems:
+        more = f" (and {len(parsed.problems) - 1} more)" if len(parsed.problems) > 1 else ""
+        raise PatchError(
+            parsed.problems[0] + more,
+            "ask the model again; every edit must be a complete SEARCH/=======/REPLACE block after its file path",
+            title="malformed edit",
+        )
+    if not parsed.blocks:
+        raise PatchError(
+            "the answer contains no SEARCH/REPLACE edit block",
+            "ask the model again with the edit format instructions",
+            title="malformed edit",
+        )
+    return list(parsed.blocks)
+
+
+def parse_edits(response: str, known_paths: Collection[str] = ()) -> ParsedEdits:
+    """Lenient parse: the blocks that are well formed plus the problems found."""
+    known = frozenset(known_paths)
+    lines = response.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    blocks: list[EditBlock] = []
+    problems: list[str] = []
+    prev_path: str | None = None
+    last_end = -1  # index of the line that closed the previous block
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if UPDATED_RE.match(line):
+            problems.append(f"line {i + 1}: `>>>>>>> REPLACE` without a `<<<<<<< SEARCH` before it")
+            i += 1
+            continue
+        if not HEAD_RE.match(line):
+            i += 1
+            continue
+        number = len(blocks) + len(problems) + 1
+        search, replace, end, problem = _read_block(lines, i)
+        if problem:
+            problems.append(f"block {number} (line {i + 1}): {problem}")
+            i = end + 1
+            continue
+        raw_path = _find_path(lines, i, last_end, known)
+        if raw_path is None:
+            raw_path = prev_path
+        if raw_path is None:
+            problems.append(f"block {number} (line {i + 1}): no file path before it")
+        else:
+            path = resolve_path(raw_path, known, creating=not search)
+            blocks.append(EditBlock(path=path, search=search, replace=replace))
+            prev_path = raw_path
+        last_end = end
+        i = end + 1
+    return ParsedEdits(tuple(blocks), tuple(problems))
+
+
+def _read_block(lines: list[str], head: int) -> tuple[str, str, int, str]:
+    """SEARCH text, REPLACE text, index of the closing line, and a problem ('' if none)."""
+    j = head + 1
+    search: list[str] = []
+    while j < len(lines) and not DIVIDER_RE.match(lines[j]):
+        if HEAD_RE.match(lines[j]) or UPDATED_RE.match(lines[j]):
+            return "", "", j - 1, "SEARCH part is not followed by a `=======` line"
+        search.append(lines[j])
+        j += 1
+    if j >= len(lines):
+        return "", "", j, "SEARCH part is not followed by a `=======` line (answer cut off?)"
+    j += 1
+    replace: list[str] = []
+    while j < len(lines) and not UPDATED_RE.match(lines[j]):
+        if HEAD_RE.match(lines[j]):
+            return "", "", j - 1, "REPLACE part is not closed by `>>>>>>> REPLACE`"
+        replace.append(lines[j])
+        j += 1
+    if j >= len(lines):
+        return "", "", j, "REPLACE part is not closed by `>>>>>>> REPLACE` (answer cut off?)"
+    return _join(_unfence(search)), _join(_unfence(replace)), j, ""
+
+
+def _unfence(part: list[str]) -> list[str]:
+    """Drop a code fence the model put *inside* a SEARCH or REPLACE part."""
+    if len(part) >= 2 and FENCE_RE.match(part[0]) and FENCE_RE.match(part[-1]) and not FENCE_RE.match(part[-1]).group(1).strip():
+        return part[1:-1]
+    return part
+
+
+def _join(part: list[str]) -> str:
+    return "".join(line + "\n" for line in part)
+
+
+def _find_path(lines: list[str], head: int, last_end: int, known: frozenset[str]) -> str | None:
+    """The path written above the block at ``head``, or None if there is none.
+
+    Looks at up to three non-blank lines above the block (fence lines are
+    skipped, but a fence's info string may itself be the path), never above the
+    previous block's closing marker.
+    """
+    seen = 0
+    j = head - 1
+    while j > last_end and seen < _LOOKBACK:
+        line = lines[j]
+        j -= 1
+        if not line.strip():
+            continue
+        fence = FENCE_RE.match(line)
+        if fence:
+            info = fence.group(1).strip()
+            candidate = _clean_path(info.split()[-1], known) if info else None
+            if candidate:
+                return candidate
+            continue
+        seen += 1
+        candidate = _clean_path(line, known)
+        if candidate:
+            return candidate
+    return None
+
+
+def _clean_path(line: str, known: frozenset[str]) -> str | None:
+    """The path a decorated line names (``**File:** `src/x.py`:``), or None for prose."""
+    text = line.strip()
+    if text in known:
+        return text
+    spans = re.findall(r"`([^`\n]+)`", text)
+    if spans:
+        for span in reversed(spans):
+            candidate = _strip_decor(span)
+            if _looks_like_path(candidate, known):
+                return candidate
+        return None
+    prev = None
+    while text != prev:
+        prev = text
+        text = _strip_decor(text)
+        text = _BULLET_RE.sub("", text).strip()
+        text = _LABEL_RE.sub("", text).strip()
+    if _looks_like_path(text, known):
+        return text
+    # "Changes to src/app.py", "src/app.py (new file)": the last or first word, if clearly a path.
+    words = [_strip_decor(w) for w in text.split()]
+    for word in words[-1:] + words[:1]:
+        if (word in known or "/" in word) and _looks_like_path(word, known):
+            return word
+    return None
+
+
+def _strip_decor(text: str) -> str:
+    text = text.strip().replace("**", "").strip()
+    text = text.strip("`'\"*").strip()
+    text = text.rstrip(":").strip()
+    return text.strip("`'\"*").strip()
+
+
+def _looks_like_path(text: str, known: frozenset[str]) -> bool:
+    if not text or text in ("...", "…"):
+        return False
+    if text in known:
+        return True
+    if not _PATH_CHARS_RE.match(text) or not any(ch.isalpha() for ch in text):
+        return False
+    return "/" in text or bool(_EXTENSION_RE.search(text))
+
+
+def resolve_path(raw: str, known_paths: Collection[str], *, creating: bool = False) -> str:
+    """Map a path as the model wrote it onto a known repository path when that is unambiguous.
+
+    ``./src/x.py`` and ``repo/src/x.py`` or ``/home/me/repo/src/x.py`` become
+    ``src/x.py`` when exactly one known path is a suffix of what was written
+    (the longest suffix wins: ``a/src/x.py`` prefers ``src/x.py`` over
+    ``x.py``). When the block edits an existing file (``creating`` False), a
+    path missing its leading folders (``x.py``) is completed if exactly one
+    known path ends with it. Anything else comes back as written (``\\`` made
+    ``/``, a leading ``./`` dropped), and ``patch.safe_path`` decides whether it
+    is allowed.
+    """
+    known = known_paths if isinstance(known_paths, (set, frozenset, dict)) else frozenset(known_paths)
+    path = raw.strip()
+    if path in known:
+        return path
+    path = path.replace("\\", "/")  # a Windows-style separator is never meant as part of a name
+    if path in known:
+        return path
+    while path.startswith("./"):
+        path = path[2:]
+    if path in known:
+        return path
+    suffix_of = [k for k in known if path.endswith("/" + k)]
+    if suffix_of:
+        return max(suffix_of, key=len)
+    if not creating and path and not path.startswith("/"):
+        ends_with = [k for k in known if k.endswith("/" + path)]
+        if len(ends_with) == 1:
+            return ends_with[0]
+    return path
+
+
+def render_blocks(blocks: Collection[EditBlock], fence: str = "```") -> str:
+    """Blocks written back in the format the parser reads (for retry prompts and benches)."""
+    out: list[str] = []
+    for block in blocks:
+        out.append(block.path)
+        out.append(fence)
+        out.append("<<<<<<< SEARCH")
+        for part in (block.search, "=======\n", block.replace):
+            if part:
+                out.append(part[:-1] if part.endswith("\n") else part)
+        out.append(">>>>>>> REPLACE")
+        out.append(fence)
+        out.append("")
+    return "\n".join(out)

@@ -1,0 +1,430 @@
+"""Model answers → edit blocks → matched edits → a diff git accepts (or a refusal).
+
+The table below is the contract: each row is an answer a model could give,
+run through the real pipeline (parse_blocks → load_targets → apply_blocks →
+make_diff → git apply --check) on a real git repository.
+"""
+
+from __future__ import annotations
+
+import os
+import string
+from pathlib import Path
+
+import pytest
+
+from repo_assist.edits import parse_blocks, parse_edits, render_blocks, resolve_path
+from repo_assist.errors import PatchError, UnsafePathError
+from repo_assist.matching import ELISION_RE, apply_blocks
+from repo_assist.patch import check, load_targets, make_diff
+from repo_assist.records import EditBlock
+
+from .conftest import git, make_repo
+
+APP = '''import os
+
+
+def load(path):
+    with open(path) as fh:
+        return fh.read()
+
+
+def save(path, data):
+    with open(path, "w") as fh:
+        fh.write(data)
+
+
+class Store:
+    def __init__(self, root):
+        self.root = root
+
+    def get(self, key):
+        value = load(os.path.join(self.root, key))
+        return value.strip()
+'''
+
+DUP = '''def first():
+    x = 1
+    return 0
+
+
+def second():
+    x = 1
+    return 0
+'''
+
+FILES = {
+    "app.py": APP,
+    "dup.py": DUP,
+    "win.txt": "alpha\r\nbeta\r\ngamma\r\n",
+    "open.txt": "one\ntwo\nthree",
+    "lib/util.py": "def helper():\n    return 1\n",
+}
+
+
+def sub(text: str, old: str, new: str) -> str:
+    assert text.count(old) == 1, old
+    return text.replace(old, new)
+
+
+LOAD_MODE = sub(APP, 'def load(path):\n    with open(path) as fh:', 'def load(path, mode="r"):\n    with open(path, mode) as fh:')
+LOAD_BLOCK = '''<<<<<<< SEARCH
+def load(path):
+    with open(path) as fh:
+=======
+def load(path, mode="r"):
+    with open(path, mode) as fh:
+>>>>>>> REPLACE'''
+
+# id, answer, expected new contents (path -> text) or ("refused", reason part), expected "how" per block
+CASES = [
+    ("well-formed", f"app.py\n{LOAD_BLOCK}\n", {"app.py": LOAD_MODE}, ["exact"]),
+    ("fenced", f"Here is the change.\n\napp.py\n```\n{LOAD_BLOCK}\n```\nDone.", {"app.py": LOAD_MODE}, ["exact"]),
+    ("fence-language", f"app.py\n```python\n{LOAD_BLOCK}\n```\n", {"app.py": LOAD_MODE}, ["exact"]),
+    ("path-backticks-bold", f"**`app.py`**\n```python\n{LOAD_BLOCK}\n```\n", {"app.py": LOAD_MODE}, ["exact"]),
+    ("path-label-colon", f"File: `app.py`:\n\n```python\n{LOAD_BLOCK}\n```\n", {"app.py": LOAD_MODE}, ["exact"]),
+    ("path-heading", f"### app.py\n```python\n{LOAD_BLOCK}\n```\n", {"app.py": LOAD_MODE}, ["exact"]),
+    ("crlf-answer", f"app.py\r\n```\r\n{LOAD_BLOCK}\r\n```\r\n".replace("\n", "\r\n").replace("\r\r", "\r"), {"app.py": LOAD_MODE}, ["exact"]),
+    ("seven-char-markers", "app.py\n<<<<<<< SEARCH\n    def get(self, key):\n=====\n    def get(self, key, default=None):\n>>>>>>>>> REPLACE\n",
+     {"app.py": sub(APP, "def get(self, key):", "def get(self, key, default=None):")}, ["exact"]),
+    ("indentation-drift", '''app.py
+```python
+<<<<<<< SEARCH
+def get(self, key):
+    value = load(os.path.join(self.root, key))
+    return value.strip()
+=======
+def get(self, key):
+    value = load(os.path.join(self.root, key))
+    if value is None:
+        return None
+    return value.strip()
+>>>>>>> REPLACE
+```''', {"app.py": sub(APP, "        return value.strip()", "        if value is None:\n            return None\n        return value.strip()")}, ["indent"]),
+    ("trailing-spaces", "app.py\n<<<<<<< SEARCH\ndef save(path, data):  \n    with open(path, \"w\") as fh: \n=======\ndef save(path, data):  \n    with open(path, \"a\") as fh: \n>>>>>>> REPLACE\n",
+     {"app.py": sub(APP, 'open(path, "w")', 'open(path, "a")')}, ["whitespace"]),
+    ("lost-blank-lines", '''app.py
+<<<<<<< SEARCH
+        fh.write(data)
+class Store:
+    def __init__(self, root):
+        self.root = root
+    def get(self, key):
+=======
+        fh.write(data)
+class Store:
+    def __init__(self, root):
+        self.root = str(root)
+    def get(self, key):
+>>>>>>> REPLACE
+''', {"app.py": sub(APP, "self.root = root", "self.root = str(root)")}, ["blank-lines"]),
+    ("elided", '''app.py
+<<<<<<< SEARCH
+class Store:
+    ...
+        return value.strip()
+=======
+class Store:
+    ...
+        return value.strip().lower()
+>>>>>>> REPLACE
+''', {"app.py": sub(APP, "return value.strip()", "return value.strip().lower()")}, ["elision"]),
+    ("fuzzy-typo", '''app.py
+<<<<<<< SEARCH
+def save(path, data):
+    with open(path, "w") as fh:
+        fh.write(dta)
+=======
+def save(path, data):
+    with open(path, "w") as fh:
+        fh.write(dta)
+        fh.flush()
+>>>>>>> REPLACE
+''', {"app.py": sub(APP, "        fh.write(data)\n", "        fh.write(data)\n        fh.flush()\n")}, ["fuzzy:0.99"]),
+    ("ambiguous", "dup.py\n<<<<<<< SEARCH\n    x = 1\n    return 0\n=======\n    x = 2\n    return 0\n>>>>>>> REPLACE\n",
+     ("refused", "matches 2 places"), []),
+    ("wrong-path", "nothere.py\n<<<<<<< SEARCH\ndef load(path):\n=======\ndef load(p):\n>>>>>>> REPLACE\n", ("refused", "does not exist"), []),
+    ("lazy-replace", "app.py\n<<<<<<< SEARCH\ndef load(path):\n    with open(path) as fh:\n        return fh.read()\n=======\ndef load(path):\n    # ... existing code ...\n>>>>>>> REPLACE\n",
+     ("refused", "elides code"), []),
+    ("new-file", "pkg/new.py\n```python\n<<<<<<< SEARCH\n=======\nprint('hi')\n>>>>>>> REPLACE\n```\n", {"pkg/new.py": "print('hi')\n"}, ["new-file"]),
+    ("multi-file", f'''First the loader:
+
+app.py
+```python
+{LOAD_BLOCK}
+```
+
+And then, in the same file:
+
+```python
+<<<<<<< SEARCH
+        return value.strip()
+=======
+        return value.strip() or None
+>>>>>>> REPLACE
+```
+
+lib/util.py
+```python
+<<<<<<< SEARCH
+    return 1
+=======
+    return 2
+>>>>>>> REPLACE
+```
+''', {"app.py": sub(LOAD_MODE, "return value.strip()", "return value.strip() or None"), "lib/util.py": "def helper():\n    return 2\n"},
+     ["exact", "exact", "exact"]),
+    ("crlf-file", "win.txt\n<<<<<<< SEARCH\nbeta\n=======\nBETA\nbeta2\n>>>>>>> REPLACE\n", {"win.txt": "alpha\r\nBETA\r\nbeta2\r\ngamma\r\n"}, ["exact"]),
+    ("no-final-newline", "open.txt\n<<<<<<< SEARCH\nthree\n=======\nthree\nfour\n>>>>>>> REPLACE\n", {"open.txt": "one\ntwo\nthree\nfour"}, ["exact"]),
+    ("empty-the-file", "lib/util.py\n<<<<<<< SEARCH\ndef helper():\n    return 1\n=======\n>>>>>>> REPLACE\n", {"lib/util.py": ""}, ["exact"]),
+    ("wrong-prefix-repo", f"repo/app.py\n{LOAD_BLOCK}\n", {"app.py": LOAD_MODE}, ["exact"]),
+    ("wrong-prefix-dot", f"./app.py\n{LOAD_BLOCK}\n", {"app.py": LOAD_MODE}, ["exact"]),
+    ("wrong-prefix-absolute", f"/home/me/work/proj/app.py\n{LOAD_BLOCK}\n", {"app.py": LOAD_MODE}, ["exact"]),
+    ("missing-folder", "util.py\n<<<<<<< SEARCH\n    return 1\n=======\n    return 3\n>>>>>>> REPLACE\n", {"lib/util.py": "def helper():\n    return 3\n"}, ["exact"]),
+]
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "repo", {k: v.encode() for k, v in FILES.items()})
+
+
+@pytest.mark.parametrize("answer, expected, hows", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_answer_table(repo: Path, answer: str, expected, hows: list[str]) -> None:
+    known = git(repo, "ls-files").split()
+    blocks, files = load_targets(repo, parse_blocks(answer, known))
+    result = apply_blocks(files, blocks)
+    if isinstance(expected, tuple):
+        assert result.failed and expected[1] in result.failed[0].reason
+        assert all(result.new_files[p] == files[p] for p in files if p == result.failed[0].block.path)
+        return
+    assert not result.failed, [f.reason for f in result.failed]
+    assert [how for _, how in result.applied] == hows
+    for path, text in expected.items():
+        assert result.new_files[path] == text, path
+    diff = make_diff(files, result.new_files)
+    patch = check(repo, diff)
+    assert patch.applies, patch.check_output
+    assert set(patch.files) == set(expected)
+
+
+@pytest.mark.parametrize("path", ["../x.py", "/etc/passwd", ".git/config", "sub/../../x.py", "linkout/evil.py"])
+def test_malicious_paths_are_refused(repo: Path, tmp_path: Path, path: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.symlink(outside, repo / "linkout")
+    answer = f"{path}\n<<<<<<< SEARCH\n=======\nowned = True\n>>>>>>> REPLACE\n"
+    blocks = parse_blocks(answer, git(repo, "ls-files").split())
+    with pytest.raises(UnsafePathError):
+        load_targets(repo, blocks)
+    assert not any(outside.iterdir())
+
+
+def test_ambiguous_failure_carries_nearest_lines(repo: Path) -> None:
+    files = {"app.py": APP}
+    block = EditBlock("app.py", "def save(path, payload):\n    with open(path, 'wb') as out:\n", "x\n")
+    result = apply_blocks(files, [block])
+    (failure,) = result.failed
+    assert "not found" in failure.reason
+    assert failure.nearest.startswith("def save(path, data):")
+    assert failure.nearest_line == APP.splitlines().index("def save(path, data):") + 1
+    assert result.new_files == files
+
+
+def test_fuzzy_threshold_is_configurable() -> None:
+    block = EditBlock("app.py", "def save(path, data):\n    with open(path, \"w\") as fh:\n        fh.write(dta)\n", "pass\n")
+    assert apply_blocks({"app.py": APP}, [block]).applied
+    strict = apply_blocks({"app.py": APP}, [block], fuzzy_threshold=0.995)
+    assert strict.failed and not strict.applied
+
+
+def test_fuzzy_refuses_two_similar_places() -> None:
+    text = DUP + "\n\ndef third():\n    y = 1\n    return 0\n"
+    block = EditBlock("dup.py", "def fourth():\n    x = 1\n    return 0\n", "pass\n")
+    result = apply_blocks({"dup.py": text}, [block], fuzzy_threshold=0.9)
+    assert result.failed and "similar" in result.failed[0].reason
+
+
+def test_exact_only_levels_refuse_what_the_cascade_forgives() -> None:
+    block = EditBlock("app.py", "def get(self, key):\n    value = load(os.path.join(self.root, key))\n", "def get(self, key):\n    value = None\n")
+    assert apply_blocks({"app.py": APP}, [block], levels=("exact",)).failed
+    tolerant = apply_blocks({"app.py": APP}, [block])
+    assert tolerant.applied[0][1] == "indent"
+    assert "        value = None\n" in tolerant.new_files["app.py"]
+
+
+def test_indent_shift_that_replace_cannot_follow_is_refused() -> None:
+    search = "            value = load(os.path.join(self.root, key))\n"  # 4 columns too deep
+    block = EditBlock("app.py", search, "  value = 1\n")
+    result = apply_blocks({"app.py": APP}, [block])
+    assert result.failed and "re-indent" in result.failed[0].reason
+
+
+def test_tabs_file_keeps_tabs_under_indent_drift() -> None:
+    text = "func f() {\n\tif x {\n\t\treturn 1\n\t}\n}\n"
+    block = EditBlock("f.go", "if x {\n\treturn 1\n}\n", "if x {\n\treturn 2\n}\n")
+    result = apply_blocks({"f.go": text}, [block])
+    assert result.new_files["f.go"] == "func f() {\n\tif x {\n\t\treturn 2\n\t}\n}\n"
+
+
+def test_typo_in_kept_context_is_not_copied_into_the_file() -> None:
+    text = "a = 1\nbanana = compute(a)\nc = 3\nd = 4\n"
+    block = EditBlock("t.py", "a = 1\nbanana = compute(b)\nc = 3\n", "a = 1\nbanana = compute(b)\nc = 30\n")
+    result = apply_blocks({"t.py": text}, [block])
+    assert result.applied[0][1].startswith("fuzzy:")
+    assert result.new_files["t.py"] == "a = 1\nbanana = compute(a)\nc = 30\nd = 4\n"
+
+
+def test_blocks_apply_in_order_to_the_same_file() -> None:
+    blocks = [EditBlock("t.txt", "a\n", "b\n"), EditBlock("t.txt", "b\n", "c\n")]
+    assert apply_blocks({"t.txt": "a\n"}, blocks).new_files["t.txt"] == "c\n"
+
+
+def test_empty_search_on_existing_file_is_refused() -> None:
+    result = apply_blocks({"t.txt": "a\n"}, [EditBlock("t.txt", "", "b\n")])
+    assert result.failed and "already exists" in result.failed[0].reason
+
+
+# --- parsing -------------------------------------------------------------------------
+
+
+def test_parse_reuses_previous_path_and_ignores_prose() -> None:
+    answer = "Some thoughts first.\n\na.py\n<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE\n\nThen:\n\n<<<<<<< SEARCH\nz\n=======\nw\n>>>>>>> REPLACE\n"
+    assert parse_blocks(answer) == [EditBlock("a.py", "x\n", "y\n"), EditBlock("a.py", "z\n", "w\n")]
+
+
+def test_parse_keeps_equals_lines_inside_replace() -> None:
+    answer = "doc.rst\n<<<<<<< SEARCH\nTitle\n=======\nTitle\n=======\n>>>>>>> REPLACE\n"
+    assert parse_blocks(answer) == [EditBlock("doc.rst", "Title\n", "Title\n=======\n")]
+
+
+@pytest.mark.parametrize("answer, message", [
+    ("no blocks here, just prose", "no SEARCH/REPLACE"),
+    ("a.py\n<<<<<<< SEARCH\nx\n=======\ny\n", "not closed"),
+    ("a.py\n<<<<<<< SEARCH\nx\n", "not followed"),
+    ("<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE\n", "no file path"),
+    ("a.py\nx\n=======\ny\n>>>>>>> REPLACE\n", "without a"),
+])
+def test_parse_refuses_malformed_answers(answer: str, message: str) -> None:
+    with pytest.raises(PatchError) as err:
+        parse_blocks(answer)
+    assert message in err.value.message
+    assert "\n" not in err.value.one_line()
+
+
+def test_parse_edits_keeps_good_blocks_of_a_truncated_answer() -> None:
+    answer = "a.py\n<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE\n\nb.py\n<<<<<<< SEARCH\nq\n=="
+    parsed = parse_edits(answer)
+    assert parsed.blocks == (EditBlock("a.py", "x\n", "y\n"),)
+    assert len(parsed.problems) == 1
+
+
+def test_resolve_path_prefers_unambiguous_known_paths() -> None:
+    known = {"src/x.py", "x.py", "lib/a/util.py", "lib/b/util.py"}
+    assert resolve_path("repo/src/x.py", known) == "src/x.py"
+    assert resolve_path("./x.py", known) == "x.py"
+    assert resolve_path("util.py", known) == "util.py"  # two candidates: left as written
+    assert resolve_path("a/util.py", known) == "lib/a/util.py"
+    assert resolve_path("a/util.py", known, creating=True) == "a/util.py"
+    assert resolve_path("/etc/passwd", known) == "/etc/passwd"
+    assert resolve_path("src\\x.py", known) == "src/x.py"
+    assert resolve_path("..\\y.py", known) == "../y.py"  # left for safe_path to refuse
+    assert resolve_path("../x.py", known) == "x.py"  # a suffix match always lands inside the repository
+
+
+@pytest.mark.parametrize("line", ["src/new.py (new file)", "Create `src/new.py`:", "#### src/new.py", "- src/new.py",
+                                  "Filename: src/new.py", "```python src/new.py"])
+def test_decorated_path_lines(line: str) -> None:
+    answer = f"{line}\n<<<<<<< SEARCH\n=======\nx = 1\n>>>>>>> REPLACE\n"
+    assert parse_blocks(answer) == [EditBlock("src/new.py", "", "x = 1\n")]
+
+
+def test_render_round_trips_through_the_parser() -> None:
+    blocks = [EditBlock("a.py", "x\n\n", "y\n"), EditBlock("new.py", "", "z\n"), EditBlock("a.py", "q\n", "")]
+    assert parse_blocks(render_blocks(blocks)) == blocks
+
+
+# --- lost blank lines: kept where they belong, refused where that cannot be told ------
+
+
+def test_blank_line_lost_from_both_sides_is_kept() -> None:
+    text = "def f():\n    x = 1\n\n    return x\n\n\ndef g():\n    pass\n"
+    block = EditBlock("f.py", "def f():\n    x = 1\n    return x\n", "def f():\n    x = 2\n    return x\n")
+    result = apply_blocks({"f.py": text}, [block])
+    assert result.applied[0][1] == "blank-lines"
+    assert result.new_files["f.py"] == text.replace("x = 1", "x = 2")
+
+
+def test_line_for_line_rewrite_keeps_inner_blank_lines() -> None:
+    block = EditBlock("t.py", "x = 1\ny = 2\n", "x = 10\ny = 20\n")
+    assert apply_blocks({"t.py": "x = 1\n\ny = 2\n"}, [block]).new_files["t.py"] == "x = 10\n\ny = 20\n"
+
+
+def test_new_block_ending_in_a_blank_line_goes_after_the_lost_one() -> None:
+    block = EditBlock("t.py", "a = 1\nb = 2\n", "a = 1\nnew = 3\n\nb = 2\n")
+    assert apply_blocks({"t.py": "a = 1\n\nb = 2\n"}, [block]).new_files["t.py"] == "a = 1\n\nnew = 3\n\nb = 2\n"
+
+
+def test_insertion_next_to_a_lost_blank_line_is_refused_not_guessed() -> None:
+    text = "import os\n\ndef f():\n    pass\n"
+    block = EditBlock("t.py", "import os\ndef f():\n", "import os\nimport sys\ndef f():\n")
+    result = apply_blocks({"t.py": text}, [block])
+    assert result.failed and "cannot tell where" in result.failed[0].reason
+    assert result.new_files["t.py"] == text
+
+
+def test_quoted_blank_line_that_replace_deletes_is_deleted() -> None:
+    text = "a = 1\n\nb = 2\n\n\nc = 3\n"
+    block = EditBlock("t.py", "a = 1\n\nb = 2\nc = 3\n", "a = 1\nb = 2\nc = 3\n")
+    assert apply_blocks({"t.py": text}, [block]).new_files["t.py"] == "a = 1\nb = 2\n\n\nc = 3\n"
+
+
+# --- trailing whitespace and elision markers -------------------------------------------
+
+
+def test_trailing_space_noise_is_not_written_into_new_lines() -> None:
+    block = EditBlock("t.py", "a = 1 \nb = 2\n", "a = 1 \nb = 3 \nc = 4  \n")
+    result = apply_blocks({"t.py": "a = 1\nb = 2\n"}, [block])
+    assert result.applied[0][1] == "whitespace"
+    assert result.new_files["t.py"] == "a = 1\nb = 3\nc = 4\n"
+
+
+@pytest.mark.parametrize("line, elision", [
+    ("...", True), ("    # ... existing code ...", True), ("// ... rest of the function", True),
+    ("<!-- ... -->", True), ("... x = 1", False), ("    ... def f():", False), ("x = ...", False),
+])
+def test_elision_lines(line: str, elision: bool) -> None:
+    assert bool(ELISION_RE.match(line)) is elision
+
+
+def test_bare_ellipsis_is_code_in_python_but_an_elision_elsewhere() -> None:
+    py = EditBlock("p.py", "def f():\n    return 1\n", "def f():\n    ...\n")
+    assert apply_blocks({"p.py": "def f():\n    return 1\n"}, [py]).new_files["p.py"] == "def f():\n    ...\n"
+    js = EditBlock("p.js", "function f() {\n  return 1;\n}\n", "function f() {\n  ...\n}\n")
+    assert apply_blocks({"p.js": "function f() {\n  return 1;\n}\n"}, [js]).failed
+
+
+def test_failed_elision_falls_back_to_fuzzy_for_a_stub_file() -> None:
+    text = "class P(Protocol):\n    def f(self):\n        ...\n\n    def g(self):\n        ...\n"
+    search = "    def f(self):\n        ...\n\n    def q(self):\n        ...\n"
+    replace = "    def f(self):\n        ...\n\n    def g(self, x):\n        ...\n"
+    result = apply_blocks({"p.pyi": text}, [EditBlock("p.pyi", search, replace)])
+    assert result.applied and result.applied[0][1].startswith("fuzzy:")
+    assert result.new_files["p.pyi"] == text.replace("def g(self)", "def g(self, x)")
+
+
+def test_edit_format_prompt_examples_parse() -> None:
+    path = Path(__file__).resolve().parents[1] / "prompts" / "edit_format.md"
+    text = string.Template(path.read_text(encoding="utf-8")).substitute()
+    blocks = parse_blocks(text)
+    assert [b.path for b in blocks] == ["src/billing.py", "src/units.py"]
+    assert blocks[1].search == "" and blocks[1].replace == "CENTS_PER_EURO = 100\n"
+
+
+def test_a_misquoted_line_the_model_moves_keeps_the_files_spelling() -> None:
+    text = "def f(\n    a: int,\n    b: bool,\n    c: str,\n    d: float,\n):\n    pass\n"
+    search = "def f(\n    a: int,\n    b: bxol,\n    c: str,\n    d: float,\n):\n"
+    replace = "def f(\n    a: int,\n    c: str,\n    b: bxol,\n    d: float,\n):\n"
+    result = apply_blocks({"f.py": text}, [EditBlock("f.py", search, replace)])
+    assert result.applied[0][1].startswith("fuzzy:")
+    assert result.new_files["f.py"] == "def f(\n    a: int,\n    c: str,\n    b: bool,\n    d: float,\n):\n    pass\n"
