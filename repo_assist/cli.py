@@ -222,6 +222,29 @@ def _eval_text(d: dict) -> str:
     return "\n".join(rows)
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .config import load_settings
+    from .doctor import run_doctor, to_json
+    from .errors import NotARepoError
+
+    ws = None
+    try:
+        from . import assistant
+
+        ws = assistant.open_workspace(args.path, _flags(args))
+        settings = ws.settings
+    except NotARepoError:
+        settings = load_settings(None, _flags(args))
+    checks = run_doctor(args.path, settings=settings, ws=ws, model=args.model, api_base=args.api_base,
+                        offline=args.offline)
+    if args.json:
+        print(to_json(checks))
+    else:
+        for c in checks:
+            print(f"{'ok ' if c.ok else 'BAD'} {c.name:9} {c.detail}" + (f"\n              fix: {c.fix}" if c.fix and not c.ok else ""))
+    return 0 if all(c.ok for c in checks) else 1
+
+
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
     keys = ("embedder", "chroma_url")
     return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
@@ -280,6 +303,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--ablate", action="store_true", help="also measure each signal alone and left out")
     common(sp)
     sp.set_defaults(func=cmd_eval)
+
+    sp = sub.add_parser("doctor", help="check git, grammars, embedder, model and index; --offline proves no network is needed")
+    sp.add_argument("path", nargs="?", default=".")
+    sp.add_argument("--offline", action="store_true", help="run index, search and ask in a loopback-only network namespace")
+    sp.add_argument("--model")
+    sp.add_argument("--api-base", dest="api_base")
+    common(sp)
+    sp.set_defaults(func=cmd_doctor)
 
     from . import cli_changes, cli_hooks
 
