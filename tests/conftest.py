@@ -126,3 +126,31 @@ def sample_repo(tmp_path) -> Path:
         "README.md": "# Sample\n\nA sample project for tests.\n",
         "notes.txt": "plain notes\n" * 5,
     })
+
+
+# -- no code path may reach a non-loopback address ------------------------------------------
+
+_CONNECTIONS: list[str] = []
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event != "socket.connect":
+        return
+    address = args[1]
+    if isinstance(address, tuple) and address:
+        host = str(address[0])
+        if not (host.startswith("127.") or host in ("::1", "localhost", "0.0.0.0") or host.startswith("::ffff:127.")):
+            _CONNECTIONS.append(host)
+
+
+def pytest_configure(config):
+    import sys
+
+    sys.addaudithook(_audit)
+
+
+@pytest.fixture(autouse=True)
+def no_outside_connections():
+    start = len(_CONNECTIONS)
+    yield
+    assert _CONNECTIONS[start:] == [], f"connection attempted to a non-loopback address: {_CONNECTIONS[start:]}"

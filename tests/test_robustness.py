@@ -1,0 +1,115 @@
+"""Offline proof, kill -9 at random moments, concurrent index runs and queries."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from repo_assist import assistant
+from repo_assist.doctor import check_index, check_offline
+
+from .conftest import make_repo, write
+
+EXE = str(Path(sys.executable).with_name("repo-assist"))
+
+
+def module(i: int, salt: str) -> str:
+    body = "\n".join(f"    value_{j} = compute_{i}_{j}(x, '{salt}')\n    total += value_{j}" for j in range(12))
+    return f"def function_{i}(x):\n    total = 0\n{body}\n    return total\n\n\nclass Model{i}:\n    def run(self):\n        return function_{i}(1)\n"
+
+
+def test_whole_flow_works_with_no_network():
+    check = check_offline()
+    assert check.ok, check.detail
+
+
+def test_audit_hook_catches_an_outside_connection():
+    from . import conftest
+
+    before = len(conftest._CONNECTIONS)
+    s = socket.socket()
+    s.settimeout(0.01)
+    try:
+        s.connect(("192.0.2.1", 9))  # TEST-NET-1: never routed; the hook records the attempt first
+    except OSError:
+        pass
+    finally:
+        s.close()
+    assert conftest._CONNECTIONS[before:] == ["192.0.2.1"]
+    del conftest._CONNECTIONS[before:]
+
+
+def test_kill_9_at_random_moments_always_converges(tmp_path):
+    rng = random.Random(20261126)
+    repo = make_repo(tmp_path / "r", {f"pkg/m{i}.py": module(i, "a") for i in range(40)})
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    ws = assistant.open_workspace(repo)
+    kills = 0
+    for round_ in range(20):
+        # give every round real work: rewrite some files, add one, delete one
+        changed = rng.sample(range(40), 12)
+        write(repo, {f"pkg/m{i}.py": module(i, f"r{round_}") for i in changed})
+        write(repo, {f"pkg/new{round_}.py": module(100 + round_, "n")})
+        if round_ and (repo / f"pkg/new{round_ - 1}.py").exists() and rng.random() < 0.5:
+            (repo / f"pkg/new{round_ - 1}.py").unlink()
+        proc = subprocess.Popen([EXE, "index", str(repo), "--json"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.5, 9.0))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait()
+        stats = assistant.index(ws)  # the next run succeeds ...
+        assert stats.files == len(list((repo / "pkg").glob("*.py")))
+        check = check_index(ws)  # ... and the index agrees with the tree
+        assert check.ok, f"round {round_}: {check.detail}"
+    assert kills >= 10, "most kills should land while the indexer runs"
+
+
+def test_two_index_runs_serialize_and_queries_never_fail(tmp_path):
+    repo = make_repo(tmp_path / "r", {f"pkg/m{i}.py": module(i, "a") for i in range(20)})
+    ws = assistant.open_workspace(repo)
+    assistant.index(ws)
+    query_loop = subprocess.Popen(
+        [sys.executable, "-c", QUERY_LOOP, str(repo), str(ws.dir.parent)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        for round_ in range(3):
+            write(repo, {f"pkg/m{i}.py": module(i, f"c{round_}") for i in range(0, 20, 2)})
+            a = subprocess.Popen([EXE, "index", str(repo)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            b = subprocess.Popen([EXE, "index", str(repo)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            assert a.wait() == 0, a.stderr.read()
+            assert b.wait() == 0, b.stderr.read()
+            assert check_index(ws).ok
+    finally:
+        query_loop.terminate()
+        out, err = query_loop.communicate(timeout=60)
+    done = [line for line in out.splitlines() if line.startswith("ok ")]
+    failures = [line for line in out.splitlines() if line.startswith("error ")]
+    assert failures == [], failures[:3]
+    assert len(done) >= 5, (out[-2000:], err[-2000:])
+
+
+QUERY_LOOP = """
+import sys, os
+os.environ["REPO_ASSIST_HOME"] = sys.argv[2]
+from repo_assist import assistant
+ws = assistant.open_workspace(sys.argv[1])
+n = 0
+while True:
+    try:
+        hits = assistant.search(ws, "function that computes the total of values", 5).hits
+        n += 1
+        print("ok", n, len(hits), flush=True)
+    except Exception as exc:
+        print("error", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "", flush=True)
+"""
