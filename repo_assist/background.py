@@ -261,6 +261,10 @@ def _detach() -> None:
         os.nice(10)
     except OSError:
         pass
+    # background work stays polite: one BLAS/OpenMP thread (set before numpy or torch load),
+    # so that it neither starves the user's editor nor thrashes beside a foreground query
+    for key in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(key, "1")
 
 
 def _fallback_log() -> Path:
