@@ -55,6 +55,8 @@ class Settings:
     # limit the context to what the model reads in this many seconds (0: off)
     latency_cap_s: float = 0.0
     chroma_url: str = ""
+    # extra HTTP headers for the Chroma server, "Name: value" each (e.g. an auth token for a proxy)
+    chroma_headers: tuple[str, ...] = ()
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)

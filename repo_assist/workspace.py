@@ -73,7 +73,15 @@ class Workspace:
     def chroma_client(self):
         from .store import make_client
 
-        return make_client(self.chroma_dir, self.settings.chroma_url)
+        headers = {}
+        for item in self.settings.chroma_headers:
+            name, sep, value = item.partition(":")
+            if not sep or not name.strip():
+                from .errors import ConfigError
+
+                raise ConfigError(f"chroma_headers entry {item!r} is not `Name: value`")
+            headers[name.strip()] = value.strip()
+        return make_client(self.chroma_dir, self.settings.chroma_url, headers)
 
     def reset(self) -> None:
         """Remove this repository's index: its collections and manifest (--full starts here)."""
