@@ -1,0 +1,106 @@
+"""The bad-input corpus: each case gives a clean result or a one-line error, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import git, make_repo, write
+
+EXE = str(Path(sys.executable).with_name("repo-assist"))
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([EXE, *args], capture_output=True, text=True, cwd=cwd, env=os.environ.copy())
+
+
+def assert_clean(proc: subprocess.CompletedProcess, ok: bool = True) -> None:
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
+    if ok:
+        assert proc.returncode == 0, proc.stderr
+    else:
+        assert proc.returncode != 0 and proc.stderr.strip().count("\n") == 0, proc.stderr
+
+
+def test_corpus_of_odd_files_indexes_cleanly(tmp_path):
+    repo = make_repo(tmp_path / "odd", {
+        "bin.dat": bytes(range(256)) * 4,
+        "huge.py": "x = 1\n" * 250_000,
+        "min.js": "function a(){return 1};" * 3000,
+        "latin1.py": "s = 'ol\xe9'\n".encode("latin-1"),
+        "crlf_bom.py": b"\xef\xbb\xbfclass A:\r\n    pass\r\n",
+        "broken.go": "package x\nfunc (\n",
+        "sp ace/ü ni.rs": "fn main() {}\n",
+        "lead-dash.py": "def dash():\n    pass\n",
+    })
+    weird = "new\nline.py"
+    (repo / weird).write_text("def nl():\n    pass\n")
+    (repo / "loop_a").symlink_to("loop_b")
+    (repo / "loop_b").symlink_to("loop_a")
+    (repo / "outside.py").symlink_to("/etc/hostname")
+    (repo / "dirlink").symlink_to("/etc")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "odd files")
+    proc = cli("index", str(repo), "--json")
+    assert_clean(proc)
+    stats = json.loads(proc.stdout)
+    assert stats["skipped"]["binary"] == 1 and stats["skipped"]["too_large"] == 1
+    assert stats["skipped"]["minified"] == 1 and stats["skipped"]["symlink"] == 4
+    assert stats["files"] == 6  # latin1, crlf_bom, broken.go, ü ni.rs, lead-dash, new\nline
+    proc = cli("search", "nl", "--repo", str(repo), "--json")
+    assert_clean(proc)
+
+
+def test_submodule_detached_head_shallow_clone_bare_and_no_commits(tmp_path):
+    lib = make_repo(tmp_path / "lib", {"lib.py": "def helper():\n    return 1\n"})
+    app = make_repo(tmp_path / "app", {"app.py": "def main():\n    return 0\n"})
+    git(app, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(lib), "vendor/lib")
+    git(app, "commit", "-qm", "add submodule")
+    proc = cli("index", str(app), "--json")
+    assert_clean(proc)
+    assert json.loads(proc.stdout)["skipped"].get("submodule") == 1
+
+    git(app, "checkout", "-q", "--detach", "HEAD~1")
+    proc = cli("index", str(app), "--json")
+    assert_clean(proc)
+    proc = cli("status", str(app), "--json")
+    assert_clean(proc)
+    assert json.loads(proc.stdout)["indexed_commit"] == git(app, "rev-parse", "HEAD").strip()
+
+    write(lib, {"more.py": "def more():\n    return 2\n"})
+    git(lib, "add", "-A")
+    git(lib, "commit", "-qm", "more")
+    shallow = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{lib}", str(shallow)], check=True)
+    proc = cli("index", str(shallow), "--json")
+    assert_clean(proc)
+    proc = cli("status", str(shallow), "--json")
+    assert_clean(proc)
+
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(lib), str(bare)], check=True)
+    assert_clean(cli("index", str(bare)), ok=False)
+
+    fresh = make_repo(tmp_path / "fresh", {"a.py": "def a():\n    pass\n"}, commit=False)
+    proc = cli("index", str(fresh), "--json")
+    assert_clean(proc)
+    assert json.loads(proc.stdout)["files"] == 1
+    proc = cli("status", str(fresh), "--json")
+    assert_clean(proc)
+    assert json.loads(proc.stdout)["indexed_commit"] is None
+
+
+@pytest.mark.parametrize("args", [
+    ["search", ""], ["ask", "x", "--model", "nonsense"], ["context", "x", "--budget", "abc"],
+    ["index", "--full", "--json", "/nonexistent/path"], ["patch", "--from-response", "/nonexistent"],
+    ["apply", "/nonexistent.diff"], ["undo"], ["bogus-command"],
+])
+def test_bad_arguments_are_one_line(tmp_path, args):
+    repo = make_repo(tmp_path / "r", {"a.py": "def a():\n    pass\n"})
+    proc = cli(*args, cwd=repo)
+    assert_clean(proc, ok=False)
