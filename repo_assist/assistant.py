@@ -62,6 +62,7 @@ def status(ws: Workspace) -> dict:
             "commits_behind": fresh.commits_behind,
             "stale": fresh.stale,
             "dirty_files_at_index": fresh.dirty_at_index,
+            "dirty_now": dirty_now(ws.repo),
             "indexed_at": fresh.indexed_at,
             "files": files,
             "chunks": chunks,
@@ -75,6 +76,15 @@ def status(ws: Workspace) -> dict:
         }
     finally:
         manifest.close()
+
+
+def dirty_now(repo: Repo, limit: int = 200) -> list[str]:
+    """Paths whose work-tree state differs from HEAD right now (untracked included)."""
+    from .gitrepo import run_git
+
+    out = run_git(["status", "--porcelain=v1", "-z", "--untracked-files=all"], repo.root).stdout
+    paths = [e[3:].decode("utf-8", "surrogateescape") for e in out.split(b"\0") if len(e) > 3 and e[2:3] == b" "]
+    return paths[:limit]
 
 
 @dataclass(frozen=True, slots=True)

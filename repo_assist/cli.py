@@ -79,7 +79,7 @@ def _status_text(d: dict) -> str:
     lines = [
         f"repo      {d['repo']}",
         f"index     {d['files']} files, {d['chunks']} chunks ({d['index_dir']})",
-        f"commit    {commit} ({fresh}); {d['dirty_files_at_index']} dirty files when indexed",
+        f"commit    {commit} ({fresh}); {d['dirty_files_at_index']} dirty files when indexed, {len(d['dirty_now'])} now",
         f"embedder  {d['embedder']} (dim {d['dim']}), chunker {d['chunker']}",
         f"languages {langs or 'none'}",
     ]
@@ -247,7 +247,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
     keys = ("embedder", "chroma_url")
-    return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+    flags = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+    if getattr(args, "committed_only", False):
+        flags["index_uncommitted"] = False
+    return flags
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -263,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("index", help="index a repository (incremental by git blob)")
     sp.add_argument("path", nargs="?", default=".")
     sp.add_argument("--full", action="store_true", help="rebuild from scratch")
+    sp.add_argument("--committed-only", dest="committed_only", action="store_true",
+                    help="index HEAD as committed, leaving out uncommitted changes and untracked files")
     common(sp)
     sp.set_defaults(func=cmd_index)
 
@@ -312,10 +317,11 @@ def build_parser() -> argparse.ArgumentParser:
     common(sp)
     sp.set_defaults(func=cmd_doctor)
 
-    from . import cli_changes, cli_hooks
+    from . import cli_changes, cli_hooks, cli_tui
 
     cli_changes.register(sub, common)
     cli_hooks.register(sub, common)
+    cli_tui.register(sub, common)
     return p
 
 

@@ -36,6 +36,8 @@ class Settings:
     embed_batch_size: int = 64
     # below this many texts, a BERT model is run on the light numpy path (no torch import)
     light_embed_max: int = 256
+    # index the work tree as it is (uncommitted changes and untracked files too), or HEAD only
+    index_uncommitted: bool = True
     max_file_bytes: int = 1 << 20
     max_line_chars: int = 4000
     max_avg_line_chars: int = 300
@@ -57,6 +59,8 @@ class Settings:
     chroma_url: str = ""
     # extra HTTP headers for the Chroma server, "Name: value" each (e.g. an auth token for a proxy)
     chroma_headers: tuple[str, ...] = ()
+    # TUI key bindings: binding id -> key ("[keys]" table: reindex = "ctrl+r")
+    keys: tuple[tuple[str, str], ...] = ()
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)
@@ -83,6 +87,10 @@ def _coerce(key: str, value: Any, default: Any, source: str) -> Any:
             if isinstance(value, bool):
                 raise ValueError(value)
             return int(value)
+        if key == "keys":
+            if not isinstance(value, dict):
+                raise ValueError(value)
+            return tuple(sorted((str(k), str(v)) for k, v in value.items()))
         if isinstance(default, tuple):
             if isinstance(value, str):
                 return tuple(p.strip() for p in value.split(",") if p.strip())

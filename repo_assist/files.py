@@ -43,6 +43,7 @@ class Candidate:
     blob_sha: str
     size: int
     skip: str | None = None  # a path-level skip reason, decided without reading
+    committed: bool = False  # read from git's object store (HEAD), not the work tree
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,43 @@ def is_secret_path(path: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatchcase(name, pat) or fnmatch.fnmatchcase(path, pat) for pat in patterns)
 
 
+def path_skip(path: str, spec, settings: Settings) -> str | None:
+    if spec is not None and spec.match_file(path):
+        return "ignored"
+    if is_secret_path(path, settings.secret_paths):
+        return "secret_path"
+    return None
+
+
+def discover_head(repo: Repo, settings: Settings, dirty: tuple[str, ...]) -> Discovery:
+    """The files of HEAD as committed: uncommitted changes and untracked files left out."""
+    head = repo.head()
+    if head is None:
+        return Discovery((), None, dirty)
+    listing = run_git(["ls-tree", "-r", "-l", "-z", "--full-tree", head], repo.root).stdout
+    spec = _ignore_spec(repo.root)
+    out: list[Candidate] = []
+    for entry in listing.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, raw = entry.partition(b"\t")
+        mode, _type, sha, size = meta.decode().split()
+        path = raw.decode("utf-8", "surrogateescape")
+        n = int(size) if size.isdigit() else 0
+        skip = path_skip(path, spec, settings)
+        if skip:
+            out.append(Candidate(path, "", n, skip))
+        elif mode == "160000":
+            out.append(Candidate(path, sha, 0, "submodule"))
+        elif mode == "120000":
+            out.append(Candidate(path, sha, n, "symlink"))
+        elif n > settings.max_file_bytes:
+            out.append(Candidate(path, sha, n, "too_large"))
+        else:
+            out.append(Candidate(path, sha, n, committed=True))
+    return Discovery(tuple(sorted(out, key=lambda c: c.path)), head, dirty)
+
+
 def discover(repo: Repo, settings: Settings) -> Discovery:
     """Every path to consider, with its content's blob id, hashing only what git cannot vouch for."""
     root = repo.root
@@ -91,6 +129,8 @@ def discover(repo: Repo, settings: Settings) -> Discovery:
         dirty |= set(_split_z(run_git(["diff-index", "-z", "--cached", "--name-only", head], root).stdout))
     else:
         dirty |= set(shas)
+    if not settings.index_uncommitted:
+        return discover_head(repo, settings, tuple(sorted(dirty)))
     spec = _ignore_spec(root)
     out: list[Candidate] = []
     for path in sorted(set(shas) | set(untracked)):

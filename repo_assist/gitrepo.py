@@ -116,3 +116,29 @@ class Repo:
 
     def is_ancestor(self, old: str, new: str) -> bool:
         return run_git(["merge-base", "--is-ancestor", old, new], self.root, check=False).returncode == 0
+
+
+class BlobReader:
+    """Reads blobs by id through one long-lived ``git cat-file --batch``."""
+
+    def __init__(self, root: Path) -> None:
+        self.proc = subprocess.Popen(
+            ["git", "cat-file", "--batch"], cwd=root, env=clean_env(),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )
+
+    def read(self, sha: str) -> bytes:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(sha.encode() + b"\n")
+        self.proc.stdin.flush()
+        header = self.proc.stdout.readline().split()
+        if len(header) != 3:
+            raise OSError(f"git has no blob {sha}")
+        data = self.proc.stdout.read(int(header[2]))
+        self.proc.stdout.read(1)
+        return data
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=10)

@@ -15,6 +15,7 @@ from typing import Callable
 from .chunker import CHUNKER_VERSION, Chunker
 from .errors import ProvenanceError
 from .files import Candidate, content_skip, decode, discover
+from .gitrepo import BlobReader
 from .languages import grammar_versions, language_for
 from .manifest import FileRow, Manifest
 from .records import Chunk, IndexStats
@@ -179,10 +180,16 @@ class Indexer:
             batch_chunks.clear()
             encodings.clear()
 
+        blobs: BlobReader | None = None
         for cand in todo:
             tp = time.perf_counter()
             try:
-                data = (self.ws.repo.root / cand.path).read_bytes()
+                if cand.committed:
+                    if blobs is None:
+                        blobs = BlobReader(self.ws.repo.root)
+                    data = blobs.read(cand.blob_sha)
+                else:
+                    data = (self.ws.repo.root / cand.path).read_bytes()
             except OSError:
                 batch_rows.append(FileRow(cand.path, cand.blob_sha, None, "skipped", "unreadable", 0, False))
                 continue
@@ -209,6 +216,8 @@ class Indexer:
                 flush()
             self.progress("index", done_bytes, total_bytes)
         flush()
+        if blobs is not None:
+            blobs.close()
         self.progress("index", total_bytes, total_bytes)
         return (counters["computed"], counters["deleted"]), counters["fallback"]
 

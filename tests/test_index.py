@@ -211,3 +211,20 @@ def _all_chunks(ws):
         return [c for path in m.files() for c in m.file_chunks(path)]
     finally:
         m.close()
+
+
+def test_committed_only_leaves_out_uncommitted_changes(sample_repo, capsys):
+    write(sample_repo, {"billing/invoice.py": SAMPLE_PY + "\n\ndef uncommitted_refund():\n    pass\n",
+                        "scratch.py": "def scratch_only():\n    pass\n"})
+    code, stats, err = run_cli(capsys, "index", str(sample_repo), "--committed-only", "--json")
+    assert code == 0, err
+    assert stats["files"] == 5  # scratch.py is untracked
+    ws = assistant.open_workspace(sample_repo)
+    chunks = _all_chunks(ws)
+    assert not any("uncommitted_refund" in c.text for c in chunks)
+    assert "".join(c.text for c in chunks if c.path == "billing/invoice.py") == SAMPLE_PY
+    code, st, _ = run_cli(capsys, "status", str(sample_repo), "--json")
+    assert set(st["dirty_now"]) == {"billing/invoice.py", "scratch.py"}
+    code, stats, _ = run_cli(capsys, "index", str(sample_repo), "--json")  # and now with them
+    assert stats["files"] == 6 and stats["files_computed"] == 2
+    assert any("uncommitted_refund" in c.text for c in _all_chunks(ws))
