@@ -1,0 +1,51 @@
+"""``repo-assist tui [PATH] [--model SPEC] [--api-base URL]``: open the Textual app on a repository.
+
+Kept out of cli.py so the CLI does not import Textual unless this command runs.
+Everything that can fail before the first frame (not a repository, bad config,
+bad ``[keys]``, bad model spec) is raised here as a RepoAssistError, so it is a
+one-line error on the terminal, not a crashed screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, Callable
+
+from .errors import UsageError
+
+
+def register(subparsers: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Add the ``tui`` command to the CLI's subparsers (``common`` adds the shared flags)."""
+    sp = subparsers.add_parser("tui", help="the terminal UI: ask, see why each piece of context was chosen, "
+                                           "review and apply patches")
+    sp.add_argument("path", nargs="?", default=".", help="the repository (default: here)")
+    sp.add_argument("--model", help="llamacpp/default (packaged), llamacpp/PATH.gguf, ollama/NAME[:TAG], openai/NAME")
+    sp.add_argument("--api-base", dest="api_base", help="server URL for ollama/ or openai/ models")
+    common(sp)
+    sp.set_defaults(func=cmd_tui)
+
+
+def _flags(args: argparse.Namespace) -> dict[str, Any]:
+    keys = ("embedder", "chroma_url")
+    return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from . import assistant
+    from .backends.base import ModelSpec
+    from .tui.keymap import load_keymap
+
+    if getattr(args, "json", False):
+        raise UsageError("--json has no meaning for the TUI", "use `repo-assist ask --json` in scripts")
+    ws = assistant.open_workspace(args.path, _flags(args))
+    if args.model:
+        ModelSpec.parse(args.model)
+    keymap = load_keymap(ws.repo.root, ws.settings)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("the TUI needs a terminal", "run it in a terminal, or use `repo-assist ask` in scripts")
+    from .tui.app import RepoAssistApp
+
+    app = RepoAssistApp(ws, model=args.model, api_base=args.api_base, keymap=keymap)
+    app.run()
+    return app.return_code or 0
