@@ -47,6 +47,7 @@ def test_audit_hook_catches_an_outside_connection():
     del conftest._CONNECTIONS[before:]
 
 
+@pytest.mark.timeout(2400)
 def test_kill_9_at_random_moments_always_converges(tmp_path):
     rng = random.Random(20261126)
     repo = make_repo(tmp_path / "r", {f"pkg/m{i}.py": module(i, "a") for i in range(40)})
@@ -55,14 +56,14 @@ def test_kill_9_at_random_moments_always_converges(tmp_path):
     kills = 0
     for round_ in range(20):
         # give every round real work: rewrite some files, add one, delete one
-        changed = rng.sample(range(40), 12)
+        changed = rng.sample(range(40), 6)
         write(repo, {f"pkg/m{i}.py": module(i, f"r{round_}") for i in changed})
         write(repo, {f"pkg/new{round_}.py": module(100 + round_, "n")})
         if round_ and (repo / f"pkg/new{round_ - 1}.py").exists() and rng.random() < 0.5:
             (repo / f"pkg/new{round_ - 1}.py").unlink()
         proc = subprocess.Popen([EXE, "index", str(repo), "--json"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.5, 9.0))
+        time.sleep(rng.uniform(0.5, 7.0))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
