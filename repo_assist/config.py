@@ -123,7 +123,7 @@ def _apply(settings: Settings, values: Mapping[str, Any], source: str) -> Settin
     return settings.replace(**changes) if changes else settings
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
@@ -148,11 +148,11 @@ def load_settings(
     settings = Settings()
     user = user_config_path()
     if user.is_file():
-        settings = _apply(settings, _read_toml(user), str(user))
+        settings = _apply(settings, read_toml(user), str(user))
     if repo_root is not None:
         repo_file = repo_root / REPO_CONFIG_NAME
         if repo_file.is_file():
-            settings = _apply(settings, _read_toml(repo_file), str(repo_file))
+            settings = _apply(settings, read_toml(repo_file), str(repo_file))
     env = os.environ if env is None else env
     from_env = {
         k[len(ENV_PREFIX):].lower(): v

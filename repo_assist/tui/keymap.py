@@ -18,14 +18,13 @@ because the question box has the focus almost all the time.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from textual.binding import Binding
 
-from ..config import REPO_CONFIG_NAME, user_config_path
+from ..config import REPO_CONFIG_NAME, read_toml, user_config_path
 from ..errors import ConfigError
 
 #: the main screen (chat, context panel, source viewer)
@@ -99,13 +98,7 @@ def check_keymap(keys: Mapping[str, Any], source: str) -> dict[str, str]:
 def _keys_table(path: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}", "fix the file") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    data = read_toml(path)
     table = data.get(KEYS_TABLE, {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: `{KEYS_TABLE}` must be a table", f"write [{KEYS_TABLE}] then id = \"key\" lines")
