@@ -187,7 +187,9 @@ class LlamaCppBackend:
         self.spec = f"llamacpp/{name}"
         self.path = resolve_model_path(name)
         self.n_ctx_hint = n_ctx_hint
-        self.n_threads = n_threads or os.cpu_count() or 1
+        # one core left free: on a busy 2-core machine two llama.cpp threads spin against each other and
+        # generation fell from 15.8 to 0.5 tokens/s (bench/ask_bench.py); one thread lost little prompt speed
+        self.n_threads = n_threads or max(1, (os.cpu_count() or 2) - 1)
         self._llm: Any = None  # the full model, made by the first stream()
         self._llm_ctx = 0
         self._vocab: Any = None  # vocabulary only, for counting before that
