@@ -31,6 +31,7 @@ import argparse
 import hashlib
 import itertools
 import json
+import os
 import random
 import statistics
 import sys
@@ -330,11 +331,14 @@ def ensure_index(path: Path, home: Path, chroma_url: str) -> dict:
     return {"wall_s": round(wall, 2), "files": d["files"], "chunks": d["chunks"], "computed": d["computed"]}
 
 
-def cold_cli(path: Path, home: Path, queries: list[tuple[str, str]], chroma_url: str, n: int = 5) -> dict:
-    env = clean_env(REPO_ASSIST_HOME=str(home), **({"REPO_ASSIST_CHROMA_URL": chroma_url} if chroma_url else {}))
+def cold_cli(path: Path, home: Path, queries: list[tuple[str, str]], chroma_url: str, blas_threads: int,
+             n: int = 5) -> dict:
+    env = clean_env(REPO_ASSIST_HOME=str(home), **({"REPO_ASSIST_CHROMA_URL": chroma_url} if chroma_url else {}),
+                    **blas_env(blas_threads))
     floor = [run_timed([sys.executable, "-c", "pass"], env=env)[0] for _ in range(3)]
     runs = []
-    picks = [q for kind, q in queries if kind != "trace"][:: max(1, len(queries) // n)][:n]
+    plain = [q for kind, q in queries if kind != "trace"]  # one-line queries: a shell argument as a user types it
+    picks = plain[:: max(1, len(plain) // n)][:n]
     for q in picks:
         wall, out = run_timed([str(RA), "search", q, "--repo", str(path), "--json"], env=env)
         runs.append({"query": q, "wall_s": round(wall, 3), "in_process_ms": json.loads(out)["ms"]})
@@ -348,11 +352,19 @@ def cold_cli(path: Path, home: Path, queries: list[tuple[str, str]], chroma_url:
             "profile_process_wall_s": prof["process_wall_s"]}
 
 
-def run(path: Path, *, home: Path | None, chroma_url: str, passes: int, synthetic: int) -> dict:
+def blas_env(threads: int) -> dict[str, str]:
+    """Thread caps for numpy's BLAS (the query encoder's matrix products); empty: the library default."""
+    if threads <= 0:
+        return {}
+    return {k: str(threads) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
+def run(path: Path, *, home: Path | None, chroma_url: str, passes: int, synthetic: int, blas_threads: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="retrieval-bench-") as tmp:
         base = Path(tmp)
         home = home or base / "home"
-        env = clean_env()
+        env = clean_env(**blas_env(blas_threads))
+        load0 = os.getloadavg()[0]
         log(f"index {path} into {home} (incremental: reused when already there) …")
         idx = ensure_index(path, home, chroma_url)
         log("warm queries on the real index (hybrid vs dense-only, interleaved) …")
@@ -360,7 +372,7 @@ def run(path: Path, *, home: Path | None, chroma_url: str, passes: int, syntheti
         real = run_worker(SCRIPT, ["--worker", "real", str(path), "--home", str(home), "--chroma-url", chroma_url,
                                    "--passes", str(passes), "--queries-out", str(qfile)], env=env)
         queries = [tuple(q) for q in json.loads(qfile.read_text())]
-        result = {"repo": str(path), "index": idx, "real": real}
+        result = {"repo": str(path), "index": idx, "real": real, "load_avg": [load0]}
         if synthetic:
             log(f"synthetic collection of {synthetic} chunks (random unit vectors) …")
             (base / "syn").mkdir()
@@ -368,13 +380,15 @@ def run(path: Path, *, home: Path | None, chroma_url: str, passes: int, syntheti
                                                       chroma_url, "--passes", str(passes), "--n", str(synthetic)],
                                              env=env)
         log("cold CLI searches …")
-        result["cold_cli"] = cold_cli(path, home, queries, chroma_url)
+        result["cold_cli"] = cold_cli(path, home, queries, chroma_url, blas_threads)
+        result["blas_threads"] = blas_threads or "library default"
         result["sample_queries"] = {kind: next(q for k2, q in queries if k2 == kind)
                                     for kind in ("identifier", "prose", "trace", "path")}
         g = {"real_hybrid_p95_ms": real["hybrid"]["p95_ms"], "cold_cli_search_s<=3": result["cold_cli"]["wall_median_s"]}
         if synthetic:
             g["synthetic_hybrid_p95_ms<=100"] = result["synthetic"]["hybrid"]["p95_ms"]
         result["goals"] = g
+        result["load_avg"].append(os.getloadavg()[0])
         return result
 
 
@@ -395,7 +409,8 @@ def _block(title: str, m: dict) -> list[str]:
 def text(r: dict) -> str:
     i = r["index"]
     lines = [f"repository {r['repo']}: {r['real']['files']} files, {r['real']['chunks']} chunks "
-             f"(index step {i['wall_s']:.1f}s, {i['computed']} chunks embedded)", ""]
+             f"(index step {i['wall_s']:.1f}s, {i['computed']} chunks embedded); BLAS threads: {r['blas_threads']}; "
+             f"load avg {r['load_avg'][0]:.1f} → {r['load_avg'][1]:.1f}", ""]
     lines += _block("warm, in process, real index (Retriever.search, k=10)", r["real"])
     if "synthetic" in r:
         s = r["synthetic"]
@@ -420,6 +435,8 @@ def main() -> None:
     ap.add_argument("--home", type=Path, help="REPO_ASSIST_HOME to index into / reuse (default: a temp dir)")
     ap.add_argument("--passes", type=int, default=3, help="timed passes over the queries (default 3)")
     ap.add_argument("--synthetic", type=int, default=50_000, help="synthetic chunks (0: skip; default 50000)")
+    ap.add_argument("--blas-threads", type=int, default=0,
+                    help="cap numpy's BLAS threads in the measured processes (default: the library's own choice)")
     ap.add_argument("--worker", choices=("real", "synthetic", "cold"), help=argparse.SUPPRESS)
     ap.add_argument("--queries-out", help=argparse.SUPPRESS)
     ap.add_argument("--query", help=argparse.SUPPRESS)
@@ -432,7 +449,7 @@ def main() -> None:
     if a.worker == "cold":
         return worker_cold_profile(str(a.path), str(a.home), a.chroma_url, a.query)
     result = run(a.path.resolve(), home=a.home.resolve() if a.home else None, chroma_url=a.chroma_url,
-                 passes=max(1, a.passes), synthetic=max(0, a.synthetic))
+                 passes=max(1, a.passes), synthetic=max(0, a.synthetic), blas_threads=max(0, a.blas_threads))
     emit(result, a.json, text)
 
 
