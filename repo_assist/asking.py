@@ -114,8 +114,9 @@ class Conversation:
             manifest.close()
 
     def ask(self, question: str, *, on_token: Callable[[str], None] | None = None,
-            budget_cap: int | None = None) -> Answer:
-        planned = self.plan(question, budget_cap=budget_cap)
+            budget_cap: int | None = None, planned: PlannedPrompt | None = None) -> Answer:
+        """Answer ``question``; pass ``planned`` (from ``plan``) when it was already planned."""
+        planned = planned or self.plan(question, budget_cap=budget_cap)
         t0 = time.perf_counter()
         first: float | None = None
         parts: list[str] = []

@@ -173,10 +173,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
             sys.stdout.write(piece)
             sys.stdout.flush()
 
+        planned = None
         if args.show_context and streaming:
             planned = conv.plan(args.question, budget_cap=args.budget)
             print(_context_text(planned.to_dict(conv.model)), end="\n\n")
-        answer = conv.ask(args.question, on_token=on_token if streaming else None, budget_cap=args.budget)
+        answer = conv.ask(args.question, on_token=on_token if streaming else None, budget_cap=args.budget,
+                          planned=planned)
         if args.json:
             _emit(answer.to_dict(), True, str)
             return 0

@@ -196,8 +196,9 @@ class RepoAssistApp(IndexingMixin, App[int]):
     def _ask(self, question: str, turn_id: int) -> None:
         try:
             conv = self.conversation()
-            self.post_message(PlanReady(turn_id, conv.plan(question), conv.model))
-            self.post_message(AnswerDone(turn_id, conv.ask(question, on_token=self.token_sink(turn_id))))
+            planned = conv.plan(question)
+            self.post_message(PlanReady(turn_id, planned, conv.model))
+            self.post_message(AnswerDone(turn_id, conv.ask(question, on_token=self.token_sink(turn_id), planned=planned)))
         except Exception as exc:  # noqa: BLE001 - every failure becomes a modal with its hint
             self.post_message(self.failure("ask", exc, turn_id))
 
