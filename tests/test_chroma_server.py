@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from repo_assist import assistant, cli
+from repo_assist import assistant, cli, hooks
 from repo_assist.doctor import check_index
 
 from .conftest import SAMPLE_GO, SAMPLE_PY, make_repo, write
@@ -93,3 +93,27 @@ def test_headers_are_sent_and_bad_urls_are_one_line(tmp_path, chroma_url, capsys
     (repo / ".repo-assist.toml").write_text('chroma_url = "ftp://nowhere"\n')
     code, _, err = run(capsys, "index", str(repo))
     assert code == 2 and "bad Chroma URL" in err
+
+
+def test_hooks_keep_a_server_index_fresh_and_a_down_server_never_fails_a_commit(tmp_path, chroma_url):
+    """The detached hook runner reads the repository's config, so it indexes into the server too."""
+    from .test_hooks import BASE_PY, assert_index_at_head, commit_file, git_run, search_top, wait_indexed, wait_runs
+
+    repo = make_repo(tmp_path / "r", {"billing.py": BASE_PY})
+    (repo / ".git" / "info" / "exclude").write_text(".repo-assist.toml\n")
+    (repo / ".repo-assist.toml").write_text(f'chroma_url = "{chroma_url}"\n')
+    hooks.install(repo)
+    new = commit_file(repo, "ledger.py", "def settle_overdue_ledger_balance(ledger):\n    return sum(ledger) * 1.05\n",
+                      "ledger")
+    wait_indexed(repo, new)
+    assert_index_at_head(repo, "ledger.py")
+    assert search_top(repo, "settle overdue ledger balance")["symbol"] == "settle_overdue_ledger_balance"
+    assert not (hooks.index_dir(repo) / "chroma").exists()  # the vectors went to the server
+
+    (repo / ".repo-assist.toml").write_text(f'chroma_url = "http://127.0.0.1:{free_port()}"\n')
+    runs = hooks.status(repo)["runs"]
+    proc = git_run(repo, "commit", "-q", "--allow-empty", "-m", "server down")
+    assert proc.returncode == 0 and proc.stderr == ""
+    st = wait_runs(repo, runs)
+    assert st["last_run"]["ok"] is False and "Chroma" in st["last_run"]["error"]
+    hooks.uninstall(repo)
