@@ -15,9 +15,10 @@ from pathlib import PurePosixPath
 from .codetokens import STOP, terms
 from .manifest import Manifest
 from .records import Hit
-from .signals import QuerySignals, extract, last_name
+from .signals import QuerySignals, content_text, extract, last_name
 
 RRF_K = 60
+SCORED_ROWS = 5_000  # BM25 postings worth scoring per query before the commonest words give way
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,19 +44,46 @@ class Ranked:
                 ranks[rid] = len(ranks)
 
 
-def fts_query(question: str) -> str:
+def query_words(question: str) -> list[str]:
     words = [t for t in terms(question, keep_stop=False) if t not in STOP and len(t) > 1]
-    uniq = list(dict.fromkeys(words))[:48]
-    return " OR ".join(f'"{w}"' for w in uniq)
+    return list(dict.fromkeys(words))[:48]
+
+
+def informative(db: sqlite3.Connection, words: list[str]) -> list[str]:
+    """``words`` worth scoring: none in no chunk, none in most chunks, and a bounded cost.
+
+    FTS5's BM25 gives a term in more than half the documents an IDF of 1e-6,
+    so dropping it leaves every other document's score as it was (to 1e-6)
+    while sparing the scoring of every row it matches. Scoring costs a row per
+    posting, so on a large index (a query holding ``self`` on 50,000 chunks)
+    the commonest words beyond SCORED_ROWS postings are dropped too, as long
+    as a rare word (in at most 1% of chunks) anchors the query: their IDF is a
+    fraction of the rare word's, and the other signals still see them. Small
+    indexes never reach the bound, so their ranking is exact.
+    """
+    if not words:
+        return []
+    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocab USING fts5vocab(main, chunks_fts, row)")
+    marks = ",".join("?" * len(words))
+    df = dict(db.execute(f"SELECT term, doc FROM temp.chunks_vocab WHERE term IN ({marks})", words).fetchall())
+    present = [w for w in words if df.get(w)]
+    n = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    kept = [w for w in present if df[w] * 2 <= n] or present
+    if any(df[w] * 100 <= n for w in kept):
+        for w in sorted(kept, key=lambda w: -df[w]):
+            if sum(df[k] for k in kept) <= SCORED_ROWS or df[w] * 10 <= n:
+                break
+            kept.remove(w)
+    return kept
 
 
 def bm25_rids(db: sqlite3.Connection, question: str, depth: int) -> list[int]:
-    q = fts_query(question)
-    if not q:
+    words = informative(db, query_words(content_text(question)))
+    if not words:
         return []
     rows = db.execute(
         "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts, 3.0, 4.0, 1.0) LIMIT ?",
-        (q, depth),
+        (" OR ".join(f'"{w}"' for w in words), depth),
     )
     return [r[0] for r in rows]
 
@@ -109,7 +137,7 @@ class Retriever:
     def dense_rids(self, question: str, depth: int) -> list[int]:
         if self.store is None or self.embedder is None:
             return []
-        vec = self.embedder.embed([question])[0]
+        vec = self.embedder.embed([content_text(question)])[0]
         ids = [cid for cid, _dist in self.store.query(vec, depth)]
         if not ids:
             return []

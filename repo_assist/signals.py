@@ -13,6 +13,13 @@ TRACE_RE = re.compile(
       | (?P<path>[\w./\\-]+\.[A-Za-z][\w]{0,5}):(?P<line>\d+)(?::\d+)?""",
     re.VERBOSE,
 )
+# what a frame says about *where*, not what: dropped from the text the content signals see
+FRAME_NOISE_RE = re.compile(
+    r"""Traceback\ \(most\ recent\ call\ last\):
+      | File\ "[^"]+",\ line\ \d+,?
+      | \(?[\w./\\-]+\.[A-Za-z][\w]{0,5}:\d+(?::\d+)?\)?""",
+    re.VERBOSE,
+)
 PATH_RE = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+\.[A-Za-z][\w]{0,5})(?![\w/])")
 IDENT_RE = re.compile(r"`([^`]+)`|\b([A-Za-z_][A-Za-z0-9_]*(?:(?:\.|::)[A-Za-z_][A-Za-z0-9_]*)*)\b")
 
@@ -58,6 +65,19 @@ def extract(query: str) -> QuerySignals:
                 words.append(plain)
     return QuerySignals(tuple(dict.fromkeys(idents)), tuple(dict.fromkeys(words)), tuple(dict.fromkeys(paths)),
                         tuple(dict.fromkeys(locations)))
+
+
+def content_text(query: str) -> str:
+    """The query as the content signals (dense, BM25) see it: stack-trace frames cut to their function names.
+
+    Paths and line numbers are what the trace and path signals use; embedded,
+    they only lengthen the input (time grows with it) and blur its meaning, and
+    as BM25 terms (``src``, ``pkg``, ``19``) they match half the repository.
+    """
+    if not TRACE_RE.search(query):
+        return query
+    text = " ".join(FRAME_NOISE_RE.sub(" ", query).split())
+    return text or query
 
 
 def last_name(identifier: str) -> str:

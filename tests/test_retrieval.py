@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from repo_assist import assistant
-from repo_assist.signals import extract
+from repo_assist import assistant, retrieval
+from repo_assist.manifest import FileRow, Manifest
+from repo_assist.records import Chunk
+from repo_assist.retrieval import bm25_rids, informative
+from repo_assist.signals import content_text, extract
 
 from .conftest import make_repo
 
@@ -88,6 +91,18 @@ def test_signals_extraction():
     assert ("a/b.py", 3) in sig.locations and ("c.js", 10) in sig.locations
 
 
+def test_dense_signal_embeds_a_trace_as_its_function_names_and_message():
+    trace = ('Traceback (most recent call last):\n  File "/srv/app/payments/refunds.py", line 6, in refund_order\n'
+             '    return gateway.charge_card(order.card, -total)\n'
+             '  File "/srv/app/payments/gateway.py", line 7, in charge_card\nValueError: amount must be positive\n'
+             '    at startServer (web/server.js:4:15)')
+    text = content_text(trace)
+    assert text == ("in refund_order return gateway.charge_card(order.card, -total) in charge_card "
+                    "ValueError: amount must be positive at startServer")
+    plain = "where is payments/gateway.py used and how are refunds computed?"
+    assert content_text(plain) == plain
+
+
 def test_llama_index_retriever_in_a_query_engine(indexed):
     from llama_index.core.llms import MockLLM
     from llama_index.core.response_synthesizers.no_text import NoText
@@ -103,3 +118,38 @@ def test_llama_index_retriever_in_a_query_engine(indexed):
     engine = RetrieverQueryEngine(retriever=retriever, response_synthesizer=NoText(llm=MockLLM()))
     response = engine.query("start the web server on a port")
     assert response.source_nodes[0].node.metadata["path"] == "web/server.js"
+
+
+def _lexical_index(tmp_path, bodies: list[str]) -> Manifest:
+    """A real manifest (SQLite + FTS5) holding one chunk per body; BM25 needs nothing else."""
+    m = Manifest(tmp_path / "manifest.sqlite")
+    rows, chunks = [], []
+    for i, body in enumerate(bodies):
+        path = f"pkg/mod{i}.py"
+        rows.append(FileRow(path, f"{i:040x}", "python", "indexed", None, 1, False))
+        chunks.append(Chunk(f"c{i}", path, 1, 1, body, "python", "", "module", f"{i:040x}"))
+    m.record_files(rows, chunks)
+    return m
+
+
+def test_bm25_skips_words_in_most_chunks_without_changing_the_ranking(tmp_path):
+    bodies = [f"def handler_{i}(request):\n    return request.status\n" for i in range(40)]
+    bodies[7] += "    ledger = reconcile(ledger)\n"
+    bodies[9] += "    reconcile(request, request)\n"
+    m = _lexical_index(tmp_path, bodies)
+    assert informative(m.db, ["request", "reconcile", "nowhere"]) == ["reconcile"]
+    assert informative(m.db, ["request", "status"]) == ["request", "status"]  # all common: all kept
+    with_common = bm25_rids(m.db, "reconcile the request", 10)
+    assert len(with_common) == 2 and with_common == bm25_rids(m.db, "reconcile", 10)
+
+
+def test_bm25_bounds_its_cost_on_a_large_index_only_when_a_rare_word_anchors_it(tmp_path, monkeypatch):
+    bodies = [f"def step_{i}(state):\n    return state\n" for i in range(200)]
+    for i in range(0, 200, 5):
+        bodies[i] += "    cache.flush()\n"  # 'cache' and 'flush' in 20% of chunks
+    bodies[3] += "    journal.rotate()\n"  # 'journal' in one chunk of 200
+    m = _lexical_index(tmp_path, bodies)
+    assert informative(m.db, ["journal", "cache", "flush"]) == ["journal", "cache", "flush"]  # under the bound
+    monkeypatch.setattr(retrieval, "SCORED_ROWS", 30)
+    assert informative(m.db, ["journal", "cache", "flush"]) == ["journal"]
+    assert informative(m.db, ["cache", "flush"]) == ["cache", "flush"]  # no rare anchor: nothing dropped
