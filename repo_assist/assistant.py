@@ -35,6 +35,7 @@ def index_stats_dict(stats: IndexStats) -> dict:
         "files": stats.files,
         "chunks": stats.chunks,
         "computed": stats.computed,
+        "reused": stats.reused,
         "deleted": stats.deleted,
         "unchanged": stats.unchanged,
         "skipped": dict(stats.skipped_by_reason),

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
+
 from .chunker import CHUNKER_VERSION, Chunker
 from .errors import ProvenanceError
 from .files import Candidate, content_skip, decode, discover
@@ -115,8 +117,8 @@ class Indexer:
                 [FileRow(c.path, c.blob_sha, None, "skipped", c.skip, 0, False) for c in p.path_skips], []
             )
 
-        computed, fallback = self._compute(p.compute, manifest, store, embedder, known)
-        deleted_chunks += computed[1]
+        counts = self._compute(p.compute, manifest, store, embedder, known)
+        deleted_chunks += counts["deleted"]
         files, chunks = manifest.counts()
         elapsed = time.perf_counter() - t0
         manifest.set_meta({
@@ -127,8 +129,8 @@ class Indexer:
         })
         skipped = manifest.skipped()
         return IndexStats(
-            files=files, chunks=chunks, computed=computed[0], deleted=deleted_chunks, unchanged=p.unchanged,
-            fallback_chunked=fallback, skipped_by_reason=skipped, files_computed=len(p.compute),
+            files=files, chunks=chunks, computed=counts["computed"], deleted=deleted_chunks, unchanged=p.unchanged,
+            fallback_chunked=counts["fallback"], reused=counts["reused"], skipped_by_reason=skipped, files_computed=len(p.compute),
             files_deleted=len(p.delete), seconds=elapsed, timings=dict(self.timings),
         )
 
@@ -144,14 +146,15 @@ class Indexer:
         manifest.forget_files(pending)
         return len(ids)
 
-    def _compute(self, todo, manifest, store, embedder, known) -> tuple[tuple[int, int], int]:
+    def _compute(self, todo, manifest, store, embedder, known) -> dict[str, int]:
+        """Chunk, embed (or keep the vectors of unchanged chunks) and store ``todo``: counters by kind."""
         chunker = Chunker(embedder.count_tokens, embedder.max_tokens)
         total_bytes = sum(c.size for c in todo) or 1
         done_bytes = 0
         batch_rows: list[FileRow] = []
         batch_chunks: list[Chunk] = []
         encodings: dict[str, str] = {}
-        counters = {"computed": 0, "deleted": 0, "fallback": 0}
+        counters = {"computed": 0, "reused": 0, "deleted": 0, "fallback": 0}
         flush_at = max(64, self.ws.settings.embed_batch_size * 4)
         # a big run is worth torch's start-up; a small one runs on the light numpy path
         bulk = total_bytes > self.ws.settings.light_embed_max * 400
@@ -159,8 +162,18 @@ class Indexer:
         def flush() -> None:
             if not batch_rows:
                 return
+            texts = [c.embed_text() for c in batch_chunks]
+            ts = time.perf_counter()
+            kept = reusable_vectors(manifest, store, [r.path for r in batch_rows if r.path in known], texts)
+            self.timings["store"] += time.perf_counter() - ts
             te = time.perf_counter()
-            vectors = embedder.embed([c.embed_text() for c in batch_chunks], bulk=bulk)
+            todo = [i for i in range(len(texts)) if i not in kept]
+            fresh = embedder.embed([texts[i] for i in todo], bulk=bulk) if todo else None
+            vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+            for row, i in enumerate(todo):
+                vectors[i] = fresh[row]
+            for i, vec in kept.items():
+                vectors[i] = vec
             self.timings["embed"] += time.perf_counter() - te
             ts = time.perf_counter()
             old = [cid for r in batch_rows if r.path in known for cid in manifest.chunk_ids(r.path)]
@@ -175,7 +188,8 @@ class Indexer:
                 store.upsert([c.id for c in batch_chunks], vectors, [_meta(c) for c in batch_chunks])
             manifest.record_files(list(batch_rows), list(batch_chunks), encodings)
             self.timings["store"] += time.perf_counter() - ts
-            counters["computed"] += len(batch_chunks)
+            counters["computed"] += len(todo)
+            counters["reused"] += len(kept)
             batch_rows.clear()
             batch_chunks.clear()
             encodings.clear()
@@ -219,7 +233,22 @@ class Indexer:
         if blobs is not None:
             blobs.close()
         self.progress("index", total_bytes, total_bytes)
-        return (counters["computed"], counters["deleted"]), counters["fallback"]
+        return counters
+
+
+def reusable_vectors(manifest: Manifest, store: ChromaStore, changed: list[str], texts: list[str]) -> dict[int, np.ndarray]:
+    """Stored vectors for new chunks whose embedded text an old chunk of the same files had: index → vector.
+
+    A commit that touches one function of a file changes the file's blob, so
+    every chunk of it gets a new id; most still embed the same text (path,
+    scopes and code), and their vectors are copied instead of recomputed.
+    """
+    if not changed or not texts:
+        return {}
+    old_by_text = {c.embed_text(): c.id for c in manifest.chunks_of(changed)}
+    wanted = {i: old_by_text[t] for i, t in enumerate(texts) if t in old_by_text}
+    stored = store.vectors(sorted(set(wanted.values()))) if wanted else {}
+    return {i: stored[cid] for i, cid in wanted.items() if cid in stored}
 
 
 def _meta(c: Chunk) -> dict:

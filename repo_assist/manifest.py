@@ -98,6 +98,10 @@ class Manifest:
         rows = self.db.execute("SELECT path, blob_sha, language, status, reason, chunks, fallback FROM files")
         return {r[0]: FileRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows}
 
+    def chunks_of(self, paths: list[str]) -> list[Chunk]:
+        marks = ",".join("?" * len(paths))
+        return [_chunk_from_row(r) for r in self.db.execute(f"SELECT * FROM chunks WHERE path IN ({marks})", paths)]
+
     def chunk_ids(self, path: str) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE path=?", (path,))]
 

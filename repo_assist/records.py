@@ -114,3 +114,4 @@ class IndexStats:
     files_deleted: int = 0
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    reused: int = 0  # chunks of changed files whose text was unchanged: their vectors were kept, not re-embedded

@@ -100,6 +100,15 @@ class ChromaStore:
                 metadatas=list(metadatas[i : i + max_batch]),
             )
 
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of ``ids`` (those present)."""
+        out: dict[str, np.ndarray] = {}
+        ids = list(ids)
+        for i in range(0, len(ids), 5000):
+            res = self.col.get(ids=ids[i : i + 5000], include=["embeddings"])
+            out.update(zip(res["ids"], (np.asarray(v, dtype=np.float32) for v in res["embeddings"])))
+        return out
+
     def delete(self, ids: Sequence[str]) -> None:
         ids = list(ids)
         for i in range(0, len(ids), 5000):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from repo_assist import assistant, cli
+from repo_assist.indexer import open_store
 from repo_assist.embeddings import packaged_model_dir
 from repo_assist.errors import NotARepoError, ProvenanceError
 
@@ -50,11 +51,50 @@ def test_edit_one_file_reembeds_only_it(sample_repo, capsys):
     assert stats["unchanged"] == 4
     ws_chunks = _all_chunks(ws)
     invoice = [c for c in ws_chunks if c.path == "billing/invoice.py"]
-    assert stats["computed"] == len(invoice)
+    assert stats["computed"] + stats["reused"] == len(invoice)
     assert any("refund" in c.defines for c in invoice)
+    # every vector of the file, kept or new, is the one its chunk's text embeds to now, under the new id
+    from repo_assist.indexer import open_store
+
+    manifest = ws.open_manifest()
+    embedder = ws.embedder()
+    stored = open_store(ws, embedder, manifest, create=False).vectors([c.id for c in invoice])
+    manifest.close()
+    fresh = embedder.embed([c.embed_text() for c in invoice])
+    for c, vec in zip(invoice, fresh):
+        assert float(stored[c.id] @ vec) > 0.999, c.symbol
     assert {c.path for c in ws_chunks} == before
     hits = assistant.search(ws, "refund an invoice", 5).hits
     assert hits[0].chunk.path == "billing/invoice.py"
+
+
+def _function(name: str, n: int) -> str:
+    body = "".join(f"    step_{k} = {name}_input * {k} + len(str(step_{k - 1} if {k} else 0))\n" for k in range(n))
+    return f"def {name}({name}_input):\n{body}    return {name}_input\n\n\n"
+
+
+def test_unchanged_chunks_of_a_changed_file_keep_their_vectors(tmp_path, capsys):
+    names = ["parse_ledger", "settle_accounts", "render_report", "archive_entries"]
+    repo = make_repo(tmp_path / "r", {"ledger.py": "".join(_function(n, 30) for n in names)})
+    run_cli(capsys, "index", str(repo), "--json")
+    ws = assistant.open_workspace(repo)
+    before = [c for c in _all_chunks(ws) if c.path == "ledger.py"]
+    assert len(before) >= 4
+    edited = "".join(_function(n, 30) for n in names).replace("settle_accounts_input * 7", "settle_accounts_input * 70")
+    write(repo, {"ledger.py": edited})
+    code, stats, _ = run_cli(capsys, "index", str(repo), "--json")
+    after = [c for c in _all_chunks(ws) if c.path == "ledger.py"]
+    assert code == 0 and stats["computed"] + stats["reused"] == len(after)
+    assert 1 <= stats["computed"] < len(after) - 1  # the edited function, and no more than one neighbour
+    assert not {c.id for c in after} & {c.id for c in before}  # a new blob: every chunk has a new id
+    # every vector of the file, kept or new, is the one its chunk's text embeds to now
+    manifest = ws.open_manifest()
+    embedder = ws.embedder()
+    stored = open_store(ws, embedder, manifest, create=False).vectors([c.id for c in after])
+    manifest.close()
+    for c, vec in zip(after, embedder.embed([c.embed_text() for c in after])):
+        assert float(stored[c.id] @ vec) > 0.999, c.symbol
+    assert assistant.search(ws, "settle accounts", 3).hits[0].chunk.symbol == "settle_accounts"
 
 
 def test_delete_and_rename(sample_repo, capsys):
