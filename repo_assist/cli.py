@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 from typing import Any, Callable
 
 from . import __version__
@@ -327,8 +329,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _terminated(signum, frame) -> None:
+    raise KeyboardInterrupt  # `kill` gets the same clean-up as ctrl+c: temporary worktrees, locks, open files
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "command", None):

@@ -141,8 +141,8 @@ def run_eval(ws, *, commits: int = 30, ablate: bool = False, depth: int = 60, pr
         return {"repo": str(ws.repo.root), "cases": 0, "results": {}, "baseline": {}, "note": "no usable commits"}
     tmp = Path(tempfile.mkdtemp(prefix="repo-assist-eval-"))
     tree = tmp / "tree"
-    run_git(["worktree", "add", "-q", "--detach", str(tree), cases[0].parent], ws.repo.root)
-    try:
+    try:  # the worktree is added inside: an interrupt during `git worktree add` still removes it
+        run_git(["worktree", "add", "-q", "--detach", str(tree), cases[0].parent], ws.repo.root)
         settings = ws.settings.replace(home=str(tmp / "home"), chroma_url="")
         ews = Workspace.for_repo(Repo.open(tree), settings)
         for i, case in enumerate(cases):
