@@ -58,8 +58,8 @@ def informative(db: sqlite3.Connection, words: list[str]) -> list[str]:
     posting, so on a large index (a query holding ``self`` on 50,000 chunks)
     the commonest words beyond SCORED_ROWS postings are dropped too, as long
     as a rare word (in at most 1% of chunks) anchors the query: their IDF is a
-    fraction of the rare word's, and the other signals still see them. Small
-    indexes never reach the bound, so their ranking is exact.
+    fraction of the rare word's, and the other signals still see them. An
+    index of at most SCORED_ROWS chunks is always scored exactly.
     """
     if not words:
         return []
@@ -69,7 +69,7 @@ def informative(db: sqlite3.Connection, words: list[str]) -> list[str]:
     present = [w for w in words if df.get(w)]
     n = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
     kept = [w for w in present if df[w] * 2 <= n] or present
-    if any(df[w] * 100 <= n for w in kept):
+    if n > SCORED_ROWS and any(df[w] * 100 <= n for w in kept):
         for w in sorted(kept, key=lambda w: -df[w]):
             if sum(df[k] for k in kept) <= SCORED_ROWS or df[w] * 10 <= n:
                 break
