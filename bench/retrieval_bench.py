@@ -222,10 +222,12 @@ def measure(retriever, queries: list[tuple[str, str]], passes: int, k: int = 10)
                 else:
                     retriever.search(q, k, signals=("dense",))
                     dense.append(time.perf_counter() - t0)
+    from repo_assist.signals import content_text
+
     depth = retriever.weights.depth
     for kind, q in queries:
         t0 = time.perf_counter()
-        vec = retriever.embedder.embed([q])[0]
+        vec = retriever.embedder.embed([content_text(q)])[0]  # what dense_rids embeds
         parts["embed_query"].append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         retriever.store.query(vec, depth)
