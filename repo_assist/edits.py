@@ -120,24 +120,40 @@ def parse_edits(response: str, known_paths: Collection[str] = ()) -> ParsedEdits
 def _read_block(lines: list[str], head: int) -> tuple[str, str, int, str]:
     """SEARCH text, REPLACE text, index of the closing line, and a problem ('' if none)."""
     j = head + 1
-    search: list[str] = []
     while j < len(lines) and not DIVIDER_RE.match(lines[j]):
         if HEAD_RE.match(lines[j]) or UPDATED_RE.match(lines[j]):
             return "", "", j - 1, "SEARCH part is not followed by a `=======` line"
-        search.append(lines[j])
         j += 1
     if j >= len(lines):
         return "", "", j, "SEARCH part is not followed by a `=======` line (answer cut off?)"
+    dividers = [j]
     j += 1
-    replace: list[str] = []
     while j < len(lines) and not UPDATED_RE.match(lines[j]):
         if HEAD_RE.match(lines[j]):
             return "", "", j - 1, "REPLACE part is not closed by `>>>>>>> REPLACE`"
-        replace.append(lines[j])
+        if DIVIDER_RE.match(lines[j]):
+            dividers.append(j)
         j += 1
     if j >= len(lines):
         return "", "", j, "REPLACE part is not closed by `>>>>>>> REPLACE` (answer cut off?)"
-    return _join(_unfence(search)), _join(_unfence(replace)), j, ""
+    cut = _divider(lines[head + 1:j], [d - head - 1 for d in dividers]) + head + 1
+    return _join(_unfence(lines[head + 1:cut])), _join(_unfence(lines[cut + 1:j])), j, ""
+
+
+def _divider(body: list[str], candidates: list[int]) -> int:
+    """Which ``=======`` line of a block divides SEARCH from REPLACE (an rst heading underline can look the same).
+
+    The model quotes unchanged lines on both sides, so the true divider is the
+    one that leaves SEARCH and REPLACE sharing the most leading and trailing
+    lines; on a tie the first one, as other tools read it.
+    """
+    def shared(cut: int) -> int:
+        old, new = body[:cut], body[cut + 1:]
+        most = min(len(old), len(new))
+        head = next((k for k in range(most) if old[k] != new[k]), most)
+        tail = next((k for k in range(most - head) if old[-1 - k] != new[-1 - k]), most - head)
+        return head + tail
+    return max(candidates, key=lambda cut: (shared(cut), -cut))
 
 
 def _unfence(part: list[str]) -> list[str]:

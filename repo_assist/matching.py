@@ -10,24 +10,27 @@ place at that level is refused as ambiguous, never guessed:
 ``blank-lines`` (lost or extra) → ``elision`` (``...`` on both sides) →
 ``fuzzy:<ratio>`` (difflib ratio ≥ threshold, at least two non-blank lines).
 
-Once found, the change the model meant (its SEARCH → REPLACE difference) is
-carried over onto the file's real lines (``transfer.py``): lines the model
-kept keep their original bytes (a typo in a context line is not copied into
-the file), new lines take the file's line ending, REPLACE is re-indented by
-the same shift, and the final-newline state is kept. Failures come back with
-the nearest lines of the file, for a retry prompt.
+Once found, the block is made exact against the file (``requoting.py``):
+lines the model kept keep their original bytes (a typo in a context line is
+not copied into the file), lines SEARCH left out go back where they belong
+(``placing.py``) or the block is refused, REPLACE is re-indented by the same
+shift, and ``transfer.py`` splices it in keeping line endings and the
+final-newline state. A SEARCH found in several places is applied to all of
+them only when the answer repeats the same block that many times. Failures
+come back with the nearest lines of the file (``fuzzy.py``), for a retry
+prompt.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 
+from .fuzzy import fuzzy, nearest
 from .records import EditBlock
+from .requoting import requote
 from .transfer import Match, Refusal, Shift, Text, block_lines, transfer
 
 __all__ = ["ALL_LEVELS", "ApplyResult", "BlockFailure", "apply_blocks", "DEFAULT_FUZZY_THRESHOLD"]
@@ -35,13 +38,17 @@ __all__ = ["ALL_LEVELS", "ApplyResult", "BlockFailure", "apply_blocks", "DEFAULT
 DEFAULT_FUZZY_THRESHOLD = 0.92
 ALL_LEVELS = ("exact", "whitespace", "indent", "blank-lines", "elision", "fuzzy")
 _CONTIGUOUS = ("exact", "whitespace", "indent", "blank-lines")
-# An elision line: a bare ``...`` or a comment that starts with ``...`` ("# ... existing code ...").
-# A doctest continuation ("... x = 1") has no comment leader and is code, not an elision.
+# An elision line: a bare ``...`` or a comment that is only an ellipsis, an ellipsis closed by another
+# ("# ... existing code ..."), or an ellipsis and a few words saying code is left out ("// ... rest of the
+# function"). A comment that goes on in prose ("// ... else delete the first two items") is a real comment,
+# and a doctest continuation ("... x = 1") has no comment leader: both are code, not elisions.
+_DOTS = r"(?:\.\.\.|…)"
+_LEFT_OUT = r"(?:existing|unchanged|rest|remaining|remainder|omitted|same|other|previous|more|as before|etc)"
 ELISION_RE = re.compile(
-    r"^\s*(?:(?:\.\.\.|…)|(?:#|//|--|;|/\*|<!--)\s*(?:\.\.\.|…)[\w\s,()'.-]*?(?:\*/|-->)?)\s*$"
+    rf"^\s*(?:{_DOTS}|(?:#|//|--|;|/\*|<!--)\s*{_DOTS}\s*"
+    rf"(?:[\w\s,()'-]{{0,40}}?{_DOTS}|(?=[\w\s,()'.-]*\b{_LEFT_OUT}\b)[\w\s,()'.-]{{0,40}})?\s*(?:\*/|-->)?)\s*$",
+    re.IGNORECASE,
 )
-_RIVAL = 3.0  # fuzzy ratio test: a rival this many times as distant as the best still counts
-_NEAREST_CANDIDATES = 8  # windows compared character by character when looking for the nearest lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +90,11 @@ def apply_blocks(
     current: dict[str, str | None] = dict(files)
     applied: list[tuple[EditBlock, str]] = []
     failed: list[BlockFailure] = []
-    for block in blocks:
+    done_as_copy: dict[int, str] = {}  # later copies of a block applied together with the first
+    for i, block in enumerate(blocks):
+        if i in done_as_copy:
+            applied.append((block, done_as_copy[i]))
+            continue
         content = current.get(block.path)
         search = block_lines(block.search)
         replace = block_lines(block.replace)
@@ -102,15 +113,18 @@ def apply_blocks(
                 failed.append(BlockFailure(block, f"SEARCH is empty but {block.path} already exists and is not empty; quote the lines to change"))
             continue
         text = Text.parse(content)
+        copies = [j for j in range(i + 1, len(blocks)) if blocks[j] == block]
         try:
             _refuse_lazy_replace(block.path, search, replace)
-            new_lines, how = _apply_one(text, search, replace, fuzzy_threshold, levels)
+            new_lines, how, places = _apply_one(text, search, replace, fuzzy_threshold, levels, 1 + len(copies))
         except Refusal as refusal:
-            nearest, line = _nearest(text.lines, [s for s in search if not ELISION_RE.match(s)])
-            failed.append(BlockFailure(block, refusal.reason, nearest, line))
+            near, line = nearest(text.lines, [s for s in search if not ELISION_RE.match(s)])
+            failed.append(BlockFailure(block, refusal.reason, near, line))
             continue
         current[block.path] = text.render(new_lines)
         applied.append((block, how))
+        if places > 1:
+            done_as_copy.update((j, how) for j in copies)
     return ApplyResult(new_files=current, applied=applied, failed=failed)
 
 
@@ -128,31 +142,41 @@ def _refuse_lazy_replace(path: str, search: list[str], replace: list[str]) -> No
 
 
 def _apply_one(
-    text: Text, search: list[str], replace: list[str], threshold: float, levels: Collection[str]
-) -> tuple[list[tuple[str, str]], str]:
-    """New (line, eol) list for the whole file and how SEARCH was found; Refusal otherwise."""
+    text: Text, search: list[str], replace: list[str], threshold: float, levels: Collection[str], copies: int
+) -> tuple[list[tuple[str, str]], str, int]:
+    """New (line, eol) list for the whole file, how SEARCH was found and in how many places; Refusal otherwise.
+
+    A SEARCH found in several places is ambiguous, unless the answer repeats
+    the very same block exactly that many times (``copies``): the model
+    asked for the same change in each place, so each gets it.
+    """
     for level in _CONTIGUOUS:
         if level not in levels:
             continue
         matches = _find(text.lines, search, level, 0)
-        if len(matches) > 1:
+        if len(matches) > 1 and not (len(matches) == copies and _apart(matches)):
             where = ", ".join(str(m.start + 1) for m in matches[:5])
             raise Refusal(f"SEARCH matches {len(matches)} places ({level}; lines {where}); add surrounding lines to make it unique")
         if matches:
-            return _splice(text, [(matches[0], search, replace, level)]), level
+            return _splice(text, [(m, search, replace, level) for m in matches]), level, len(matches)
     elision_refusal = None
     if "elision" in levels and any(ELISION_RE.match(s) for s in search):
         try:
-            return _splice(text, _elision_pieces(text.lines, search, replace, levels)), "elision"
+            return _splice(text, _elision_pieces(text.lines, search, replace, levels)), "elision", 1
         except Refusal as refusal:  # the `...` may be the file's own (a stub body): try fuzzy
             elision_refusal = refusal
     if "fuzzy" in levels:
-        found = _fuzzy(text.lines, search, threshold)
+        found = fuzzy(text.lines, search, threshold)
         if found is not None:
             match, ratio = found
             how = f"fuzzy:{math.floor(ratio * 100) / 100:.2f}"
-            return _splice(text, [(match, search, replace, "fuzzy")]), how
+            return _splice(text, [(match, search, replace, "fuzzy")]), how, 1
     raise elision_refusal or Refusal("SEARCH was not found in the file")
+
+
+def _apart(matches: list[Match]) -> bool:
+    """Do the matches (in file order) not overlap?"""
+    return all(a.end <= b.start for a, b in zip(matches, matches[1:]))
 
 
 def _splice(text: Text, parts: list[tuple[Match, list[str], list[str], str]]) -> list[tuple[str, str]]:
@@ -161,7 +185,11 @@ def _splice(text: Text, parts: list[tuple[Match, list[str], list[str], str]]) ->
     pos = 0
     for match, search, replace, level in parts:
         out.extend(zip(text.lines[pos:match.start], text.eols[pos:match.start]))
-        out.extend(transfer(text, match, search, replace, exact=(level == "exact")))
+        if level != "exact":  # make the block exact against the file first: see requoting
+            replace = requote(text, match, search, replace)
+            search = text.lines[match.start:match.end]
+            match = Match(match.start, match.end, list(range(match.start, match.end)), Shift())
+        out.extend(transfer(text, match, search, replace, exact=True))
         pos = match.end
     out.extend(zip(text.lines[pos:], text.eols[pos:]))
     return out
@@ -271,7 +299,12 @@ def _shift(file_lines: list[str], search: list[str]) -> Shift | None:
 def _elision_pieces(
     lines: list[str], search: list[str], replace: list[str], levels: Collection[str]
 ) -> list[tuple[Match, list[str], list[str], str]]:
-    """Split both sides at ``...`` lines and find each SEARCH piece, in order."""
+    """Split both sides at ``...`` lines and find each SEARCH piece, in order.
+
+    The ``...`` lines must be written the same on both sides: one that
+    REPLACE rewrites (say, re-indents) is a line of the file being changed,
+    not a placeholder for unchanged code.
+    """
     s_parts = _split_elided(search)
     r_parts = _split_elided(replace)
     if len(s_parts) != len(r_parts):
@@ -279,6 +312,8 @@ def _elision_pieces(
             f"SEARCH elides {len(s_parts) - 1} region(s) with `...` but REPLACE elides {len(r_parts) - 1}; "
             "both sides must elide the same unchanged regions"
         )
+    if [s for s in search if ELISION_RE.match(s)] != [r for r in replace if ELISION_RE.match(r)]:
+        raise Refusal("the `...` lines of SEARCH and REPLACE differ, so they are code, not elisions; write the lines in full")
     parts = []
     lo = 0
     first = True
@@ -314,103 +349,3 @@ def _split_elided(lines: list[str]) -> list[list[str]]:
         else:
             parts[-1].append(line)
     return parts
-
-
-# --- fuzzy ------------------------------------------------------------------
-
-
-def _fuzzy_text(lines: Sequence[str]) -> str:
-    """The text fuzzy matching compares: each line stripped (indentation would inflate the ratio)."""
-    return "\n".join(ln.strip() for ln in lines)
-
-
-def _common_prefix(items: list[str]) -> str:
-    if not items:
-        return ""
-    lo, hi = min(items), max(items)
-    k = 0
-    while k < len(lo) and lo[k] == hi[k]:
-        k += 1
-    return lo[:k]
-
-
-def _scan(lines: list[str], search: list[str], floor: float) -> list[tuple[float, int, int]]:
-    """(ratio, start, end) of every window of about SEARCH's length at least ``floor`` similar to it."""
-    matcher = SequenceMatcher(None, autojunk=False)
-    matcher.set_seq2(_fuzzy_text(search))
-    n = len(search)
-    out = []
-    for size in sorted({max(1, n - 1), n, n + 1}) if n >= 3 else [n]:
-        for i in range(0, len(lines) - size + 1):
-            matcher.set_seq1(_fuzzy_text(lines[i:i + size]))
-            if matcher.real_quick_ratio() >= floor and matcher.quick_ratio() >= floor:
-                ratio = matcher.ratio()
-                if ratio >= floor:
-                    out.append((ratio, i, i + size))
-    return out
-
-
-def _fuzzy(lines: list[str], search: list[str], threshold: float) -> tuple[Match, float] | None:
-    """The one region at least ``threshold`` similar to SEARCH, if no other region comes close.
-
-    "Close" is a ratio test: a rival elsewhere whose distance (1 - ratio) is
-    under ``_RIVAL`` times the best one's makes the SEARCH ambiguous — a typo
-    is forgiven, a different function with the same body is not.
-    """
-    if sum(1 for s in search if s.strip()) < 2:
-        return None
-    hits = _scan(lines, search, threshold)
-    if not hits:
-        return None
-    best, start, end = max(hits, key=lambda t: (t[0], -(t[2] - t[1])))
-    floor = max(0.0, 1.0 - _RIVAL * (1.0 - best))
-    for ratio, i, j in (hits if floor >= threshold else _scan(lines, search, floor)):
-        if not (i < end and start < j) or (ratio == best and i != start):
-            raise Refusal(f"SEARCH is about as similar to lines {i + 1}-{j} as to lines {start + 1}-{end}; quote the lines exactly")
-    return _fuzzy_match(lines, search, start, end), best
-
-
-def _fuzzy_match(lines: list[str], search: list[str], start: int, end: int) -> Match:
-    """Map SEARCH lines onto the window by a line alignment; unaligned window lines stay as they are."""
-    window = lines[start:end]
-    skey = [s.strip() for s in search]
-    wkey = [w.strip() for w in window]
-    mapping: list[int | None] = [None] * len(search)
-    for tag, i1, i2, j1, j2 in SequenceMatcher(None, skey, wkey, autojunk=False).get_opcodes():
-        if tag in ("equal", "replace"):
-            for t in range(min(i2 - i1, j2 - j1)):
-                mapping[i1 + t] = start + j1 + t
-    mapped = [m for m in mapping if m is not None]
-    s_ind = _common_prefix([s[: len(s) - len(s.lstrip())] for s in search if s.strip()])
-    w_ind = _common_prefix([w[: len(w) - len(w.lstrip())] for w in window if w.strip()])
-    return Match(min(mapped), max(mapped) + 1, mapping, Shift.between(w_ind, s_ind))
-
-
-def _nearest(lines: list[str], search: list[str]) -> tuple[str, int]:
-    """The window of the file most like SEARCH (for a retry prompt) and its 1-based line.
-
-    Cheap on purpose (it runs for every refusal): windows are ranked by how
-    many of their lines occur in SEARCH, and only the best few are compared
-    character by character.
-    """
-    wanted = {s.strip() for s in search if s.strip()}
-    if not lines or not wanted:
-        return "", 0
-    n = min(len(search), len(lines))
-    hits = [1 if ln.strip() in wanted else 0 for ln in lines]
-    sums = [sum(hits[:n])]
-    for i in range(1, len(lines) - n + 1):
-        sums.append(sums[-1] - hits[i - 1] + hits[i + n - 1])
-    if max(sums) == 0:
-        first = next(s.strip() for s in search if s.strip())
-        sums = [SequenceMatcher(None, ln.strip(), first, autojunk=False).quick_ratio() for ln in lines[: len(sums)]]
-    candidates = heapq.nlargest(_NEAREST_CANDIDATES, range(len(sums)), key=sums.__getitem__)
-    matcher = SequenceMatcher(None, autojunk=False)
-    matcher.set_seq2(_fuzzy_text(search))
-    best, where = -1.0, 0
-    for i in sorted(candidates):
-        matcher.set_seq1(_fuzzy_text(lines[i:i + n]))
-        ratio = matcher.ratio()
-        if ratio > best:
-            best, where = ratio, i
-    return "\n".join(lines[where:where + n]) + "\n", where + 1

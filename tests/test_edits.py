@@ -366,8 +366,8 @@ def test_new_block_ending_in_a_blank_line_goes_after_the_lost_one() -> None:
 
 
 def test_insertion_next_to_a_lost_blank_line_is_refused_not_guessed() -> None:
-    text = "import os\n\ndef f():\n    pass\n"
-    block = EditBlock("t.py", "import os\ndef f():\n", "import os\nimport sys\ndef f():\n")
+    text = "a = 1\n\nb = 2\n"
+    block = EditBlock("t.py", "a = 1\nb = 2\n", "a = 1\nc = 3\nb = 2\n")
     result = apply_blocks({"t.py": text}, [block])
     assert result.failed and "cannot tell where" in result.failed[0].reason
     assert result.new_files["t.py"] == text
@@ -392,6 +392,9 @@ def test_trailing_space_noise_is_not_written_into_new_lines() -> None:
 @pytest.mark.parametrize("line, elision", [
     ("...", True), ("    # ... existing code ...", True), ("// ... rest of the function", True),
     ("<!-- ... -->", True), ("... x = 1", False), ("    ... def f():", False), ("x = ...", False),
+    ("# ...", True), ("/* ... */", True), ("    # ... (unchanged)", True), ("// ...existing code...", True),
+    ("// ... else delete the first two items.", False),
+    ("//   ... indicates that you can specify multiple values for the previous argument.", False),
 ])
 def test_elision_lines(line: str, elision: bool) -> None:
     assert bool(ELISION_RE.match(line)) is elision
@@ -428,3 +431,91 @@ def test_a_misquoted_line_the_model_moves_keeps_the_files_spelling() -> None:
     result = apply_blocks({"f.py": text}, [EditBlock("f.py", search, replace)])
     assert result.applied[0][1].startswith("fuzzy:")
     assert result.new_files["f.py"] == "def f(\n    a: int,\n    c: str,\n    b: bool,\n    d: float,\n):\n    pass\n"
+
+
+# --- how models misquote: one row per rule of requoting/placing/matching, each a case the rule decides ----
+
+GO = "func a() {\n}\n\nfunc b() {\n}\n\nfunc c() {\n}\n"
+TWIN = (
+    "def test_a():\n    result = run(input='Hi!\\n')\n    assert not result.exception\n    assert result.output == 'Hi!\\nHi!\\n'\n\n\n"
+    "def test_b():\n    result = run(input=Bytes(b'Hi!\\n'))\n    assert not result.exception\n    assert result.output == 'Hi!\\nHi!\\n'\n"
+)
+TWIN_B = "    result = run(input=Bytes(b'Hi!\\n'))\n    assert not result.exceptixn\n    assert result.output == 'Hi!\\nHi!\\n'\n"
+STUBS = "```go\nfunc A() error {\n    //...\n}\n```\n\nSome text here.\nMore text here.\n\n```go\nfunc B() error {\n    //...\n}\n```\n"
+
+# id, file text, blocks [(SEARCH, REPLACE)], the file afterwards or ("refused", reason part)
+RULES = [
+    # A line changed into several: the lost blank line stays by the kept neighbour.
+    ("lost-blank-stays-by-kept-line", "a = 1\n\nb = 2\nc = 3\n", [("a = 1\nb = 2\n", "a = 1\ntotal = compute()\nshow(total)\n")],
+     "a = 1\n\ntotal = compute()\nshow(total)\nc = 3\n"),
+    # ... unless the changed neighbour was moved: added again elsewhere, it could sit on either side.
+    ("lost-blank-next-to-moved-line", "first()\n\nsecond()\nthird()\n", [("first()\nsecond()\nthird()\n", "second()\nfirst()\nthird()\n")],
+     ("refused", "removed and added elsewhere")),
+    # ... or new lines with a blank line of their own sit just past the kept neighbour (that blank may be the lost one).
+    ("lost-blank-maybe-written-again-past-kept-line", "alpha = 1\n\nbeta = 2\n",
+     [("alpha = 1\nbeta = 2\n", "import os\n\nalpha = 1\nbeta = 3\n")], ("refused", "sit just past the kept line")),
+    # New lines that stay deeper than the line below continue the block above the lost blank line.
+    ("new-lines-deeper-than-below-continue-above", "def f():\n    x = 1\n\nvalue = f()\n",
+     [("    x = 1\nvalue = f()\n", "    x = 1\n    y = 2\nvalue = f()\n")], "def f():\n    x = 1\n    y = 2\n\nvalue = f()\n"),
+    # New lines of a kind only the paragraph above has join it.
+    ("new-line-joins-the-paragraph-it-looks-like", "self.a = 1\nself.b = 2\n\nfor x in y:\n    pass\n",
+     [("self.b = 2\nfor x in y:\n", "self.b = 2\nself.c = 3\nfor x in y:\n")], "self.a = 1\nself.b = 2\nself.c = 3\n\nfor x in y:\n    pass\n"),
+    # Above a definition (or heading, or comment) that starts a section, new lines end the section before it.
+    ("new-line-ends-the-section-before-a-definition", "import os\n\ndef f():\n    pass\n",
+     [("import os\ndef f():\n", "import os\nfrom sys import argv\ndef f():\n")], "import os\nfrom sys import argv\n\ndef f():\n    pass\n"),
+    # A new block ending in a blank line of its own is set apart below the lines the file sets apart ...
+    ("new-block-set-apart-like-its-kind", ".. a::\n\n.. b::\n\n.. d::\n", [(".. b::\n.. d::\n", ".. b::\n.. c::\n\n.. d::\n")],
+     ".. a::\n\n.. b::\n\n.. c::\n\n.. d::\n"),
+    # ... but continues a run of lines the file keeps together.
+    ("new-block-continues-a-run-kept-together", "- one\n- two\n\nTitle\n=====\n\n\nOther\n=====\n",
+     [("- two\nTitle\n", "- two\n- three\n\nTitle\n")], "- one\n- two\n- three\n\n\nTitle\n=====\n\n\nOther\n=====\n"),
+    # A placement that would space two kinds of line unlike everywhere else in the file is refused.
+    ("placement-against-the-files-spacing", GO, [("}\nfunc c() {\n", "}\nfunc x() {\n}\nfunc c() {\n")], ("refused", "spaced unlike")),
+    # Blank lines the block adds where one was lost: one of them may be the lost one.
+    ("blank-line-written-where-one-was-lost", "a\n\nb\n", [("a\nb\n", "a\n\nb\n")], ("refused", "blank lines were inserted")),
+    # Putting lost blank lines back must not pile them up past anything the file has.
+    ("lost-blank-lines-would-pile-up", "a\n\nb\nc\n\nd\n", [("a\nb\nc\nd\n", "a\nd\n")], ("refused", "blank lines in a row")),
+    # Two equal lines next to a lost blank line: the one before it stays the kept one, not the one glued to the line after.
+    ("equal-closing-lines-aligned-across-a-lost-blank", "}\n\nfunc c() {\n}\n",
+     [("}\nfunc c() {\n", "}\nfunc b() {\n}\nfunc c() {\n")], ("refused", "new lines were inserted")),
+    # Trailing whitespace on new lines is noise when SEARCH shows noise ... but not if the file has such lines.
+    ("trailing-noise-where-the-file-has-trailing-spaces", "a = 1  \nb = 2\n", [("a = 1  \nb = 2 \n", "a = 1  \nb = 3 \n")],
+     ("refused", "trailing whitespace on new line")),
+    # Losing trailing whitespace is believed even from a noisy model.
+    ("trailing-space-removed-by-a-noisy-model", "a = 1 \nb = 2\n", [("a = 1 \nb = 2  \n", "a = 1\nb = 2  \n")], "a = 1\nb = 2\n"),
+    # A new whitespace-only line is new, not a moved copy of the file's blank line.
+    ("new-whitespace-only-line-kept-as-written", "    a\n\n    b\n", [("a\n\nb\n", "a\n\n  \nb\n")], "    a\n\n  \n    b\n"),
+    # The same block given once per place it matches is applied to each place; fewer copies stay ambiguous.
+    ("same-block-per-place", DUP, [("    x = 1\n    return 0\n", "    x = 2\n    return 0\n")] * 2, DUP.replace("x = 1", "x = 2")),
+    ("fewer-copies-than-places", DUP + "\n\ndef third():\n    x = 1\n    return 0\n",
+     [("    x = 1\n    return 0\n", "    x = 2\n    return 0\n")] * 2, ("refused", "matches 3 places")),
+    # A one-letter typo is forgiven next to a twin that differs by far more (but is still above the threshold).
+    ("typo-next-to-a-distant-twin", TWIN, [(TWIN_B, TWIN_B + "    assert result.exit_code == 0\n")],
+     TWIN + "    assert result.exit_code == 0\n"),
+    # `...` lines REPLACE rewrites are the file's code, not elisions.
+    ("rewritten-ellipsis-lines-are-code", STUBS, [
+        ("```go\nfunc A() error {\n    //...\n}\n...\nfunc B() error {\n    //...\n}\n",
+         "```go\nfunc A() error {\n\t//...\n}\n...\nfunc B() error {\n\t//...\n}\n")], ("refused", "are code, not elisions")),
+]
+
+
+@pytest.mark.parametrize("text, blocks, expected", [r[1:] for r in RULES], ids=[r[0] for r in RULES])
+def test_misquote_rules(text: str, blocks: list[tuple[str, str]], expected) -> None:
+    result = apply_blocks({"f.txt": text}, [EditBlock("f.txt", s, r) for s, r in blocks])
+    if isinstance(expected, tuple):
+        assert result.failed and expected[1] in result.failed[0].reason, [f.reason for f in result.failed]
+        assert result.new_files["f.txt"] == text
+        return
+    assert not result.failed, [f.reason for f in result.failed]
+    assert result.new_files["f.txt"] == expected
+
+
+@pytest.mark.parametrize("answer, search, replace", [
+    # An rst heading underline in SEARCH looks like the divider; the one that leaves both sides sharing context wins.
+    ("doc.rst\n<<<<<<< SEARCH\nIntro\n=======\nold text\n=======\nIntro\n=======\nnew text\n>>>>>>> REPLACE\n",
+     "Intro\n=======\nold text\n", "Intro\n=======\nnew text\n"),
+    ("doc.rst\n<<<<<<< SEARCH\nTitle\n=======\nTitle\n=======\n>>>>>>> REPLACE\n", "Title\n", "Title\n=======\n"),
+    ("doc.rst\n<<<<<<< SEARCH\na\n=======\nb\n=======\nc\n>>>>>>> REPLACE\n", "a\n", "b\n=======\nc\n"),
+])
+def test_parse_picks_the_divider_that_splits_like_an_edit(answer: str, search: str, replace: str) -> None:
+    assert parse_blocks(answer) == [EditBlock("doc.rst", search, replace)]

@@ -1,0 +1,228 @@
+"""Where file lines SEARCH left out go in REPLACE, or a refusal when that cannot be told.
+
+Why a module of its own: a model that drops blank lines from SEARCH drops
+them from REPLACE too (it copies itself), so they must be put back, and where
+is a judgement with its own rules (``requoting`` does the rest of making a
+block exact). A lost run of lines sits between two SEARCH lines:
+
+* both kept and nothing new between them in REPLACE: it goes back between;
+* one of them changed: it stays by the kept one, unless the new lines there
+  look like the other side's paragraph, or the changed line was moved (it is
+  added again elsewhere), or new lines with blank lines of their own sit just
+  past the kept one (one of those may be the lost line, written again);
+* new lines inserted between two kept lines: their shape must say which side
+  they belong to — they end (start) with exactly as many blank lines as were
+  lost and are not one more of a run of lines the file keeps together; they
+  stay deeper than the line below while starting as deep as the line above
+  (the block above goes on); they are of a kind only one side's paragraph
+  has; or the line below starts a section (a heading, comment or definition)
+  and they do not. A placement that would space two kinds of line unlike the
+  file does everywhere else is refused too.
+
+Anything else is refused with a reason, never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+from .transfer import Refusal
+
+__all__ = ["Gap", "SIMILAR", "alike", "place"]
+
+SIMILAR = 0.6  # two lines this alike (stripped) are one line edited
+_HABIT_SEEN = 2  # times the file must space a pair of kinds of line the same way before that counts as its habit
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """What placing left-out lines needs to know about the block."""
+
+    lines: list[str]
+    s: list[str]
+    r: list[str]
+    m: list[int | None]
+    out: list[str | None]
+    partner: list[int | None]
+    kept: list[int | None]
+    added: list[int]  # REPLACE lines that are not kept lines
+
+
+def place(g: Gap, a: int, b: int, run: range) -> tuple[int, int, int]:
+    """Where the file lines ``run``, left out between SEARCH lines a and b, go: (lo, hi, k).
+
+    The first k of them go before REPLACE index lo, the others before hi.
+    """
+    lo, hi, k = _position(g, a, b, run)
+    # Next to a changed line, the lost lines stay by the kept neighbour; but if new lines with blank lines of
+    # their own sit just past that neighbour, a blank line there may be the lost one: cannot tell.
+    if (g.kept[a] is None) != (g.kept[b] is None):
+        j = g.kept[a] if g.kept[a] is not None else g.kept[b]
+        past = range(j - 1, -1, -1) if g.kept[a] is not None else range(j + 1, len(g.r))  # type: ignore[operator]
+        added = set(g.added)
+        for i in past:
+            if i not in added:
+                break
+            if g.out[i] is not None and not g.out[i].strip():  # type: ignore[union-attr]
+                raise _cannot_place(run, "new lines with blank lines of their own sit just past the kept line next to them")
+    return lo, hi, k
+
+
+def _position(g: Gap, a: int, b: int, run: range) -> tuple[int, int, int]:
+    for k in (a, b):
+        if g.kept[k] is None and _moved(g, k):
+            raise _cannot_place(run, f"the line next to them, {g.s[k].strip()[:40]!r}, is removed and added elsewhere")
+    n = len(run)
+    above, below = g.partner[a], g.partner[b]
+    lo = above + 1 if above is not None else next((p + 1 for p in reversed(g.partner[:a]) if p is not None), 0)
+    hi = below if below is not None else next((p for p in g.partner[b + 1:] if p is not None), len(g.out))
+    new = [x for x in g.out[lo:hi] if x is not None]
+    if not new:
+        return lo, lo, n
+    top, bottom = g.lines[g.m[a]], g.lines[g.m[b]]  # type: ignore[index]
+    if any(g.lines[i].strip() for i in run) or not top.strip() or not bottom.strip():
+        raise _cannot_place(run, "new lines were inserted right there")
+    if not any(x.strip() for x in new):  # is one of them the lost one, written again?
+        raise _cannot_place(run, "blank lines were inserted right there")
+    # New lines where the lost blank lines were: their shape must say where they go.
+    joins_above = _sibling(new[0], _paragraph(g.lines, g.m[a], -1))  # type: ignore[arg-type]
+    # Below a heading, comment or definition the kind to match is that line's own, not its body's.
+    joins_below = _sibling(new[-1], [bottom] if _opens_at(g.lines, g.m[b]) else _paragraph(g.lines, g.m[b], 1))  # type: ignore[arg-type]
+    lead = next(i for i, x in enumerate(new) if x.strip())
+    trail = next(i for i, x in enumerate(reversed(new)) if x.strip())
+    if lead or trail:  # a block with blank lines of its own, set apart from both sides
+        if above is not None and below is not None:
+            if lead == 0 and trail == n < len(new):
+                # A block set apart below the line above, unless the file keeps such lines together.
+                apart = _spacing(g.lines, top, new[0])
+                if apart is None and not _sibling(new[0], [top]):
+                    apart = True
+                if apart is not None:
+                    return (lo, lo, n) if apart else (hi, hi, n)
+            if trail == 0 and lead == n < len(new) and not joins_below:
+                return hi, hi, n
+        raise _cannot_place(run, "new lines with blank lines of their own were inserted right there")
+    if above is None or below is None:
+        # A neighbour was rewritten into the new lines: they stay on its side unless they look like the other side.
+        if above is None and g.kept[b] is not None and not joins_below:
+            return hi, hi, n
+        if below is None and g.kept[a] is not None and not joins_above and n == 1:
+            return lo, lo, n
+        raise _cannot_place(run, "the lines next to them were changed")
+    k = _by_shape(g, a, b, new, n, joins_above, joins_below)
+    if k is None:
+        raise _cannot_place(run, "new lines were inserted right there")
+    _check_habits(g.lines, run, top, new, bottom, k)
+    return lo, hi, k
+
+
+def _check_habits(lines: list[str], run: range, top: str, new: list[str], bottom: str, k: int) -> None:
+    """Refuse a placement that keeps together (or sets apart) two kinds of line the file always sets apart (keeps together)."""
+    for upper, lower, blanks in ((top, new[0], k), (new[-1], bottom, len(run) - k)):
+        apart = _spacing(lines, upper, lower, least=_HABIT_SEEN)
+        if apart is not None and apart != (blanks > 0):
+            raise _cannot_place(run, "wherever they go, lines would be spaced unlike everywhere else in the file")
+
+
+def _by_shape(g: Gap, a: int, b: int, new: list[str], n: int, joins_above: bool, joins_below: bool) -> int | None:
+    """How many lost blank lines go above new lines inserted between two kept lines (None: cannot tell)."""
+    top, bottom = g.lines[g.m[a]], g.lines[g.m[b]]  # type: ignore[index]
+    depths = [_depth(x) for x in new]
+    if depths[0] >= _depth(top) and min(depths) > _depth(bottom):
+        return 0  # they start as deep as the line above and stay deeper than the line below: its block goes on
+    if joins_above != joins_below:
+        return 0 if joins_above else n  # they continue the paragraph they look like
+    first_opens = _opens(new[0], new[1] if len(new) > 1 else "")
+    top_opens = _opens_at(g.lines, g.m[a]) or bool(_UNDERLINE_RE.match(top))  # type: ignore[arg-type]
+    if n == 1 and not joins_below and not first_opens and not top_opens and _opens_at(g.lines, g.m[b]):  # type: ignore[arg-type]
+        return 0  # the line below starts a section (a heading, comment or definition): they end the one above
+    return None
+
+
+def _opens_at(lines: list[str], i: int) -> bool:
+    return _opens(lines[i], lines[i + 1] if i + 1 < len(lines) else "")
+
+
+def _spacing(lines: list[str], upper: str, lower: str = "", *, least: int = 1) -> bool | None:
+    """Where a line of ``upper``'s kind is followed by one of ``lower``'s (default: the same kind), does the file
+    always set them apart with blank lines (True), always keep them together (False), or either (None)?
+
+    ``least`` is how many times the pair must be seen to tell.
+    """
+    pair, prev, seen = (_kind(upper), _kind(lower or upper)), None, []
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        if prev is not None and (_kind(lines[prev]), _kind(line)) == pair:
+            seen.append(i - prev > 1)
+        prev = i
+    return seen[0] if len(seen) >= least and len(set(seen)) == 1 else None
+
+
+def _moved(g: Gap, k: int) -> bool:
+    """Does REPLACE add SEARCH line k (changed, not kept) again elsewhere: the same line, or past a kept line a
+    like one that edits no other line?"""
+    lo = next((j + 1 for j in reversed(g.kept[:k]) if j is not None), 0)
+    hi = next((j for j in g.kept[k + 1:] if j is not None), len(g.r))
+    line = g.s[k].strip()
+    edits = {j for j in g.partner if j is not None}
+    return any(
+        g.r[j].strip() == line if lo <= j < hi else (j not in edits and alike(line, g.r[j]))
+        for j in g.added if j != g.partner[k]
+    )
+
+
+def _paragraph(lines: list[str], i: int, step: int) -> list[str]:
+    """The non-blank lines from ``i`` on, going up (step -1) or down (+1), up to a blank line."""
+    out = []
+    while 0 <= i < len(lines) and lines[i].strip():
+        out.append(lines[i])
+        i += step
+    return out
+
+
+_LEAD_RE = re.compile(r"[A-Za-z_]\w*|\d+|(\S)\1*")
+
+
+def _kind(line: str) -> tuple[int, str]:
+    """A line's kind: its indentation and its leading word (or run of one symbol)."""
+    return _depth(line), _LEAD_RE.match(line.strip()).group()  # type: ignore[union-attr]
+
+
+def _sibling(line: str, paragraph: list[str]) -> bool:
+    """Is ``line`` of a kind the paragraph already has? (A closing bracket is of every kind, so of none.)"""
+    return bool(line.strip()) and line.strip()[0] not in ")]}" and _kind(line) in {_kind(p) for p in paragraph}
+
+
+_COMMENT_RE = re.compile(r"^\s*(?:#|//|/\*|\*|--\s|;|<!--|%|\.\.\s)")
+_DEFINITION_RE = re.compile(
+    r"^\s*(?:@\w|(?:(?:export|public|private|protected|static|abstract|final|pub(?:\([\w:]+\))?|async|unsafe|default)\s+)*"
+    r"(?:def|class|func|function|fn|struct|enum|trait|impl|interface|module|namespace|package)\b)"
+)
+_UNDERLINE_RE = re.compile(r"^\s*([=\-~^*+#`'\".:_])\1{2,}\s*$")
+
+
+def _opens(line: str, following: str) -> bool:
+    """Does ``line`` start a section: a comment or heading, or a definition (or its decorator)?"""
+    return bool(_COMMENT_RE.match(line) or _DEFINITION_RE.match(line) or (line.strip() and _UNDERLINE_RE.match(following)))
+
+
+def _depth(line: str) -> int:
+    return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip())
+
+
+def _cannot_place(run: range, why: str) -> Refusal:
+    return Refusal(
+        f"cannot tell where the {len(run)} line(s) SEARCH left out at file line {run.start + 1} go ({why}); quote them"
+    )
+
+
+def alike(a: str, b: str) -> bool:
+    """Are two lines (stripped) alike enough to be one line edited?"""
+    a, b = a.strip(), b.strip()
+    if not a or not b:
+        return a == b
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    return matcher.real_quick_ratio() >= SIMILAR and matcher.quick_ratio() >= SIMILAR and matcher.ratio() >= SIMILAR

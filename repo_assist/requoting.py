@@ -1,0 +1,228 @@
+"""Make a found block exact: SEARCH becomes the file's own lines, REPLACE what the model meant for them.
+
+Why a module of its own: matching decides *where* a misquoted SEARCH is and
+which file line each SEARCH line stands for; what the block then asks for is
+a separate question. The model's intended change is its SEARCH → REPLACE
+difference, lines aligned with trailing blanks ignored (lines SEARCH left out
+take part in that alignment as lines nothing matches, so the two lines a lost
+blank line separated are not glued together). Models misquote in ways that
+change the bytes but not that intent:
+
+* **A kept line keeps the file's bytes.** A line written the same on both
+  sides is one the model kept, so it comes back as the file has it: its
+  indentation, its trailing whitespace, its spelling where SEARCH had a typo.
+  A kept line SEARCH invented (an extra blank line the file lacks) is
+  dropped; a line the model moved keeps the file's spelling when the quote
+  names one file line.
+* **Lost lines are put back** where ``placing`` says, or the block is
+  refused; a result that piles them into a longer blank run than the file
+  has anywhere is refused too.
+* **Trailing whitespace is believed unless SEARCH shows it is noise.** When
+  SEARCH carries trailing whitespace the file lacks, trailing whitespace on a
+  new or changed line is dropped — unless the file itself has lines like
+  that, in which case it may be meant and the block is refused. Losing
+  trailing whitespace is always believed.
+
+The lines go to ``transfer`` as an exact block, which keeps line endings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+from .placing import Gap, alike, place
+from .transfer import Match, Refusal, Shift, Text
+
+__all__ = ["requote"]
+
+_MAX_PAIRING = 4000  # line pairs compared when pairing edited lines; past this none are paired
+
+
+def requote(text: Text, match: Match, search: list[str], replace: list[str]) -> list[str]:
+    """The lines that replace file lines [match.start, match.end); ``Refusal`` when intent is unclear."""
+    s, r = _shifted(match.shift, search, replace)
+    lines, m = text.lines, match.mapping
+    gaps = _left_out(m)
+    kept, partner = _align(s, r, gaps)
+    out = _replace_lines(text, s, r, m, kept)
+    inserts: dict[int, list[str]] = {}
+    if gaps:
+        g = Gap(lines, s, r, m, out, partner, kept, sorted(set(range(len(r))) - set(kept)))
+        for a, b, run in gaps:
+            lo, hi, k = place(g, a, b, run)
+            inserts.setdefault(lo, []).extend(lines[i] for i in run[:k])
+            inserts.setdefault(hi, []).extend(lines[i] for i in run[k:])
+    result: list[str] = []
+    mine: list[bool] = []  # which result lines are lines SEARCH left out
+    for j in range(len(r) + 1):
+        result.extend(inserts.get(j, ()))
+        mine.extend([True] * len(inserts.get(j, ())))
+        if j < len(r) and out[j] is not None:
+            result.append(out[j])  # type: ignore[arg-type]
+            mine.append(False)
+    if inserts:
+        _check_blank_runs(lines, result, mine)
+    return result
+
+
+def _check_blank_runs(lines: list[str], result: list[str], mine: list[bool]) -> None:
+    """Refuse a result whose put-back blank lines pile up into a longer blank run than the file ever has."""
+    def runs(items: list[str]) -> list[tuple[int, int]]:
+        found, start = [], None
+        for i, x in enumerate([*items, "x"]):
+            if not x.strip() and start is None:
+                start = i
+            elif x.strip() and start is not None:
+                found.append((start, i))
+                start = None
+        return found
+    longest = max((e - s for s, e in runs(lines)), default=0)
+    for start, end in runs(result):
+        if end - start > longest and any(mine[start:end]):
+            raise Refusal(
+                f"putting back the blank lines SEARCH left out would leave {end - start} blank lines in a row, "
+                "more than the file has anywhere; quote them"
+            )
+
+
+def _align(s: list[str], r: list[str], gaps: list[tuple[int, int, range]]) -> tuple[list[int | None], list[int | None]]:
+    """Per SEARCH line, the REPLACE line that keeps it unchanged, and the one that keeps or edits it (or None).
+
+    Lines SEARCH left out stand in the alignment as lines nothing matches, so
+    two lines a lost blank line separated are not glued into one unchanged run
+    (which would pick the wrong one of two equal closing lines, say).
+    """
+    full: list[object] = []
+    owner: list[int | None] = []  # full index -> SEARCH index (None: a left-out line)
+    after = {a: len(run) for a, _, run in gaps}
+    for k, x in enumerate(s):
+        full.append(x.rstrip())
+        owner.append(k)
+        for n in range(after.get(k, 0)):
+            full.append((k, n))
+            owner.append(None)
+    kept: list[int | None] = [None] * len(s)  # SEARCH index -> REPLACE index of a line written on both sides
+    partner: list[int | None] = [None] * len(s)  # ... or of the REPLACE line that edits it
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, full, [x.rstrip() for x in r], autojunk=False).get_opcodes():
+        old = [k for k in owner[i1:i2] if k is not None]
+        if tag == "equal":
+            for k, j in zip(old, range(j1, j2)):
+                kept[k] = partner[k] = j
+        elif tag == "replace":
+            # One line rewritten as one line is that line edited; in longer runs only alike lines pair up.
+            for i, j in [(0, 0)] if len(old) == j2 - j1 == 1 else _pair_similar([s[k] for k in old], r[j1:j2]):
+                partner[old[i]] = j1 + j
+    return kept, partner
+
+
+def _shifted(shift: Shift, search: list[str], replace: list[str]) -> tuple[list[str], list[str]]:
+    s = [shift.try_apply(x) for x in search]
+    r = [shift.try_apply(x) for x in replace]
+    if any(x is None for x in s) or any(x is None for x in r):
+        raise Refusal(f"REPLACE is indented less than the {shift.removed!r} the SEARCH was shifted by; cannot re-indent it")
+    return s, r  # type: ignore[return-value]
+
+
+def _tail(line: str) -> str:
+    return line[len(line.rstrip()):]
+
+
+# --- REPLACE lines ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Whitespace:
+    """Whether trailing whitespace the model wrote can be believed, from what SEARCH and the file show."""
+
+    noisy: bool  # SEARCH carries trailing whitespace the file does not have
+    text_has: bool  # the file has non-blank lines that end in whitespace
+    blank_has: bool  # the file has lines of whitespace only
+
+    @classmethod
+    def read(cls, lines: list[str], s: list[str], m: list[int | None]) -> "_Whitespace":
+        noisy = any(_tail(x) and (t is None or _tail(lines[t]) != _tail(x)) for x, t in zip(s, m))
+        text_has = blank_has = False
+        if noisy:
+            for line in lines:
+                if _tail(line):
+                    if line.strip():
+                        text_has = True
+                    else:
+                        blank_has = True
+        return cls(noisy, text_has, blank_has)
+
+    def written(self, body: str, tail: str, where: str) -> str:
+        """``body`` with the trailing whitespace ``tail`` the model wrote on a line it changed or added."""
+        if not tail or not self.noisy:
+            return body + tail
+        if self.text_has if body else self.blank_has:
+            raise Refusal(
+                f"cannot tell whether the trailing whitespace on {where} {(body or '(blank line)')[:40]!r} is meant: "
+                "SEARCH adds trailing whitespace the file lacks, yet the file has lines like it; quote it exactly"
+            )
+        return body
+
+
+def _replace_lines(text: Text, s: list[str], r: list[str], m: list[int | None], kept: list[int | None]) -> list[str | None]:
+    """Each REPLACE line as it should be written (None: a line SEARCH invented, dropped)."""
+    lines = text.lines
+    ws = _Whitespace.read(lines, s, m)
+    of_r = {j: k for k, j in enumerate(kept) if j is not None}
+    # A line the model moved comes back as the file has it, when the quote names one file line.
+    quoted: dict[str, set[str]] = {}
+    for x, t in zip(s, m):
+        if t is not None:
+            quoted.setdefault(x.rstrip(), set()).add(lines[t])
+    out: list[str | None] = []
+    for j, line in enumerate(r):
+        k = of_r.get(j)
+        if k is None:
+            known = quoted.get(line.rstrip(), ()) if line.strip() else ()  # a new blank line is not a moved one
+            out.append(next(iter(known)) if len(known) == 1 else ws.written(line.rstrip(), _tail(line), "new line"))
+            continue
+        t = m[k]
+        if t is None:
+            out.append(None)
+        elif s[k] == line or s[k].rstrip() != lines[t].rstrip():
+            out.append(lines[t])  # kept; or misquoted (a typo), so the file's spelling wins
+        else:
+            out.append(ws.written(lines[t].rstrip(), _tail(line), "line"))
+    return out
+
+
+def _pair_similar(old: Sequence[str], new: Sequence[str]) -> list[tuple[int, int]]:
+    """Old and new lines of a changed run that are one line edited: the most pairs, in order."""
+    if not old or not new or len(old) * len(new) > _MAX_PAIRING:
+        return []
+    same = [[bool(a.strip()) and alike(a, b) for b in new] for a in old]
+    best = [[0] * (len(new) + 1) for _ in range(len(old) + 1)]
+    for i in range(len(old) - 1, -1, -1):
+        for j in range(len(new) - 1, -1, -1):
+            best[i][j] = max(best[i + 1][j], best[i][j + 1], best[i + 1][j + 1] + 1 if same[i][j] else 0)
+    pairs, i, j = [], 0, 0
+    while i < len(old) and j < len(new):
+        if same[i][j] and best[i][j] == best[i + 1][j + 1] + 1:
+            pairs.append((i, j))
+            i, j = i + 1, j + 1
+        elif best[i + 1][j] >= best[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    return pairs
+
+
+# --- lines SEARCH left out ----------------------------------------------------
+
+
+def _left_out(m: list[int | None]) -> list[tuple[int, int, range]]:
+    """(SEARCH line above, SEARCH line below, file lines between) for each gap in the mapping."""
+    placed = [(t, k) for k, t in enumerate(m) if t is not None]
+    gaps = []
+    for (ta, a), (tb, b) in zip(placed, placed[1:]):
+        if tb <= ta or b <= a:
+            raise Refusal("SEARCH lines were found out of order in the file; quote the lines exactly")
+        if tb > ta + 1:
+            gaps.append((a, b, range(ta + 1, tb)))
+    return gaps
