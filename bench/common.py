@@ -147,16 +147,18 @@ def token_counts(tok, texts: list[str]) -> list[int]:
 
 
 def padded_tokens(groups: list[list[tuple[int, int]]], batch_size: int, *, sort: bool = True,
-                  window: int = MODEL_WINDOW) -> int:
+                  window: int = MODEL_WINDOW, by_tokens: bool = False) -> int:
     """Token positions a sentence-transformers ``encode`` computes, padding included.
 
     Each group is one ``encode`` call of (char length, token count) items; ``encode``
     sorts a call's texts longest-first by characters, cuts batches of
     ``batch_size`` and pads each batch to its longest text (at most ``window``).
+    ``by_tokens``: the batches are cut after sorting by token count instead (what
+    repo-assist's embedder does before it calls ``encode`` once per batch).
     """
     total = 0
     for items in groups:
-        order = sorted(items, key=lambda x: -x[0]) if sort else list(items)
+        order = sorted(items, key=lambda x: -x[1] if by_tokens else -x[0]) if sort else list(items)
         for i in range(0, len(order), batch_size):
             batch = order[i:i + batch_size]
             total += len(batch) * max(min(t, window) for _, t in batch)

@@ -91,7 +91,9 @@ def worker_ours(path: str, home: str, chroma_url: str, files_out: str) -> None:
         if last_of_file and len(groups[-1]) >= flush_at:
             groups.append([])
     bs = ws.settings.embed_batch_size
-    padded = {"indexer_batches": padded_tokens([g for g in groups if g], bs), "one_call": padded_tokens([items], bs),
+    padded = {"indexer_batches": padded_tokens([g for g in groups if g], bs, by_tokens=True),
+              "one_call": padded_tokens([items], bs, by_tokens=True),
+              "sorted_by_characters": padded_tokens([g for g in groups if g], bs),
               "flushes": len([g for g in groups if g]), "batch_size": bs}
 
     emb = ws.embedder()  # the very embedder the indexer used, model already loaded
@@ -317,7 +319,8 @@ def text(r: dict) -> str:
         + (f"; the torch path on the same texts, warm: {o['embed_alone_torch_path_s']:.2f}s"
            if o['embed_alone_torch_path_s'] is not None else ""),
         f"  padding      {o['padded_tokens']['indexer_batches']} token positions computed in the indexer's "
-        f"{o['padded_tokens']['flushes']} flushes vs {o['padded_tokens']['one_call']} in one call "
+        f"{o['padded_tokens']['flushes']} flushes vs {o['padded_tokens']['one_call']} in one call and "
+        f"{o['padded_tokens']['sorted_by_characters']} if batches were sorted by characters "
         f"(batch {o['padded_tokens']['batch_size']}, torch path); µs per computed position: embed phase "
         f"{fmt(o['embed_phase_per_padded_token_us'], 1)}, embed alone {fmt(o['embed_alone_per_padded_token_us'], 1)}",
         f"  tokens       {o['tokens_embedded']} embedded (of {o['tokens_offered']} offered, cut at 256), "

@@ -292,3 +292,45 @@ def test_encoding_does_not_import_torch(model_dir: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=root, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "HEAVY []" in proc.stdout
+
+
+def test_bulk_path_batches_by_token_count_and_keeps_order(ours: np.ndarray) -> None:
+    from repo_assist.embeddings import SentenceTransformerEmbedder
+
+    emb = SentenceTransformerEmbedder("default", batch_size=5)
+    batches = emb.length_batches(TEXTS)
+    assert sorted(i for b in batches for i in b) == list(range(len(TEXTS)))
+    assert all(len(b) <= 5 for b in batches)
+    counts = emb.count_tokens(TEXTS)
+    flat = [counts[i] for b in batches for i in b]
+    assert flat == sorted(flat)  # batches of like length: padding only within a batch's spread
+    # padding computed: token-sorted batches never pad more than sentence-transformers' own sort by characters
+    window = 254
+    def padded(groups):
+        return sum(len(g) * max(min(counts[i], window) for i in g) for g in groups)
+    by_chars = sorted(range(len(TEXTS)), key=lambda i: -len(TEXTS[i]))
+    assert padded(batches) < padded([by_chars[i:i + 5] for i in range(0, len(by_chars), 5)])
+    # the bulk (torch) path gives every text its own vector, in the caller's order
+    _assert_same_vectors(emb.embed(TEXTS, bulk=True), ours)
+
+
+def test_idle_cores_counts_other_processes_not_this_ones_past_work(monkeypatch) -> None:
+    from repo_assist import embeddings
+
+    n = os.cpu_count() or 1
+    if n < 2 or embeddings._cpu_times() is None:
+        pytest.skip("needs two cores and /proc/stat")
+    # this process's own recent work (a parse phase) lifts the load average; it must not count
+    monkeypatch.setattr(os, "getloadavg", lambda: (float(n), float(n), float(n)))
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        import time
+
+        time.sleep(0.5)
+        assert embeddings.idle_cores(sample=0.3) <= n - 1  # another process holds a core
+    finally:
+        spinner.kill()
+        spinner.wait()
+    ticks = iter([(1000, 500), (1200, 680)])  # 90% of the sample idle: the high load average is ignored
+    monkeypatch.setattr(embeddings, "_cpu_times", lambda: next(ticks))
+    assert embeddings.idle_cores(sample=0.0) == max(1, int(0.9 * n + 0.5)) > 1
