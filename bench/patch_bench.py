@@ -5,7 +5,8 @@
 For each sampled commit of REPO (non-merge, text only, modifying 1-5 existing
 files, small hunks) every hunk of ``git diff PARENT COMMIT`` becomes a
 SEARCH/REPLACE block (SEARCH = old side with its context, REPLACE = new
-side). Copies of the blocks are perturbed as models do (indentation drift,
+side; where 3 lines of context occur twice in the file, the file's hunks
+get more context until each SEARCH is unique). Copies of the blocks are perturbed as models do (indentation drift,
 trailing spaces, lost blank lines, ``...`` elisions of long unchanged runs, a
 typo in a context line, a path with a wrong prefix, and a mix), rendered as a
 model answer, parsed, and applied to the parent's blobs (``git show``, no
@@ -41,6 +42,7 @@ MAX_CHANGED_LINES = 60  # added + deleted over the whole commit
 MAX_FILE_BYTES = 300_000
 ELISION_RUN = 5  # an inner unchanged run this long or longer gets elided
 PERTURBATIONS = ("clean", "indent", "trailing-space", "blank-lines", "elision", "typo", "path-prefix", "mixed")
+UNIQUE_CONTEXTS = (3, 6, 12, 24)  # lines of context tried, least first, until every SEARCH is unique in its file
 WRONG_PREFIXES = ("./", "repo/", "/home/user/project/")
 
 Hunk = list[tuple[str, str]]  # (" " | "-" | "+", line text without newline)
@@ -89,16 +91,42 @@ def load_case(repo: Path, sha: str) -> Case | None:
             old[path], new[path] = a.decode("utf-8"), b.decode("utf-8")
         except (UnicodeDecodeError, Exception):
             return None
-        hunks[path] = diff_hunks(repo, parent, sha, path, [])
-        wide[path] = diff_hunks(repo, parent, sha, path, ["--inter-hunk-context=12"])
+        hunks[path] = unique_hunks(repo, parent, sha, path, old[path], [])
+        wide[path] = unique_hunks(repo, parent, sha, path, old[path], ["--inter-hunk-context=12"])
         if hunks[path] is None or wide[path] is None:
             return None
     known = git(repo, "ls-tree", "-r", "--name-only", parent).splitlines()
     return Case(sha, parent, old, new, hunks, wide, known)  # type: ignore[arg-type]
 
 
-def diff_hunks(repo: Path, parent: str, sha: str, path: str, extra: list[str]) -> list[Hunk] | None:
-    text = git(repo, "diff", "--no-ext-diff", "--no-color", "--no-renames", "-U3", *extra, parent, sha, "--", f":(literal){path}")
+def unique_hunks(repo: Path, parent: str, sha: str, path: str, old: str, extra: list[str]) -> list[Hunk] | None:
+    """The commit's hunks for ``path`` with the least context (3 lines or more) that makes every SEARCH unique.
+
+    A hunk finds its place by line number, a SEARCH block by its text: context
+    that occurs twice in the file (two functions that end alike) would be a
+    block no one could place, so it is widened the way a careful author would.
+    """
+    hunks = None
+    for context in UNIQUE_CONTEXTS:
+        hunks = diff_hunks(repo, parent, sha, path, extra, context)
+        if hunks is None or all(occurrences(old, sides(h)[0]) == 1 for h in hunks):
+            return hunks
+    return hunks
+
+
+def occurrences(text: str, lines: list[str]) -> int:
+    """How many times ``lines`` occur in ``text`` as whole consecutive lines."""
+    needle, hay = "\n" + "\n".join(lines) + "\n", "\n" + text
+    count, at = 0, hay.find(needle)
+    while at >= 0:
+        count += 1
+        at = hay.find(needle, at + 1)
+    return count
+
+
+def diff_hunks(repo: Path, parent: str, sha: str, path: str, extra: list[str], context: int = 3) -> list[Hunk] | None:
+    text = git(repo, "diff", "--no-ext-diff", "--no-color", "--no-renames", f"-U{context}", *extra, parent, sha, "--",
+               f":(literal){path}")
     if "\\ No newline at end of file" in text:
         return None  # the engine keeps the final-newline state on purpose; such commits change it
     hunks: list[Hunk] = []
