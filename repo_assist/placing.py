@@ -138,7 +138,49 @@ def _by_shape(g: Gap, a: int, b: int, new: list[str], n: int, joins_above: bool,
     top_opens = _opens_at(g.lines, g.m[a]) or bool(_UNDERLINE_RE.match(top))  # type: ignore[arg-type]
     if n == 1 and not joins_below and not first_opens and not top_opens and _opens_at(g.lines, g.m[b]):  # type: ignore[arg-type]
         return 0  # the line below starts a section (a heading, comment or definition): they end the one above
+    if all(x.strip() for x in new):
+        return _by_likeness(g.lines, g.m[a], g.m[b], new, n)  # type: ignore[arg-type]
     return None
+
+
+def _by_likeness(lines: list[str], top: int, bottom: int, new: list[str], n: int) -> int | None:
+    """A run of new lines goes with the neighbour it is written like, when it is like one and unlike the other.
+
+    Lines are compared by shape (names, strings and numbers blanked out, so
+    ``master_doc = "index"`` is written like ``default_role = "code"``) and
+    depth: the first new line against the line above, the last against the
+    line below. Prose has one shape everywhere, so it rarely decides.
+    """
+    up, down = _likeness(new[0], lines[top]), _likeness(new[-1], lines[bottom])
+    if up >= _ALIKE and down <= _UNLIKE:
+        return 0
+    if down >= _ALIKE and up <= _UNLIKE:
+        return n
+    return None
+
+
+_ALIKE, _UNLIKE = 0.75, 0.5  # shape likeness that makes a neighbour the new lines' own, and the other's most
+_SHAPE_RE = re.compile(r"""(?P<s>"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`[^`]*`)|(?P<n>\b\d[\w.]*)|(?P<w>[A-Za-z_]\w*)""")
+_KEYWORDS = frozenset(
+    "def class func function fn return if elif else for while import from package use with try except catch finally "
+    "raise throw var let const pub struct type interface async await yield assert case switch break continue".split()
+)
+
+
+def _shape(line: str) -> str:
+    def one(m: re.Match) -> str:
+        if m.group("s"):
+            return "s"
+        if m.group("n"):
+            return "0"
+        return m.group() if m.group() in _KEYWORDS else "a"
+    return " ".join(_SHAPE_RE.sub(one, line).split())
+
+
+def _likeness(a: str, b: str) -> float:
+    if _depth(a) != _depth(b):
+        return 0.0
+    return SequenceMatcher(None, _shape(a), _shape(b), autojunk=False).ratio()
 
 
 def _opens_at(lines: list[str], i: int) -> bool:

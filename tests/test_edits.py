@@ -469,6 +469,14 @@ RULES = [
     # ... but continues a run of lines the file keeps together.
     ("new-block-continues-a-run-kept-together", "- one\n- two\n\nTitle\n=====\n\n\nOther\n=====\n",
      [("- two\nTitle\n", "- two\n- three\n\nTitle\n")], "- one\n- two\n- three\n\n\nTitle\n=====\n\n\nOther\n=====\n"),
+    # A new line written like one neighbour (names and strings aside) and unlike the other goes with it ...
+    ("new-line-goes-with-the-neighbour-it-is-written-like", "# General ---\n\ndefault_role = 'code'\n",
+     [("# General ---\ndefault_role = 'code'\n", "# General ---\nmaster_doc = 'index'\ndefault_role = 'code'\n")],
+     "# General ---\n\nmaster_doc = 'index'\ndefault_role = 'code'\n"),
+    # ... but prose is written like prose on both sides: refused.
+    ("new-prose-line-between-prose-paragraphs", "Some words here.\n\nMore words there.\n",
+     [("Some words here.\nMore words there.\n", "Some words here.\nOther words too.\nMore words there.\n")],
+     ("refused", "new lines were inserted")),
     # A placement that would space two kinds of line unlike everywhere else in the file is refused.
     ("placement-against-the-files-spacing", GO, [("}\nfunc c() {\n", "}\nfunc x() {\n}\nfunc c() {\n")], ("refused", "spaced unlike")),
     # Blank lines the block adds where one was lost: one of them may be the lost one.
