@@ -75,6 +75,19 @@ class _Budgets:
         return budget
 
 
+
+def grammar(cache: dict[str, tuple[Parser, Query] | None], language: str) -> tuple[Parser, Query] | None:
+    """Parser and definitions query for ``language``, kept in ``cache``; None if its wheel is missing."""
+    if language not in cache:
+        try:
+            from tree_sitter import Parser
+
+            lang = load_language(language)
+            cache[language] = (Parser(lang), definitions_query(lang, language))
+        except ConfigError:
+            cache[language] = None
+    return cache[language]
+
 class Chunker:
     """Chunks files for one embedder: its token counter and its window size.
 
@@ -129,16 +142,7 @@ class Chunker:
 
     # -- grammars ---------------------------------------------------------
     def _grammar(self, language: str) -> tuple[Parser, Query] | None:
-        """Parser and definitions query for ``language``; None if its wheel is missing."""
-        if language not in self._grammars:
-            try:
-                from tree_sitter import Parser
-
-                lang = load_language(language)
-                self._grammars[language] = (Parser(lang), definitions_query(lang, language))
-            except ConfigError:
-                self._grammars[language] = None
-        return self._grammars[language]
+        return grammar(self._grammars, language)
 
     # -- chunking ---------------------------------------------------------
     def chunk(self, path: str, text: str, language: str | None, blob_sha: str) -> ChunkResult:

@@ -7,29 +7,20 @@ can do produces a traceback (set REPO_ASSIST_DEBUG=1 to see one anyway).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
 import threading
-from typing import Any, Callable
+from typing import Any
 
 from . import __version__
+from .cli_output import emit
 from .errors import RepoAssistError, UsageError
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, like every other usage error
         raise UsageError(message, f"see `{self.prog} --help`")
-
-
-def _emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
-    if as_json:
-        print(json.dumps(data, indent=2, ensure_ascii=False))
-    else:
-        out = text(data)
-        if out:
-            print(out)
 
 
 def _progress_printer(enabled: bool):
@@ -51,7 +42,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         if bar:
             bar.close()
     data = assistant.index_stats_dict(stats)
-    _emit(data, args.json, _index_text)
+    emit(data, args.json, _index_text)
     return 0
 
 
@@ -69,7 +60,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     ws = assistant.open_workspace(args.path, _flags(args))
     data = assistant.status(ws)
-    _emit(data, args.json, _status_text)
+    emit(data, args.json, _status_text)
     return 0
 
 
@@ -104,7 +95,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     data = result.to_dict()
     if data["warning"] and not args.json:
         print(f"repo-assist: warning: {data['warning']}", file=sys.stderr)
-    _emit(data, args.json, _search_text)
+    emit(data, args.json, _search_text)
     return 0
 
 
@@ -144,7 +135,7 @@ def cmd_context(args: argparse.Namespace) -> int:
     try:
         _warn_stale(ws)
         planned = conv.plan(args.question, budget_cap=args.budget)
-        _emit(planned.to_dict(conv.model), args.json, _context_text)
+        emit(planned.to_dict(conv.model), args.json, _context_text)
     finally:
         conv.close()
     return 0
@@ -182,7 +173,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         answer = conv.ask(args.question, on_token=on_token if streaming else None, budget_cap=args.budget,
                           planned=planned)
         if args.json:
-            _emit(answer.to_dict(), True, str)
+            emit(answer.to_dict(), True, str)
             return 0
         print("\n")
         for note in answer.plan.notes:
@@ -211,7 +202,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     finally:
         if bar:
             bar.close()
-    _emit(result, args.json, _eval_text)
+    emit(result, args.json, _eval_text)
     return 0
 
 

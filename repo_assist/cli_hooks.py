@@ -8,9 +8,10 @@ raise RepoAssistError subclasses, which the CLI turns into one line on stderr.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from typing import Any, Callable
+
+from .cli_output import emit
 
 HOOK_EVENTS = ("post-commit", "post-merge", "post-checkout", "post-rewrite")  # == hooks.HOOK_NAMES
 
@@ -18,15 +19,6 @@ HOOK_EVENTS = ("post-commit", "post-merge", "post-checkout", "post-rewrite")  # 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
     keys = ("embedder", "chroma_url")
     return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
-
-
-def _emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
-    if as_json:
-        print(json.dumps(data, indent=2, ensure_ascii=False))
-    else:
-        out = text(data)
-        if out:
-            print(out)
 
 
 def cmd_hooks_install(args: argparse.Namespace) -> int:
@@ -39,7 +31,7 @@ def cmd_hooks_install(args: argparse.Namespace) -> int:
     if "chroma_url" in flags:
         extra += ["--chroma-url", flags["chroma_url"]]
     data = hooks.install(args.path, extra_args=tuple(extra))
-    _emit(data, args.json, _install_text)
+    emit(data, args.json, _install_text)
     return 0
 
 
@@ -64,7 +56,7 @@ def cmd_hooks_uninstall(args: argparse.Namespace) -> int:
     from . import hooks
 
     data = hooks.uninstall(args.path)
-    _emit(data, args.json, _uninstall_text)
+    emit(data, args.json, _uninstall_text)
     return 0
 
 
@@ -85,7 +77,7 @@ def cmd_hooks_status(args: argparse.Namespace) -> int:
     from . import hooks
 
     data = hooks.status(args.path, _flags(args))
-    _emit(data, args.json, _status_text)
+    emit(data, args.json, _status_text)
     return 0
 
 

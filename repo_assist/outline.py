@@ -6,9 +6,8 @@ to notice renamed or re-signatured definitions.
 
 from __future__ import annotations
 
-from .chunker import definitions_query
-from .errors import ConfigError
-from .languages import GRAMMAR_LANGUAGES, language_for, load_language
+from .chunker import grammar
+from .languages import GRAMMAR_LANGUAGES, language_for
 from .packing import split_lines
 from .symbols import find_definitions
 
@@ -22,15 +21,7 @@ class Outliner:
     def _grammar(self, language: str | None):
         if language not in GRAMMAR_LANGUAGES:
             return None
-        if language not in self._grammars:
-            try:
-                from tree_sitter import Parser
-
-                lang = load_language(language)
-                self._grammars[language] = (Parser(lang), definitions_query(lang, language))
-            except ConfigError:
-                self._grammars[language] = None
-        return self._grammars[language]
+        return grammar(self._grammars, language)
 
     def _tree(self, path: str, text: str):
         grammar = self._grammar(language_for(path))
