@@ -111,7 +111,8 @@ def _position(g: Gap, a: int, b: int, run: range) -> tuple[int, int, int]:
         if below is None and g.kept[a] is not None and not joins_above and n == 1:
             return lo, lo, n
         raise _cannot_place(run, "the lines next to them were changed")
-    k = _by_shape(g, a, b, new, n, joins_above, joins_below)
+    after = next((x for x in g.out[hi:] if x is not None), None)
+    k = _by_shape(g, a, b, new, n, joins_above, joins_below, after)
     if k is None:
         raise _cannot_place(run, "new lines were inserted right there")
     _check_habits(g.lines, run, top, new, bottom, k)
@@ -126,9 +127,16 @@ def _check_habits(lines: list[str], run: range, top: str, new: list[str], bottom
             raise _cannot_place(run, "wherever they go, lines would be spaced unlike everywhere else in the file")
 
 
-def _by_shape(g: Gap, a: int, b: int, new: list[str], n: int, joins_above: bool, joins_below: bool) -> int | None:
+def _by_shape(
+    g: Gap, a: int, b: int, new: list[str], n: int, joins_above: bool, joins_below: bool, after: str | None
+) -> int | None:
     """How many lost blank lines go above new lines inserted between two kept lines (None: cannot tell)."""
     top, bottom = g.lines[g.m[a]], g.lines[g.m[b]]  # type: ignore[index]
+    # Never between a line that opens a block and its body, where the file never does that.
+    if after is not None and _depth(after) > _depth(new[-1]) and _opens_block(g.lines, new[-1]):
+        return n
+    if _depth(new[0]) > _depth(top) and _opens_block(g.lines, top):
+        return 0
     depths = [_depth(x) for x in new]
     if depths[0] >= _depth(top) and min(depths) > _depth(bottom):
         return 0  # they start as deep as the line above and stay deeper than the line below: its block goes on
@@ -181,6 +189,27 @@ def _likeness(a: str, b: str) -> float:
     if _depth(a) != _depth(b):
         return 0.0
     return SequenceMatcher(None, _shape(a), _shape(b), autojunk=False).ratio()
+
+
+def _opens_block(lines: list[str], opener: str) -> bool:
+    """Does ``opener`` end like a block's first line (``:``, ``{``, ``(``, ``[``) in a file that never puts a
+    blank line between such a line (same ending, same leading word) and the deeper line after it (seen at least
+    twice)?"""
+    end = opener.rstrip()[-1:]
+    if not end or end not in ":{([":
+        return False
+    word = _kind(opener)[1]
+    seen = 0
+    for i, line in enumerate(lines):
+        if line.strip() and line.rstrip().endswith(end) and _kind(line)[1] == word:
+            j = i + 1
+            while j < len(lines) and not lines[j].strip():
+                j += 1
+            if j < len(lines) and _depth(lines[j]) > _depth(line):
+                if j > i + 1:
+                    return False
+                seen += 1
+    return seen >= _HABIT_SEEN
 
 
 def _opens_at(lines: list[str], i: int) -> bool:

@@ -477,6 +477,11 @@ RULES = [
     ("new-prose-line-between-prose-paragraphs", "Some words here.\n\nMore words there.\n",
      [("Some words here.\nMore words there.\n", "Some words here.\nOther words too.\nMore words there.\n")],
      ("refused", "new lines were inserted")),
+    # A lost blank line never goes between a new block opener and its body where the file never does that.
+    ("lost-blank-not-between-opener-and-body",
+     "def f():\n    if a:\n        b()\n    x = compute()\n\n    print(x)\n    return x\n\n\ndef g():\n    if c:\n        d()\n",
+     [("    x = compute()\n    print(x)\n", "    x = compute()\n    if x:\n        print(x)\n")],
+     "def f():\n    if a:\n        b()\n    x = compute()\n\n    if x:\n        print(x)\n    return x\n\n\ndef g():\n    if c:\n        d()\n"),
     # A placement that would space two kinds of line unlike everywhere else in the file is refused.
     ("placement-against-the-files-spacing", GO, [("}\nfunc c() {\n", "}\nfunc x() {\n}\nfunc c() {\n")], ("refused", "spaced unlike")),
     # Blank lines the block adds where one was lost: one of them may be the lost one.
