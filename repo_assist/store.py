@@ -101,12 +101,28 @@ class ChromaStore:
             )
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        """The stored vectors of ``ids`` (those present)."""
+        """The stored vectors of ``ids`` that are present and readable.
+
+        Only ever used to skip re-embedding, so it does not fail: a process
+        killed while Chroma persisted its vector index can leave records
+        Chroma lists but cannot read ("Error finding id"). Those are left
+        out, so their chunks are embedded again and written over.
+        """
         out: dict[str, np.ndarray] = {}
         ids = list(ids)
         for i in range(0, len(ids), 5000):
-            res = self.col.get(ids=ids[i : i + 5000], include=["embeddings"])
-            out.update(zip(res["ids"], (np.asarray(v, dtype=np.float32) for v in res["embeddings"])))
+            part = ids[i : i + 5000]
+            try:
+                found = [self.col.get(ids=part, include=["embeddings"])]
+            except Exception:  # noqa: BLE001 - chroma raises many kinds here; read one by one
+                found = []
+                for one in part:
+                    try:
+                        found.append(self.col.get(ids=[one], include=["embeddings"]))
+                    except Exception:  # noqa: BLE001 - unreadable: embed it again
+                        continue
+            for res in found:
+                out.update(zip(res["ids"], (np.asarray(v, dtype=np.float32) for v in res["embeddings"])))
         return out
 
     def delete(self, ids: Sequence[str]) -> None:

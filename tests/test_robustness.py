@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -114,3 +115,25 @@ while True:
     except Exception as exc:
         print("error", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "", flush=True)
 """
+
+
+def test_an_unreadable_vector_index_is_re_embedded_not_fatal(tmp_path):
+    """What a kill during Chroma's persist leaves: records it lists but cannot read ("Error finding id")."""
+    # past Chroma's sync threshold (1,000 records), so the vector index is persisted with its id map
+    files = {f"pkg/t{i}.py": f"def tiny_{i}():\n    return {i}\n" for i in range(1100)}
+    repo = make_repo(tmp_path / "r", {**files, **{f"pkg/m{i}.py": module(i, "a") for i in range(12)}})
+    run = [EXE, "index", str(repo), "--json"]
+    assert subprocess.run(run, capture_output=True).returncode == 0
+    ws = assistant.open_workspace(repo)
+    maps = list(ws.dir.rglob("index_metadata.pickle"))
+    assert maps, "the embedded Chroma keeps its vector index id map in index_metadata.pickle"
+    for path in maps:
+        path.unlink()
+    write(repo, {"pkg/m3.py": module(3, "b")})  # its old chunks' vectors would be reused, but cannot be read
+    proc = subprocess.run(run, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    stats = json.loads(proc.stdout)
+    assert stats["computed"] == 3 and stats["reused"] == 0  # none could be read back: all embedded again
+    assert check_index(ws).ok
+    hits = assistant.search(ws, "function_3 total", 3).hits
+    assert any(h.chunk.path == "pkg/m3.py" for h in hits)
