@@ -4,37 +4,21 @@ Importing torch + transformers costs seconds; a query or a small index update
 needs a few vectors. This module runs the same forward pass
 (Transformer -> Pooling [-> Normalize]) with numpy, ``tokenizers`` and
 ``safetensors`` only, and gives the vectors sentence-transformers gives, to
-float32 rounding. ``supports()`` says which folders it can serve exactly;
-everything else goes to sentence-transformers.
+float32 rounding. ``supports()`` says which folders it can serve exactly
+(``bert_folder`` reads and checks them); everything else goes to
+sentence-transformers.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import struct
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
+from .bert_folder import HINT, QKV, Spec, first_line
 from .errors import ConfigError
-
-_ST_PREFIX = "sentence_transformers."
-_POOLING_FLAGS = tuple(f"pooling_mode_{m}" for m in (
-    "cls_token", "mean_tokens", "max_tokens", "mean_sqrt_len_tokens", "weightedmean_tokens", "lasttoken",
-))
-# sentence_bert_config.json: keys this encoder applies or that do not change a
-# text model's vectors, and keys that must be empty (older and newer ST names).
-_USED_ST_KEYS = frozenset({
-    "max_seq_length", "do_lower_case", "modality_config", "module_output_name", "unpad_inputs",
-})
-_EMPTY_ST_KEYS = frozenset({
-    "model_args", "tokenizer_args", "config_args", "cache_dir", "model_kwargs", "processor_kwargs",
-    "config_kwargs", "processing_kwargs", "query_length", "document_length", "query_expansion",
-    "tokenizer_name_or_path",
-})
-_HINT = "re-export the model with sentence-transformers, or use a folder that has these files"
 
 # erf(z) ~ z*P(z^2)/Q(z^2) on [-4, 4] (the float32 rational fit Eigen and XLA use;
 # |error| < 1e-7 in float64, ~4e-7 evaluated in float32). Outside [-4, 4]
@@ -99,131 +83,6 @@ def gelu_(h: np.ndarray) -> None:
         x *= z
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path} is missing", _HINT) from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read {path}: {_first_line(exc)}", _HINT) from None
-
-
-def _module_kind(entry: Any) -> str:
-    """'Transformer' for 'sentence_transformers.models.Transformer', '' if foreign."""
-    kind = entry.get("type", "") if isinstance(entry, dict) else ""
-    if not isinstance(kind, str) or not kind.startswith(_ST_PREFIX):
-        return ""
-    return kind.rsplit(".", 1)[-1]
-
-
-def _safetensors_dtypes(path: Path) -> dict[str, str]:
-    """Tensor name -> dtype from the file header, without reading the weights."""
-    try:
-        with path.open("rb") as fh:
-            (size,) = struct.unpack("<Q", fh.read(8))
-            if size > 100_000_000:
-                raise ValueError("header too large")
-            header = json.loads(fh.read(size))
-        return {k: v["dtype"] for k, v in header.items() if k != "__metadata__"}
-    except FileNotFoundError:
-        raise ConfigError(f"{path} is missing", _HINT) from None
-    except (OSError, ValueError, struct.error, TypeError, KeyError, AttributeError) as exc:
-        raise ConfigError(f"{path} is not a safetensors file: {_first_line(exc)}", _HINT) from None
-
-
-def _plain_st_config(cfg: dict[str, Any]) -> bool:
-    """True if the Transformer module's options are ones this encoder reproduces."""
-    fixed = {"backend": "torch", "transformer_task": "feature-extraction"}
-    return all(
-        value == fixed[key] if key in fixed else (not value if key in _EMPTY_ST_KEYS else key in _USED_ST_KEYS)
-        for key, value in cfg.items()
-    )
-
-
-_QKV = ("attention.self.query", "attention.self.key", "attention.self.value")
-_LAYER_PARTS = _QKV + (
-    "attention.output.dense", "attention.output.LayerNorm", "intermediate.dense", "output.dense", "output.LayerNorm",
-)
-_EMBEDDING_TENSORS = (
-    "embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
-    "embeddings.token_type_embeddings.weight", "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias",
-)
-
-
-def _config_numbers(cfg: dict[str, Any], model_dir: Path) -> tuple[int, int, int, int, float]:
-    """(hidden, heads, layers, max positions, layer-norm eps) from config.json."""
-    try:
-        return (
-            int(cfg["hidden_size"]), int(cfg["num_attention_heads"]), int(cfg["num_hidden_layers"]),
-            int(cfg["max_position_embeddings"]), float(cfg["layer_norm_eps"]),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"{model_dir}: config.json {_first_line(exc)} is missing or not a number", _HINT) from None
-
-
-class _Spec:
-    """What the folder says, read and checked before any weight is loaded.
-
-    Every check here is a way the folder could differ from what ``encode``
-    computes; ``supports()`` is "no check failed".
-    """
-
-    __slots__ = (
-        "transformer_dir", "max_seq_length", "do_lower_case", "pooling", "normalize",
-        "hidden", "heads", "layers", "eps", "prefix",
-    )
-
-    def __init__(self, model_dir: Path) -> None:
-        modules = _read_json(model_dir / "modules.json")
-        kinds = [_module_kind(m) for m in modules] if isinstance(modules, list) else []
-        if kinds not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
-            raise ConfigError(f"{model_dir}: modules are not Transformer -> Pooling [-> Normalize]", _HINT)
-        self.normalize = len(kinds) == 3
-        self.transformer_dir = model_dir / str(modules[0].get("path", ""))
-        pool_cfg = _read_json(model_dir / str(modules[1].get("path", "")) / "config.json")
-        on = [flag for flag in _POOLING_FLAGS if isinstance(pool_cfg, dict) and pool_cfg.get(flag)]
-        if on not in (["pooling_mode_cls_token"], ["pooling_mode_mean_tokens"]):
-            raise ConfigError(f"{model_dir}: pooling {on} is not plain mean or cls", _HINT)
-        self.pooling = "cls" if on == ["pooling_mode_cls_token"] else "mean"
-
-        st_cfg = _read_json(self.transformer_dir / "sentence_bert_config.json")
-        if not isinstance(st_cfg, dict) or not _plain_st_config(st_cfg):
-            raise ConfigError(f"{model_dir}: sentence_bert_config.json has options this encoder lacks", _HINT)
-        cfg = _read_json(self.transformer_dir / "config.json")
-        model_type = cfg.get("model_type") if isinstance(cfg, dict) else None
-        if model_type != "bert":
-            raise ConfigError(f"{model_dir}: model_type {model_type!r} is not bert", _HINT)
-        if cfg.get("hidden_act") != "gelu" or cfg.get("position_embedding_type", "absolute") != "absolute":
-            raise ConfigError(f"{model_dir}: hidden_act/position embeddings are not gelu/absolute", _HINT)
-        self.hidden, self.heads, self.layers, max_pos, self.eps = _config_numbers(cfg, model_dir)
-        raw_max = st_cfg.get("max_seq_length")
-        if not isinstance(raw_max, int) or not 2 < raw_max <= max_pos or self.hidden % self.heads:
-            raise ConfigError(f"{model_dir}: max_seq_length {raw_max!r} or head split does not fit the model", _HINT)
-        self.max_seq_length = raw_max
-        self.do_lower_case = bool(st_cfg.get("do_lower_case", False))
-
-        if not (self.transformer_dir / "tokenizer.json").is_file():
-            raise ConfigError(f"{self.transformer_dir / 'tokenizer.json'} is missing", _HINT)
-        tok_cfg_path = self.transformer_dir / "tokenizer_config.json"
-        tok_cfg = _read_json(tok_cfg_path) if tok_cfg_path.is_file() else {}
-        if isinstance(tok_cfg, dict) and tok_cfg.get("truncation_side", "right") != "right":
-            raise ConfigError(f"{model_dir}: the tokenizer truncates on the left", _HINT)
-
-        dtypes = _safetensors_dtypes(self.transformer_dir / "model.safetensors")
-        self.prefix = "bert." if "bert." + _EMBEDDING_TENSORS[0] in dtypes else ""
-        needed = list(_EMBEDDING_TENSORS)
-        needed += [f"encoder.layer.{i}.{part}.{kind}" for i in range(self.layers)
-                   for part in _LAYER_PARTS for kind in ("weight", "bias")]
-        bad = [n for n in needed if dtypes.get(self.prefix + n) not in ("F32", "F16", "F64")]
-        if bad:
-            raise ConfigError(f"{model_dir}: model.safetensors lacks {bad[0]} (or numpy cannot read its dtype)", _HINT)
-
-
 class _Layer:
     """One encoder layer's weights, kept (out, in) as in the file; Q, K, V fused, Q pre-scaled."""
 
@@ -233,7 +92,7 @@ class _Layer:
         def pair(part: str) -> tuple[np.ndarray, np.ndarray]:
             return get(f"{prefix}{part}.weight"), get(f"{prefix}{part}.bias")
 
-        qkv = [pair(part) for part in _QKV]
+        qkv = [pair(part) for part in QKV]
         self.qkv_w = np.concatenate([w for w, _ in qkv])
         self.qkv_b = np.concatenate([b for _, b in qkv])
         rows = self.qkv_w.shape[0] // 3
@@ -296,7 +155,7 @@ class NumpyBertEncoder:
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer, normalizers
 
-        spec = _Spec(Path(model_dir))
+        spec = Spec(Path(model_dir))
         self._spec = spec
         self.max_seq_length: int = spec.max_seq_length
         self.dim: int = spec.hidden
@@ -306,7 +165,7 @@ class NumpyBertEncoder:
         try:
             self._tokenizer = Tokenizer.from_file(str(tok_path))
         except Exception as exc:  # noqa: BLE001 - tokenizers raises a plain Exception on a bad file
-            raise ConfigError(f"cannot load {tok_path}: {_first_line(exc)}", _HINT) from None
+            raise ConfigError(f"cannot load {tok_path}: {first_line(exc)}", HINT) from None
         self._tokenizer.no_truncation()  # the file may carry its own (128 here); ST cuts at max_seq_length
         self._tokenizer.no_padding()  # padding is per batch, in encode()
         if spec.do_lower_case:  # as ST's Transformer does; a no-op if the normalizer lowercases already
@@ -318,7 +177,7 @@ class NumpyBertEncoder:
         try:
             tensors = load_file(str(st_path))
         except (OSError, ValueError, SafetensorError) as exc:
-            raise ConfigError(f"cannot load {st_path}: {_first_line(exc)}", _HINT) from None
+            raise ConfigError(f"cannot load {st_path}: {first_line(exc)}", HINT) from None
 
         def get(name: str) -> np.ndarray:
             return np.ascontiguousarray(tensors.pop(spec.prefix + name), dtype=np.float32)
@@ -331,13 +190,13 @@ class NumpyBertEncoder:
         self._layers = [_Layer(get, f"encoder.layer.{i}.", scale) for i in range(spec.layers)]
         del tensors  # the pooler and anything else unused is freed here
         if self._word.shape[1] != self.dim or self._pos.shape[0] < self.max_seq_length:
-            raise ConfigError(f"{st_path}: embedding shapes do not match config.json", _HINT)
+            raise ConfigError(f"{st_path}: embedding shapes do not match config.json", HINT)
 
     @staticmethod
     def supports(model_dir: str | Path) -> bool:
         """True if this encoder reproduces the folder's model; False means: use sentence-transformers."""
         try:
-            _Spec(Path(model_dir))
+            Spec(Path(model_dir))
         except ConfigError:
             return False
         return True
