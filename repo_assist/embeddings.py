@@ -22,6 +22,7 @@ import numpy as np
 from .errors import ConfigError
 
 DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+IDLE_TTL = 30.0  # seconds an idle-core count is trusted (each measurement sleeps 0.1 s)
 SMALL_INPUT_CHARS = 4000  # about a screenful: a query, or a handful of chunks; no gain from BLAS threads
 OFFLINE_ENV = {
     "HF_HUB_OFFLINE": "1",
@@ -141,6 +142,7 @@ class SentenceTransformerEmbedder:
         self._tokenizer = None
         self._blas = None
         self._torch_threads: int | None = None
+        self._idle: tuple[float, int] | None = None  # (when measured, idle cores)
         self._dim: int | None = None
         self._max_seq: int | None = None
         if self.folder is not None:
@@ -223,15 +225,16 @@ class SentenceTransformerEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         light = self._light_encoder() if not bulk and len(texts) <= self.light_max else None
         if light is not None:
-            threads = 1 if sum(map(len, texts)) <= SMALL_INPUT_CHARS else idle_cores()
+            # a query's matrices are too small to share between threads
+            threads = 1 if sum(map(len, texts)) <= SMALL_INPUT_CHARS else self._idle_cores()
             with self._blas_threads(threads):
                 vecs = light.encode(list(texts), batch_size=32)
         else:
             model = self._model()
             import torch
 
-            if self._torch_threads is None:  # once: later, the load average counts this process's own work
-                self._torch_threads = idle_cores()
+            if self._torch_threads is None:  # torch's thread pool is set once per process
+                self._torch_threads = self._idle_cores()
                 torch.set_num_threads(self._torch_threads)
             vecs = np.zeros((len(texts), self.dim), dtype=np.float32)
             for batch in self.length_batches(texts):
@@ -239,6 +242,13 @@ class SentenceTransformerEmbedder:
                     [texts[i] for i in batch], batch_size=len(batch), convert_to_numpy=True, show_progress_bar=False
                 )
         return np.asarray(vecs, dtype=np.float32)
+
+    def _idle_cores(self) -> int:
+        """``idle_cores()``, measured again only when the last measurement is older than IDLE_TTL seconds."""
+        now = time.monotonic()
+        if self._idle is None or now - self._idle[0] > IDLE_TTL:
+            self._idle = (now, idle_cores())
+        return self._idle[1]
 
     def length_batches(self, texts: list[str]) -> list[list[int]]:
         """Indices of ``texts`` in batches of ``batch_size`` texts of about the same token count.
