@@ -83,7 +83,7 @@ def worker_ours(path: str, home: str, chroma_url: str, files_out: str) -> None:
     real, offered = embedded_tokens(tok, texts)
     # the compute behind the tokens: padding, in the indexer's flush groups and in one call
     items = list(zip((len(t) for t in texts), token_counts(tok, texts)))
-    flush_at = max(64, ws.settings.embed_batch_size * 4)
+    flush_at = max(256, ws.settings.embed_batch_size * 4)
     groups: list[list[tuple[int, int]]] = [[]]
     for i, r in enumerate(rids):
         groups[-1].append(items[i])

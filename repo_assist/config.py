@@ -33,7 +33,7 @@ class Settings:
     home: str = ""
     # embedder: "default" (packaged all-MiniLM-L6-v2) or a sentence-transformers name or folder
     embedder: str = "default"
-    embed_batch_size: int = 64
+    embed_batch_size: int = 16
     # below this many texts, a BERT model is run on the light numpy path (no torch import)
     light_embed_max: int = 256
     # index the work tree as it is (uncommitted changes and untracked files too), or HEAD only

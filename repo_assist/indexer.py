@@ -155,7 +155,7 @@ class Indexer:
         batch_chunks: list[Chunk] = []
         encodings: dict[str, str] = {}
         counters = {"computed": 0, "reused": 0, "deleted": 0, "fallback": 0}
-        flush_at = max(64, self.ws.settings.embed_batch_size * 4)
+        flush_at = max(256, self.ws.settings.embed_batch_size * 4)  # chunks stored (and files marked done) per flush
         # a big run is worth torch's start-up; a small one runs on the light numpy path
         bulk = total_bytes > self.ws.settings.light_embed_max * 400
 
