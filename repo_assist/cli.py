@@ -50,7 +50,8 @@ def _index_text(d: dict) -> str:
     skipped = ", ".join(f"{k} {v}" for k, v in sorted(d["skipped"].items())) or "none"
     return (
         f"indexed {d['files']} files, {d['chunks']} chunks in {d['seconds']:.1f}s: "
-        f"{d['computed']} chunks embedded and {d['reused']} kept ({d['files_computed']} files), {d['deleted']} deleted, "
+        f"{d['computed']} chunks embedded and {d['reused']} kept ({d['files_computed']} new or changed files read), "
+        f"{d['deleted']} deleted, "
         f"{d['unchanged']} files unchanged; {d['fallback_chunked']} files line-chunked (no grammar); skipped: {skipped}"
     )
 
