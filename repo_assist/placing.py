@@ -103,6 +103,9 @@ def _position(g: Gap, a: int, b: int, run: range) -> tuple[int, int, int]:
                     return (lo, lo, n) if apart else (hi, hi, n)
             if trail == 0 and lead == n < len(new) and not joins_below:
                 return hi, hi, n
+            k = _by_counts(g.lines, top, new, bottom, n)
+            if k is not None:
+                return lo, hi, k
         raise _cannot_place(run, "new lines with blank lines of their own were inserted right there")
     if above is None or below is None:
         # A neighbour was rewritten into the new lines: they stay on its side unless they look like the other side.
@@ -114,9 +117,44 @@ def _position(g: Gap, a: int, b: int, run: range) -> tuple[int, int, int]:
     after = next((x for x in g.out[hi:] if x is not None), None)
     k = _by_shape(g, a, b, new, n, joins_above, joins_below, after)
     if k is None:
+        k = _by_counts(g.lines, top, new, bottom, n)
+    if k is None:
         raise _cannot_place(run, "new lines were inserted right there")
     _check_habits(g.lines, run, top, new, bottom, k)
     return lo, hi, k
+
+
+def _by_counts(lines: list[str], top: str, new: list[str], bottom: str, n: int) -> int | None:
+    """The one split of the n lost blank lines that leaves both joins spaced as the file always spaces them.
+
+    A join is a pair of kinds of line (the line above and the first new line;
+    the last new line and the line below); the file's habit for a pair is
+    its blank-line count wherever that pair meets, when it is always the same
+    and seen at least twice. Without a habit at both joins, or with more than
+    one split that fits, nothing is decided.
+    """
+    text = [i for i, x in enumerate(new) if x.strip()]
+    lead, trail = text[0], len(new) - 1 - text[-1]
+    upper = _blank_habit(lines, top, new[text[0]])
+    lower = _blank_habit(lines, new[text[-1]], bottom)
+    if upper is None or lower is None:
+        return None
+    fits = [k for k in range(n + 1) if k + lead == upper and n - k + trail == lower]
+    return fits[0] if len(fits) == 1 else None
+
+
+def _blank_habit(lines: list[str], upper: str, lower: str) -> int | None:
+    """How many blank lines the file always puts between a line of ``upper``'s kind and one of ``lower``'s."""
+    pair, prev, seen = (_kind(upper), _kind(lower)), None, set()
+    count = 0
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        if prev is not None and (_kind(lines[prev]), _kind(line)) == pair:
+            seen.add(i - prev - 1)
+            count += 1
+        prev = i
+    return seen.pop() if count >= _HABIT_SEEN and len(seen) == 1 else None
 
 
 def _check_habits(lines: list[str], run: range, top: str, new: list[str], bottom: str, k: int) -> None:

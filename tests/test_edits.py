@@ -443,6 +443,11 @@ TWIN = (
 TWIN_B = "    result = run(input=Bytes(b'Hi!\\n'))\n    assert not result.exceptixn\n    assert result.output == 'Hi!\\nHi!\\n'\n"
 STUBS = "```go\nfunc A() error {\n    //...\n}\n```\n\nSome text here.\nMore text here.\n\n```go\nfunc B() error {\n    //...\n}\n```\n"
 
+CHANGES = (
+    "Version 4\n---------\n\n\nVersion 3\n---------\n\n- x\n\n\nVersion 2\n---------\n\n- a\n- b\n\n\n"
+    "Version 1\n---------\n\n- c\n"
+)
+
 # id, file text, blocks [(SEARCH, REPLACE)], the file afterwards or ("refused", reason part)
 RULES = [
     # A line changed into several: the lost blank line stays by the kept neighbour.
@@ -482,6 +487,10 @@ RULES = [
      "def f():\n    if a:\n        b()\n    x = compute()\n\n    print(x)\n    return x\n\n\ndef g():\n    if c:\n        d()\n",
      [("    x = compute()\n    print(x)\n", "    x = compute()\n    if x:\n        print(x)\n")],
      "def f():\n    if a:\n        b()\n    x = compute()\n\n    if x:\n        print(x)\n    return x\n\n\ndef g():\n    if c:\n        d()\n"),
+    # Lost blank lines split so that both joins are spaced as the file always spaces those kinds of line.
+    ("lost-blanks-split-by-the-files-spacing", CHANGES,
+     [("Version 4\n---------\nVersion 3\n", "Version 4\n---------\n- new\n\nVersion 3\n")],
+     CHANGES.replace("---------\n\n\nVersion 3", "---------\n\n- new\n\n\nVersion 3")),
     # A placement that would space two kinds of line unlike everywhere else in the file is refused.
     ("placement-against-the-files-spacing", GO, [("}\nfunc c() {\n", "}\nfunc x() {\n}\nfunc c() {\n")], ("refused", "spaced unlike")),
     # Blank lines the block adds where one was lost: one of them may be the lost one.
