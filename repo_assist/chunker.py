@@ -75,7 +75,6 @@ class _Budgets:
         return budget
 
 
-
 def grammar(cache: dict[str, tuple[Parser, Query] | None], language: str) -> tuple[Parser, Query] | None:
     """Parser and definitions query for ``language``, kept in ``cache``; None if its wheel is missing."""
     if language not in cache:
@@ -87,6 +86,7 @@ def grammar(cache: dict[str, tuple[Parser, Query] | None], language: str) -> tup
         except ConfigError:
             cache[language] = None
     return cache[language]
+
 
 class Chunker:
     """Chunks files for one embedder: its token counter and its window size.

@@ -16,8 +16,12 @@ block exact). A lost run of lines sits between two SEARCH lines:
   stay deeper than the line below while starting as deep as the line above
   (the block above goes on); they are of a kind only one side's paragraph
   has; or the line below starts a section (a heading, comment or definition)
-  and they do not. A placement that would space two kinds of line unlike the
-  file does everywhere else is refused too.
+  and they do not; they are written like one neighbour and unlike the other
+  (by shape); a lost blank line never goes between a block opener and its
+  body in a file that never spaces them; or exactly one split of the lost
+  lines spaces both joins as the file always spaces those kinds of line. A
+  placement that would space two kinds of line unlike the file does
+  everywhere else is refused too.
 
 Anything else is refused with a reason, never guessed.
 """
@@ -145,16 +149,20 @@ def _by_counts(lines: list[str], top: str, new: list[str], bottom: str, n: int) 
 
 def _blank_habit(lines: list[str], upper: str, lower: str) -> int | None:
     """How many blank lines the file always puts between a line of ``upper``'s kind and one of ``lower``'s."""
-    pair, prev, seen = (_kind(upper), _kind(lower)), None, set()
-    count = 0
+    gaps = _gaps(lines, upper, lower)
+    return gaps[0] if len(gaps) >= _HABIT_SEEN and len(set(gaps)) == 1 else None
+
+
+def _gaps(lines: list[str], upper: str, lower: str) -> list[int]:
+    """The blank lines between each line of ``upper``'s kind and the next non-blank line, where that is of ``lower``'s."""
+    pair, prev, gaps = (_kind(upper), _kind(lower)), None, []
     for i, line in enumerate(lines):
         if not line.strip():
             continue
         if prev is not None and (_kind(lines[prev]), _kind(line)) == pair:
-            seen.add(i - prev - 1)
-            count += 1
+            gaps.append(i - prev - 1)
         prev = i
-    return seen.pop() if count >= _HABIT_SEEN and len(seen) == 1 else None
+    return gaps
 
 
 def _check_habits(lines: list[str], run: range, top: str, new: list[str], bottom: str, k: int) -> None:
@@ -260,13 +268,7 @@ def _spacing(lines: list[str], upper: str, lower: str = "", *, least: int = 1) -
 
     ``least`` is how many times the pair must be seen to tell.
     """
-    pair, prev, seen = (_kind(upper), _kind(lower or upper)), None, []
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        if prev is not None and (_kind(lines[prev]), _kind(line)) == pair:
-            seen.append(i - prev > 1)
-        prev = i
+    seen = [gap > 0 for gap in _gaps(lines, upper, lower or upper)]
     return seen[0] if len(seen) >= least and len(set(seen)) == 1 else None
 
 
