@@ -19,9 +19,12 @@ block exact). A lost run of lines sits between two SEARCH lines:
   and they do not; they are written like one neighbour and unlike the other
   (by shape); a lost blank line never goes between a block opener and its
   body in a file that never spaces them; or exactly one split of the lost
-  lines spaces both joins as the file always spaces those kinds of line. A
-  placement that would space two kinds of line unlike the file does
-  everywhere else is refused too.
+  lines spaces both joins as the file always spaces those kinds of line
+  (asking rougher kinds where a pair is rare), or spaces one join as the
+  file always spaces that very pair (seen three times or more) and the
+  other as the file spaces such lines somewhere. A placement that would
+  space two kinds of line unlike the file does everywhere else is refused
+  too.
 
 Anything else is refused with a reason, never guessed.
 """
@@ -38,6 +41,7 @@ __all__ = ["Gap", "SIMILAR", "alike", "place"]
 
 SIMILAR = 0.6  # two lines this alike (stripped) are one line edited
 _HABIT_SEEN = 2  # times the file must space a pair of kinds of line the same way before that counts as its habit
+_HABIT_FIRM = 3  # ... and the times for the exact pair when that one join alone decides
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,37 +133,72 @@ def _position(g: Gap, a: int, b: int, run: range) -> tuple[int, int, int]:
 
 
 def _by_counts(lines: list[str], top: str, new: list[str], bottom: str, n: int) -> int | None:
-    """The one split of the n lost blank lines that leaves both joins spaced as the file always spaces them.
+    """The one split of the n lost blank lines that leaves the joins spaced as the file always spaces them.
 
-    A join is a pair of kinds of line (the line above and the first new line;
-    the last new line and the line below); the file's habit for a pair is
-    its blank-line count wherever that pair meets, when it is always the same
-    and seen at least twice. Without a habit at both joins, or with more than
-    one split that fits, nothing is decided.
+    A join is a pair of lines (the line above and the first new line; the
+    last new line and the line below); the file's habit for it is the
+    blank-line count wherever lines of those kinds meet, when that is always
+    the same (see ``_blank_habit``). With a habit at both joins the split
+    must fit both; with a habit at one, it must fit that one and leave the
+    other join spaced as the file spaces such lines somewhere. More than one
+    split that fits decides nothing.
     """
     text = [i for i, x in enumerate(new) if x.strip()]
     lead, trail = text[0], len(new) - 1 - text[-1]
-    upper = _blank_habit(lines, top, new[text[0]])
-    lower = _blank_habit(lines, new[text[-1]], bottom)
-    if upper is None or lower is None:
+    joins = ((top, new[text[0]]), (new[text[-1]], bottom))
+    upper, lower = (_blank_habit(lines, u, v) for u, v in joins)
+    if upper is None and lower is None:
         return None
-    fits = [k for k in range(n + 1) if k + lead == upper and n - k + trail == lower]
-    return fits[0] if len(fits) == 1 else None
+    if upper is None or lower is None:  # one join alone decides only with a firm habit for that very pair
+        u, v = joins[0] if upper is not None else joins[1]
+        if _blank_habit(lines, u, v, levels=1, least=_HABIT_FIRM) is None:
+            return None
+    fits = [k for k in range(n + 1) if upper in (None, k + lead) and lower in (None, n - k + trail)]
+    if len(fits) != 1:
+        return None
+    k = fits[0]
+    if upper is None and not _seen(lines, *joins[0], k + lead):
+        return None
+    if lower is None and not _seen(lines, *joins[1], n - k + trail):
+        return None
+    return k
 
 
-def _blank_habit(lines: list[str], upper: str, lower: str) -> int | None:
-    """How many blank lines the file always puts between a line of ``upper``'s kind and one of ``lower``'s."""
-    gaps = _gaps(lines, upper, lower)
-    return gaps[0] if len(gaps) >= _HABIT_SEEN and len(set(gaps)) == 1 else None
+def _blank_habit(lines: list[str], upper: str, lower: str, *, levels: int = 0, least: int = 0) -> int | None:
+    """How many blank lines the file always puts between a line of ``upper``'s kind and one of ``lower``'s.
+
+    Where that pair is seen less than ``least`` times (default twice), the
+    rougher pairs are asked (one side by depth and word-or-symbol only); the
+    first one seen often enough answers, or nothing does. ``levels`` limits
+    how many ways of telling kinds apart are asked (default all).
+    """
+    for level in range(levels or len(_LEVELS)):
+        gaps = _gaps(lines, upper, lower, level)
+        if len(gaps) >= (least or _HABIT_SEEN):
+            return gaps[0] if len(set(gaps)) == 1 else None
+    return None
 
 
-def _gaps(lines: list[str], upper: str, lower: str) -> list[int]:
-    """The blank lines between each line of ``upper``'s kind and the next non-blank line, where that is of ``lower``'s."""
-    pair, prev, gaps = (_kind(upper), _kind(lower)), None, []
+def _seen(lines: list[str], upper: str, lower: str, blanks: int) -> bool:
+    """Does the file space lines like these with ``blanks`` blank lines somewhere (asked as ``_blank_habit`` asks)?"""
+    for level in range(len(_LEVELS)):
+        gaps = _gaps(lines, upper, lower, level)
+        if gaps:
+            return blanks in gaps
+    return False
+
+
+def _gaps(lines: list[str], upper: str, lower: str, level: int = 0) -> list[int]:
+    """The blank lines between each line of ``upper``'s kind and the next non-blank line, where that is of ``lower``'s.
+
+    ``level`` picks how kinds are told apart (``_LEVELS``): 0 is the exact pair.
+    """
+    of_upper, of_lower = _LEVELS[level]
+    pair, prev, gaps = (of_upper(upper), of_lower(lower)), None, []
     for i, line in enumerate(lines):
         if not line.strip():
             continue
-        if prev is not None and (_kind(lines[prev]), _kind(line)) == pair:
+        if prev is not None and (of_upper(lines[prev]), of_lower(line)) == pair:
             gaps.append(i - prev - 1)
         prev = i
     return gaps
@@ -300,6 +339,16 @@ _LEAD_RE = re.compile(r"[A-Za-z_]\w*|\d+|(\S)\1*")
 def _kind(line: str) -> tuple[int, str]:
     """A line's kind: its indentation and its leading word (or run of one symbol)."""
     return _depth(line), _LEAD_RE.match(line.strip()).group()  # type: ignore[union-attr]
+
+
+def _rough(line: str) -> tuple[int, str]:
+    """A line's rough kind: its indentation and whether it starts with a word, else its symbol (one, or a run)."""
+    lead = _LEAD_RE.match(line.strip()).group()  # type: ignore[union-attr]
+    return _depth(line), "a" if lead[0].isalnum() or lead[0] == "_" else lead[:2]
+
+
+# How kinds of line are told apart when asking how the file spaces them: exact first, then one side rough.
+_LEVELS = ((_kind, _kind), (_rough, _kind), (_kind, _rough))
 
 
 def _sibling(line: str, paragraph: list[str]) -> bool:

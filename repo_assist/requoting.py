@@ -19,9 +19,10 @@ change the bytes but not that intent:
   has anywhere is refused too.
 * **Trailing whitespace is believed unless SEARCH shows it is noise.** When
   SEARCH carries trailing whitespace the file lacks, trailing whitespace on a
-  new or changed line is dropped — unless the file itself has lines like
-  that, in which case it may be meant and the block is refused. Losing
-  trailing whitespace is always believed.
+  new or changed line is dropped — unless the file ends lines of that kind
+  (blank or not) with that whitespace or the start of it (noise is
+  appended), in which case it may be meant and the block is refused.
+  Losing trailing whitespace is always believed.
 
 The lines go to ``transfer`` as an exact block, which keeps line endings.
 """
@@ -137,30 +138,26 @@ class _Whitespace:
     """Whether trailing whitespace the model wrote can be believed, from what SEARCH and the file show."""
 
     noisy: bool  # SEARCH carries trailing whitespace the file does not have
-    text_has: bool  # the file has non-blank lines that end in whitespace
-    blank_has: bool  # the file has lines of whitespace only
+    text_tails: frozenset[str]  # the trailing whitespace the file's non-blank lines end with
+    blank_tails: frozenset[str]  # ... and what its whitespace-only lines hold
 
     @classmethod
     def read(cls, lines: list[str], s: list[str], m: list[int | None]) -> "_Whitespace":
         noisy = any(_tail(x) and (t is None or _tail(lines[t]) != _tail(x)) for x, t in zip(s, m))
-        text_has = blank_has = False
-        if noisy:
-            for line in lines:
-                if _tail(line):
-                    if line.strip():
-                        text_has = True
-                    else:
-                        blank_has = True
-        return cls(noisy, text_has, blank_has)
+        if not noisy:
+            return cls(False, frozenset(), frozenset())
+        return cls(True, frozenset(_tail(x) for x in lines if x.strip()), frozenset(x for x in lines if not x.strip()))
 
     def written(self, body: str, tail: str, where: str) -> str:
         """``body`` with the trailing whitespace ``tail`` the model wrote on a line it changed or added."""
         if not tail or not self.noisy:
             return body + tail
-        if self.text_has if body else self.blank_has:
+        found = self.text_tails if body else self.blank_tails
+        # Noise is added at the end, so what was meant is a start of what was written.
+        if any(tail[:n] in found for n in range(1, len(tail) + 1)):
             raise Refusal(
                 f"cannot tell whether the trailing whitespace on {where} {(body or '(blank line)')[:40]!r} is meant: "
-                "SEARCH adds trailing whitespace the file lacks, yet the file has lines like it; quote it exactly"
+                "SEARCH adds trailing whitespace the file lacks, yet the file ends lines like that; quote it exactly"
             )
         return body
 

@@ -443,6 +443,11 @@ TWIN = (
 TWIN_B = "    result = run(input=Bytes(b'Hi!\\n'))\n    assert not result.exceptixn\n    assert result.output == 'Hi!\\nHi!\\n'\n"
 STUBS = "```go\nfunc A() error {\n    //...\n}\n```\n\nSome text here.\nMore text here.\n\n```go\nfunc B() error {\n    //...\n}\n```\n"
 
+COMMENTED = (
+    "def f(a):\n    x = a\n\n    if a:\n        pass\n\n    # one\n    if x:\n        pass\n\n    # two\n    if a:\n"
+    "        pass\n\n    # three\n    if x:\n        pass\n\n    y = a\n\n    # four\n    if y:\n        pass\n"
+)
+HARD_BREAKS = "Line one  \nLine two  \nLine three\n"
 CHANGES = (
     "Version 4\n---------\n\n\nVersion 3\n---------\n\n- x\n\n\nVersion 2\n---------\n\n- a\n- b\n\n\n"
     "Version 1\n---------\n\n- c\n"
@@ -491,6 +496,13 @@ RULES = [
     ("lost-blanks-split-by-the-files-spacing", CHANGES,
      [("Version 4\n---------\nVersion 3\n", "Version 4\n---------\n- new\n\nVersion 3\n")],
      CHANGES.replace("---------\n\n\nVersion 3", "---------\n\n- new\n\n\nVersion 3")),
+    # One join alone decides when the file spaces that very pair the same way at least three times ...
+    ("lost-blank-split-by-one-firm-habit", COMMENTED,
+     [("    x = a\n    if a:\n", "    x = a\n    # check\n    if a:\n")],
+     COMMENTED.replace("    x = a\n\n    if a:", "    x = a\n\n    # check\n    if a:")),
+    # ... but not from twice.
+    ("lost-blank-split-by-a-weak-habit", COMMENTED.replace("    # three\n    if x:\n        pass\n\n", "").replace("# two", "two()"),
+     [("    x = a\n    if a:\n", "    x = a\n    # check\n    if a:\n")], ("refused", "new lines were inserted")),
     # A placement that would space two kinds of line unlike everywhere else in the file is refused.
     ("placement-against-the-files-spacing", GO, [("}\nfunc c() {\n", "}\nfunc x() {\n}\nfunc c() {\n")], ("refused", "spaced unlike")),
     # Blank lines the block adds where one was lost: one of them may be the lost one.
@@ -500,9 +512,18 @@ RULES = [
     # Two equal lines next to a lost blank line: the one before it stays the kept one, not the one glued to the line after.
     ("equal-closing-lines-aligned-across-a-lost-blank", "}\n\nfunc c() {\n}\n",
      [("}\nfunc c() {\n", "}\nfunc b() {\n}\nfunc c() {\n")], ("refused", "new lines were inserted")),
-    # Trailing whitespace on new lines is noise when SEARCH shows noise ... but not if the file has such lines.
-    ("trailing-noise-where-the-file-has-trailing-spaces", "a = 1  \nb = 2\n", [("a = 1  \nb = 2 \n", "a = 1  \nb = 3 \n")],
+    # Trailing whitespace on new lines is noise when SEARCH shows noise, unless the file ends lines with it ...
+    ("trailing-noise-where-the-file-has-it", HARD_BREAKS,
+     [("Line one  \nLine two  \nLine three\t\n", "Line one  \nLine 2  \nLine three\t\n")],
      ("refused", "trailing whitespace on new line")),
+    # ... or with the start of it (noise is appended to what was meant) ...
+    ("trailing-noise-on-top-of-what-the-file-has", HARD_BREAKS,
+     [("Line one  \nLine two  \nLine three\t\n", "Line one  \nLine 2   \nLine three\t\n")],
+     ("refused", "trailing whitespace on new line")),
+    # ... but whitespace the file never ends a line with is dropped.
+    ("trailing-noise-unlike-the-files", HARD_BREAKS,
+     [("Line one  \nLine two  \nLine three\t\n", "Line one  \nLine 2\t\nLine three\t\n")],
+     HARD_BREAKS.replace("Line two  ", "Line 2")),
     # Losing trailing whitespace is believed even from a noisy model.
     ("trailing-space-removed-by-a-noisy-model", "a = 1 \nb = 2\n", [("a = 1 \nb = 2  \n", "a = 1\nb = 2  \n")], "a = 1\nb = 2\n"),
     # A new whitespace-only line is new, not a moved copy of the file's blank line.
