@@ -37,7 +37,7 @@ from difflib import SequenceMatcher
 
 from .transfer import Refusal
 
-__all__ = ["Gap", "SIMILAR", "alike", "place"]
+__all__ = ["Gap", "SIMILAR", "alike", "blank_runs", "place"]
 
 SIMILAR = 0.6  # two lines this alike (stripped) are one line edited
 _HABIT_SEEN = 2  # times the file must space a pair of kinds of line the same way before that counts as its habit
@@ -112,6 +112,8 @@ def _position(g: Gap, a: int, b: int, run: range) -> tuple[int, int, int]:
             if trail == 0 and lead == n < len(new) and not joins_below:
                 return hi, hi, n
             k = _by_counts(g.lines, top, new, bottom, n)
+            if k is None:
+                k = _by_room(g.lines, new, n)
             if k is not None:
                 return lo, hi, k
         raise _cannot_place(run, "new lines with blank lines of their own were inserted right there")
@@ -162,6 +164,33 @@ def _by_counts(lines: list[str], top: str, new: list[str], bottom: str, n: int) 
     if lower is None and not _seen(lines, *joins[1], n - k + trail):
         return None
     return k
+
+
+def _by_room(lines: list[str], new: list[str], n: int) -> int | None:
+    """The one split of the n lost blank lines that runs no blank lines longer than the file ever does.
+
+    New lines with blank lines of their own at an edge leave room for few
+    splits: ``a`` + new ``X`` and its blank line + one lost blank line can be
+    ``a, '', X, '', b`` or ``a, X, '', '', b``; in a file that never has two
+    blank lines in a row only the first is its way.
+    """
+    text = [i for i, x in enumerate(new) if x.strip()]
+    lead, trail = text[0], len(new) - 1 - text[-1]
+    longest = max((end - start for start, end in blank_runs(lines)), default=0)
+    fits = [k for k in range(n + 1) if k + lead <= longest and n - k + trail <= longest]
+    return fits[0] if len(fits) == 1 else None
+
+
+def blank_runs(lines: list[str]) -> list[tuple[int, int]]:
+    """Each run of blank lines as (first index, index past the last)."""
+    found, start = [], None
+    for i, x in enumerate([*lines, "x"]):
+        if not x.strip() and start is None:
+            start = i
+        elif x.strip() and start is not None:
+            found.append((start, i))
+            start = None
+    return found
 
 
 def _blank_habit(lines: list[str], upper: str, lower: str, *, levels: int = 0, least: int = 0) -> int | None:

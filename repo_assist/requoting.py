@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from .placing import Gap, alike, place
+from .placing import Gap, alike, blank_runs, place
 from .transfer import Match, Refusal, Shift, Text
 
 __all__ = ["requote"]
@@ -70,17 +70,8 @@ def requote(text: Text, match: Match, search: list[str], replace: list[str]) -> 
 
 def _check_blank_runs(lines: list[str], result: list[str], mine: list[bool]) -> None:
     """Refuse a result whose put-back blank lines pile up into a longer blank run than the file ever has."""
-    def runs(items: list[str]) -> list[tuple[int, int]]:
-        found, start = [], None
-        for i, x in enumerate([*items, "x"]):
-            if not x.strip() and start is None:
-                start = i
-            elif x.strip() and start is not None:
-                found.append((start, i))
-                start = None
-        return found
-    longest = max((e - s for s, e in runs(lines)), default=0)
-    for start, end in runs(result):
+    longest = max((e - s for s, e in blank_runs(lines)), default=0)
+    for start, end in blank_runs(result):
         if end - start > longest and any(mine[start:end]):
             raise Refusal(
                 f"putting back the blank lines SEARCH left out would leave {end - start} blank lines in a row, "

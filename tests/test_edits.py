@@ -447,6 +447,7 @@ COMMENTED = (
     "def f(a):\n    x = a\n\n    if a:\n        pass\n\n    # one\n    if x:\n        pass\n\n    # two\n    if a:\n"
     "        pass\n\n    # three\n    if x:\n        pass\n\n    y = a\n\n    # four\n    if y:\n        pass\n"
 )
+NOTES = "# Notes\n\n## Latest\n\n### Fixes\n\n* one\n\n## 0.1\n\n* two\n"
 HARD_BREAKS = "Line one  \nLine two  \nLine three\n"
 CHANGES = (
     "Version 4\n---------\n\n\nVersion 3\n---------\n\n- x\n\n\nVersion 2\n---------\n\n- a\n- b\n\n\n"
@@ -503,6 +504,13 @@ RULES = [
     # ... but not from twice.
     ("lost-blank-split-by-a-weak-habit", COMMENTED.replace("    # three\n    if x:\n        pass\n\n", "").replace("# two", "two()"),
      [("    x = a\n    if a:\n", "    x = a\n    # check\n    if a:\n")], ("refused", "new lines were inserted")),
+    # New lines ending in a blank line of their own: the split that runs no more blank lines than the file ever does.
+    ("lost-blank-split-within-the-files-longest-blank-run", NOTES,
+     [("## Latest\n### Fixes\n", "## Latest\n## 0.2\n\n### Fixes\n")],
+     NOTES.replace("## Latest\n\n### Fixes", "## Latest\n\n## 0.2\n\n### Fixes")),
+    # ... where the file has longer runs, either split could be meant.
+    ("lost-blank-split-where-the-file-has-longer-runs", NOTES + "\n\n\nEnd\n",
+     [("## Latest\n### Fixes\n", "## Latest\n## 0.2\n\n### Fixes\n")], ("refused", "blank lines of their own")),
     # A placement that would space two kinds of line unlike everywhere else in the file is refused.
     ("placement-against-the-files-spacing", GO, [("}\nfunc c() {\n", "}\nfunc x() {\n}\nfunc c() {\n")], ("refused", "spaced unlike")),
     # Blank lines the block adds where one was lost: one of them may be the lost one.
