@@ -14,8 +14,9 @@ block exact). A lost run of lines sits between two SEARCH lines:
   they belong to — they end (start) with exactly as many blank lines as were
   lost and are not one more of a run of lines the file keeps together; they
   stay deeper than the line below while starting as deep as the line above
-  (the block above goes on); they are of a kind only one side's paragraph
-  has; or the line below starts a section (a heading, comment or definition)
+  (the block above goes on); they are of a kind (or written just like a
+  line) only one side's paragraph has, a block counting as its opening
+  line's kind; or the line below starts a section (a heading, comment or definition)
   and they do not; they are written like one neighbour and unlike the other
   (by shape); a lost blank line never goes between a block opener and its
   body in a file that never spaces them; or exactly one split of the lost
@@ -95,9 +96,13 @@ def _position(g: Gap, a: int, b: int, run: range) -> tuple[int, int, int]:
     if not any(x.strip() for x in new):  # is one of them the lost one, written again?
         raise _cannot_place(run, "blank lines were inserted right there")
     # New lines where the lost blank lines were: their shape must say where they go.
-    joins_above = _sibling(new[0], _paragraph(g.lines, g.m[a], -1))  # type: ignore[arg-type]
-    # Below a heading, comment or definition the kind to match is that line's own, not its body's.
-    joins_below = _sibling(new[-1], [bottom] if _opens_at(g.lines, g.m[b]) else _paragraph(g.lines, g.m[b], 1))  # type: ignore[arg-type]
+    joins_above = _joins(new[0], _paragraph(g.lines, g.m[a], -1))  # type: ignore[arg-type]
+    # Below a heading, comment or definition the kind to match is that line's own, not its body's; elsewhere a
+    # block of new lines is of its opening line's kind.
+    if _opens_at(g.lines, g.m[b]):  # type: ignore[arg-type]
+        joins_below = _joins(new[-1], [bottom])
+    else:
+        joins_below = _joins(_head(new), _paragraph(g.lines, g.m[b], 1))  # type: ignore[arg-type]
     lead = next(i for i, x in enumerate(new) if x.strip())
     trail = next(i for i, x in enumerate(reversed(new)) if x.strip())
     if lead or trail:  # a block with blank lines of its own, set apart from both sides
@@ -378,6 +383,24 @@ def _rough(line: str) -> tuple[int, str]:
 
 # How kinds of line are told apart when asking how the file spaces them: exact first, then one side rough.
 _LEVELS = ((_kind, _kind), (_rough, _kind), (_kind, _rough))
+
+
+def _joins(line: str, paragraph: list[str]) -> bool:
+    """Is ``line`` of a kind the paragraph has, or written just like one of its lines (same depth and shape)?"""
+    if _sibling(line, paragraph):
+        return True
+    shape = _shape(line)
+    return bool(line.strip()) and line.strip()[0] not in ")]}" and any(
+        _depth(p) == _depth(line) and _shape(p) == shape for p in paragraph
+    )
+
+
+def _head(new: list[str]) -> str:
+    """The last new line, or where that closes a block the new lines opened, the line that opened it."""
+    last = new[-1]
+    if last.strip()[:1] not in (")", "]", "}"):
+        return last
+    return next((x for x in reversed(new[:-1]) if x.strip() and _depth(x) == _depth(last)), last)
 
 
 def _sibling(line: str, paragraph: list[str]) -> bool:

@@ -447,6 +447,7 @@ COMMENTED = (
     "def f(a):\n    x = a\n\n    if a:\n        pass\n\n    # one\n    if x:\n        pass\n\n    # two\n    if a:\n"
     "        pass\n\n    # three\n    if x:\n        pass\n\n    y = a\n\n    # four\n    if y:\n        pass\n"
 )
+FLAGS = "\tsliceFlag.Changed = false\n\tarrayFlag.Changed = false\n\n\texpected = strings.Join([]string{\n\t\t\"--array\",\n\t}, \"\\n\")\n"
 NOTES = "# Notes\n\n## Latest\n\n### Fixes\n\n* one\n\n## 0.1\n\n* two\n"
 HARD_BREAKS = "Line one  \nLine two  \nLine three\n"
 CHANGES = (
@@ -480,6 +481,15 @@ RULES = [
     # ... but continues a run of lines the file keeps together.
     ("new-block-continues-a-run-kept-together", "- one\n- two\n\nTitle\n=====\n\n\nOther\n=====\n",
      [("- two\nTitle\n", "- two\n- three\n\nTitle\n")], "- one\n- two\n- three\n\n\nTitle\n=====\n\n\nOther\n=====\n"),
+    # A block of new lines is of its opening line's kind: an `if` block joins the `if` below it.
+    ("new-block-joins-the-paragraph-of-its-openers-kind", "func f() {\n\tx := 1\n\n\tif a != nil {\n\t\ta()\n\t}\n}\n",
+     [("\tx := 1\n\tif a != nil {\n", "\tx := 1\n\tif b != nil {\n\t\tb()\n\t}\n\tif a != nil {\n")],
+     "func f() {\n\tx := 1\n\n\tif b != nil {\n\t\tb()\n\t}\n\tif a != nil {\n\t\ta()\n\t}\n}\n"),
+    # A new line written just like the lines of one paragraph (names aside) joins it.
+    ("new-line-joins-the-paragraph-written-like-it", FLAGS,
+     [("\tarrayFlag.Changed = false\n\texpected = strings.Join([]string{\n",
+       "\tarrayFlag.Changed = false\n\tmultiFlag.Changed = false\n\texpected = strings.Join([]string{\n")],
+     FLAGS.replace("arrayFlag.Changed = false\n", "arrayFlag.Changed = false\n\tmultiFlag.Changed = false\n")),
     # A new line written like one neighbour (names and strings aside) and unlike the other goes with it ...
     ("new-line-goes-with-the-neighbour-it-is-written-like", "# General ---\n\ndefault_role = 'code'\n",
      [("# General ---\ndefault_role = 'code'\n", "# General ---\nmaster_doc = 'index'\ndefault_role = 'code'\n")],
