@@ -103,8 +103,14 @@ def _align(s: list[str], r: list[str], gaps: list[tuple[int, int, range]]) -> tu
             for k, j in zip(old, range(j1, j2)):
                 kept[k] = partner[k] = j
         elif tag == "replace":
-            # One line rewritten as one line is that line edited; in longer runs only alike lines pair up.
-            for i, j in [(0, 0)] if len(old) == j2 - j1 == 1 else _pair_similar([s[k] for k in old], r[j1:j2]):
+            # One line rewritten as one line is that line edited, and so are lines a lost line separated that are
+            # rewritten as as many lines, line by line, where no alike lines pair up otherwise; in other runs only
+            # alike lines pair up.
+            similar = _pair_similar([s[k] for k in old], r[j1:j2])
+            in_order = len(old) == j2 - j1 and (
+                len(old) == 1 or (None in owner[i1:i2] and all(i == j for i, j in similar))
+            )
+            for i, j in [(i, i) for i in range(len(old))] if in_order else similar:
                 partner[old[i]] = j1 + j
     return kept, partner
 

@@ -460,6 +460,16 @@ RULES = [
     # A line changed into several: the lost blank line stays by the kept neighbour.
     ("lost-blank-stays-by-kept-line", "a = 1\n\nb = 2\nc = 3\n", [("a = 1\nb = 2\n", "a = 1\ntotal = compute()\nshow(total)\n")],
      "a = 1\n\ntotal = compute()\nshow(total)\nc = 3\n"),
+    # Lines a lost blank line separated, rewritten line by line as as many lines: it stays between the rewrites.
+    ("lost-blank-between-lines-rewritten-line-by-line", "Version 2\n---------\n\nUnreleased\n\n- Fix hints.\n  tests\n",
+     [("Unreleased\n- Fix hints.\n  tests\n", "Released 2023\n- Correct annotations.\n  :pr:`7`\n")],
+     "Version 2\n---------\n\nReleased 2023\n\n- Correct annotations.\n  :pr:`7`\n"),
+    # ... but not where alike lines say the rewrite is not line by line (`result = ...` moved up a line).
+    ("lost-blank-between-lines-not-rewritten-line-by-line",
+     "def f(foo):\n    check(foo)\n    echo(foo)\n\n    result = run([])\n    assert ok\n    assert out\n",
+     [("def f(foo):\n    check(foo)\n    echo(foo)\n    result = run([])\n    assert ok\n    assert out\n",
+       "def f(a, b):\n    return a, b\n    result = run(mode=False)\n    # cast defaults\n    # and more\n    assert result == (1, 2)\n")],
+     ("refused", "the lines next to them were changed")),
     # ... unless the changed neighbour was moved: added again elsewhere, it could sit on either side.
     ("lost-blank-next-to-moved-line", "first()\n\nsecond()\nthird()\n", [("first()\nsecond()\nthird()\n", "second()\nfirst()\nthird()\n")],
      ("refused", "removed and added elsewhere")),
