@@ -23,9 +23,11 @@ block exact). A lost run of lines sits between two SEARCH lines:
   lines spaces both joins as the file always spaces those kinds of line
   (asking rougher kinds where a pair is rare), or spaces one join as the
   file always spaces that very pair (seen three times or more) and the
-  other as the file spaces such lines somewhere. A placement that would
-  space two kinds of line unlike the file does everywhere else is refused
-  too.
+  other as the file spaces such lines somewhere. New lines with blank lines
+  of their own at an edge take the one split that runs no more blank lines
+  than the file ever does, or of the splits that fit, the one a habit at
+  one join picks. A placement that would space two kinds of line unlike
+  the file does everywhere else is refused too.
 
 Anything else is refused with a reason, never guessed.
 """
@@ -119,6 +121,8 @@ def _position(g: Gap, a: int, b: int, run: range) -> tuple[int, int, int]:
             k = _by_counts(g.lines, top, new, bottom, n)
             if k is None:
                 k = _by_room(g.lines, new, n)
+            if k is None:
+                k = _by_counts(g.lines, top, new, bottom, n, firm=False)
             if k is not None:
                 return lo, hi, k
         raise _cannot_place(run, "new lines with blank lines of their own were inserted right there")
@@ -139,7 +143,7 @@ def _position(g: Gap, a: int, b: int, run: range) -> tuple[int, int, int]:
     return lo, hi, k
 
 
-def _by_counts(lines: list[str], top: str, new: list[str], bottom: str, n: int) -> int | None:
+def _by_counts(lines: list[str], top: str, new: list[str], bottom: str, n: int, *, firm: bool = True) -> int | None:
     """The one split of the n lost blank lines that leaves the joins spaced as the file always spaces them.
 
     A join is a pair of lines (the line above and the first new line; the
@@ -156,7 +160,7 @@ def _by_counts(lines: list[str], top: str, new: list[str], bottom: str, n: int) 
     upper, lower = (_blank_habit(lines, u, v) for u, v in joins)
     if upper is None and lower is None:
         return None
-    if upper is None or lower is None:  # one join alone decides only with a firm habit for that very pair
+    if firm and (upper is None or lower is None):  # one join alone decides only with a firm habit for that very pair
         u, v = joins[0] if upper is not None else joins[1]
         if _blank_habit(lines, u, v, levels=1, least=_HABIT_FIRM) is None:
             return None

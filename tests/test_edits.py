@@ -448,6 +448,10 @@ COMMENTED = (
     "        pass\n\n    # three\n    if x:\n        pass\n\n    y = a\n\n    # four\n    if y:\n        pass\n"
 )
 FLAGS = "\tsliceFlag.Changed = false\n\tarrayFlag.Changed = false\n\n\texpected = strings.Join([]string{\n\t\t\"--array\",\n\t}, \"\\n\")\n"
+CLASSES = (
+    "class A:\n    def f(self):\n        self.x = 1\n\n\nclass B:\n    def g(self):\n        self.z = 3\n\n"
+    "    def h(self):\n        self.w = 4\n\n\nclass C:\n    pass\n"
+)
 NOTES = "# Notes\n\n## Latest\n\n### Fixes\n\n* one\n\n## 0.1\n\n* two\n"
 HARD_BREAKS = "Line one  \nLine two  \nLine three\n"
 CHANGES = (
@@ -531,6 +535,10 @@ RULES = [
     # ... where the file has longer runs, either split could be meant.
     ("lost-blank-split-where-the-file-has-longer-runs", NOTES + "\n\n\nEnd\n",
      [("## Latest\n### Fixes\n", "## Latest\n## 0.2\n\n### Fixes\n")], ("refused", "blank lines of their own")),
+    # ... and where that leaves two splits, a habit at one join (seen twice) decides between them.
+    ("lost-blanks-split-within-the-longest-run-by-one-habit", CLASSES,
+     [("        self.x = 1\nclass B:\n", "        self.x = 1\n    def e(self):\n        self.y = 2\n\nclass B:\n")],
+     CLASSES.replace("self.x = 1\n", "self.x = 1\n\n    def e(self):\n        self.y = 2\n")),
     # A placement that would space two kinds of line unlike everywhere else in the file is refused.
     ("placement-against-the-files-spacing", GO, [("}\nfunc c() {\n", "}\nfunc x() {\n}\nfunc c() {\n")], ("refused", "spaced unlike")),
     # Blank lines the block adds where one was lost: one of them may be the lost one.
