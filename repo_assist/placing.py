@@ -3,7 +3,7 @@
 Why a module of its own: a model that drops blank lines from SEARCH drops
 them from REPLACE too (it copies itself), so they must be put back, and where
 is a judgement with its own rules (``requoting`` does the rest of making a
-block exact). A lost run of lines sits between two SEARCH lines:
+block exact; ``spacing`` reads the file's blank-line habits). A lost run of lines sits between two SEARCH lines:
 
 * both kept and nothing new between them in REPLACE: it goes back between;
 * one of them changed: it stays by the kept one, unless the new lines there
@@ -38,13 +38,12 @@ import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from .spacing import HABIT_SEEN, by_counts, by_room, depth, kind, spacing
 from .transfer import Refusal
 
-__all__ = ["Gap", "SIMILAR", "alike", "blank_runs", "place"]
+__all__ = ["Gap", "SIMILAR", "alike", "place"]
 
 SIMILAR = 0.6  # two lines this alike (stripped) are one line edited
-_HABIT_SEEN = 2  # times the file must space a pair of kinds of line the same way before that counts as its habit
-_HABIT_FIRM = 3  # ... and the times for the exact pair when that one join alone decides
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,18 +110,18 @@ def _position(g: Gap, a: int, b: int, run: range) -> tuple[int, int, int]:
         if above is not None and below is not None:
             if lead == 0 and trail == n < len(new):
                 # A block set apart below the line above, unless the file keeps such lines together.
-                apart = _spacing(g.lines, top, new[0])
+                apart = spacing(g.lines, top, new[0])
                 if apart is None and not _sibling(new[0], [top]):
                     apart = True
                 if apart is not None:
                     return (lo, lo, n) if apart else (hi, hi, n)
             if trail == 0 and lead == n < len(new) and not joins_below:
                 return hi, hi, n
-            k = _by_counts(g.lines, top, new, bottom, n)
+            k = by_counts(g.lines, top, new, bottom, n)
             if k is None:
-                k = _by_room(g.lines, new, n)
+                k = by_room(g.lines, new, n)
             if k is None:
-                k = _by_counts(g.lines, top, new, bottom, n, firm=False)
+                k = by_counts(g.lines, top, new, bottom, n, firm=False)
             if k is not None:
                 return lo, hi, k
         raise _cannot_place(run, "new lines with blank lines of their own were inserted right there")
@@ -136,116 +135,17 @@ def _position(g: Gap, a: int, b: int, run: range) -> tuple[int, int, int]:
     after = next((x for x in g.out[hi:] if x is not None), None)
     k = _by_shape(g, a, b, new, n, joins_above, joins_below, after)
     if k is None:
-        k = _by_counts(g.lines, top, new, bottom, n)
+        k = by_counts(g.lines, top, new, bottom, n)
     if k is None:
         raise _cannot_place(run, "new lines were inserted right there")
     _check_habits(g.lines, run, top, new, bottom, k)
     return lo, hi, k
 
 
-def _by_counts(lines: list[str], top: str, new: list[str], bottom: str, n: int, *, firm: bool = True) -> int | None:
-    """The one split of the n lost blank lines that leaves the joins spaced as the file always spaces them.
-
-    A join is a pair of lines (the line above and the first new line; the
-    last new line and the line below); the file's habit for it is the
-    blank-line count wherever lines of those kinds meet, when that is always
-    the same (see ``_blank_habit``). With a habit at both joins the split
-    must fit both; with a habit at one, it must fit that one and leave the
-    other join spaced as the file spaces such lines somewhere. More than one
-    split that fits decides nothing.
-    """
-    text = [i for i, x in enumerate(new) if x.strip()]
-    lead, trail = text[0], len(new) - 1 - text[-1]
-    joins = ((top, new[text[0]]), (new[text[-1]], bottom))
-    upper, lower = (_blank_habit(lines, u, v) for u, v in joins)
-    if upper is None and lower is None:
-        return None
-    if firm and (upper is None or lower is None):  # one join alone decides only with a firm habit for that very pair
-        u, v = joins[0] if upper is not None else joins[1]
-        if _blank_habit(lines, u, v, levels=1, least=_HABIT_FIRM) is None:
-            return None
-    fits = [k for k in range(n + 1) if upper in (None, k + lead) and lower in (None, n - k + trail)]
-    if len(fits) != 1:
-        return None
-    k = fits[0]
-    if upper is None and not _seen(lines, *joins[0], k + lead):
-        return None
-    if lower is None and not _seen(lines, *joins[1], n - k + trail):
-        return None
-    return k
-
-
-def _by_room(lines: list[str], new: list[str], n: int) -> int | None:
-    """The one split of the n lost blank lines that runs no blank lines longer than the file ever does.
-
-    New lines with blank lines of their own at an edge leave room for few
-    splits: ``a`` + new ``X`` and its blank line + one lost blank line can be
-    ``a, '', X, '', b`` or ``a, X, '', '', b``; in a file that never has two
-    blank lines in a row only the first is its way.
-    """
-    text = [i for i, x in enumerate(new) if x.strip()]
-    lead, trail = text[0], len(new) - 1 - text[-1]
-    longest = max((end - start for start, end in blank_runs(lines)), default=0)
-    fits = [k for k in range(n + 1) if k + lead <= longest and n - k + trail <= longest]
-    return fits[0] if len(fits) == 1 else None
-
-
-def blank_runs(lines: list[str]) -> list[tuple[int, int]]:
-    """Each run of blank lines as (first index, index past the last)."""
-    found, start = [], None
-    for i, x in enumerate([*lines, "x"]):
-        if not x.strip() and start is None:
-            start = i
-        elif x.strip() and start is not None:
-            found.append((start, i))
-            start = None
-    return found
-
-
-def _blank_habit(lines: list[str], upper: str, lower: str, *, levels: int = 0, least: int = 0) -> int | None:
-    """How many blank lines the file always puts between a line of ``upper``'s kind and one of ``lower``'s.
-
-    Where that pair is seen less than ``least`` times (default twice), the
-    rougher pairs are asked (one side by depth and word-or-symbol only); the
-    first one seen often enough answers, or nothing does. ``levels`` limits
-    how many ways of telling kinds apart are asked (default all).
-    """
-    for level in range(levels or len(_LEVELS)):
-        gaps = _gaps(lines, upper, lower, level)
-        if len(gaps) >= (least or _HABIT_SEEN):
-            return gaps[0] if len(set(gaps)) == 1 else None
-    return None
-
-
-def _seen(lines: list[str], upper: str, lower: str, blanks: int) -> bool:
-    """Does the file space lines like these with ``blanks`` blank lines somewhere (asked as ``_blank_habit`` asks)?"""
-    for level in range(len(_LEVELS)):
-        gaps = _gaps(lines, upper, lower, level)
-        if gaps:
-            return blanks in gaps
-    return False
-
-
-def _gaps(lines: list[str], upper: str, lower: str, level: int = 0) -> list[int]:
-    """The blank lines between each line of ``upper``'s kind and the next non-blank line, where that is of ``lower``'s.
-
-    ``level`` picks how kinds are told apart (``_LEVELS``): 0 is the exact pair.
-    """
-    of_upper, of_lower = _LEVELS[level]
-    pair, prev, gaps = (of_upper(upper), of_lower(lower)), None, []
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        if prev is not None and (of_upper(lines[prev]), of_lower(line)) == pair:
-            gaps.append(i - prev - 1)
-        prev = i
-    return gaps
-
-
 def _check_habits(lines: list[str], run: range, top: str, new: list[str], bottom: str, k: int) -> None:
     """Refuse a placement that keeps together (or sets apart) two kinds of line the file always sets apart (keeps together)."""
     for upper, lower, blanks in ((top, new[0], k), (new[-1], bottom, len(run) - k)):
-        apart = _spacing(lines, upper, lower, least=_HABIT_SEEN)
+        apart = spacing(lines, upper, lower, least=HABIT_SEEN)
         if apart is not None and apart != (blanks > 0):
             raise _cannot_place(run, "wherever they go, lines would be spaced unlike everywhere else in the file")
 
@@ -256,12 +156,12 @@ def _by_shape(
     """How many lost blank lines go above new lines inserted between two kept lines (None: cannot tell)."""
     top, bottom = g.lines[g.m[a]], g.lines[g.m[b]]  # type: ignore[index]
     # Never between a line that opens a block and its body, where the file never does that.
-    if after is not None and _depth(after) > _depth(new[-1]) and _opens_block(g.lines, new[-1]):
+    if after is not None and depth(after) > depth(new[-1]) and _opens_block(g.lines, new[-1]):
         return n
-    if _depth(new[0]) > _depth(top) and _opens_block(g.lines, top):
+    if depth(new[0]) > depth(top) and _opens_block(g.lines, top):
         return 0
-    depths = [_depth(x) for x in new]
-    if depths[0] >= _depth(top) and min(depths) > _depth(bottom):
+    depths = [depth(x) for x in new]
+    if depths[0] >= depth(top) and min(depths) > depth(bottom):
         return 0  # they start as deep as the line above and stay deeper than the line below: its block goes on
     if joins_above != joins_below:
         return 0 if joins_above else n  # they continue the paragraph they look like
@@ -309,7 +209,7 @@ def _shape(line: str) -> str:
 
 
 def _likeness(a: str, b: str) -> float:
-    if _depth(a) != _depth(b):
+    if depth(a) != depth(b):
         return 0.0
     return SequenceMatcher(None, _shape(a), _shape(b), autojunk=False).ratio()
 
@@ -321,32 +221,22 @@ def _opens_block(lines: list[str], opener: str) -> bool:
     end = opener.rstrip()[-1:]
     if not end or end not in ":{([":
         return False
-    word = _kind(opener)[1]
+    word = kind(opener)[1]
     seen = 0
     for i, line in enumerate(lines):
-        if line.strip() and line.rstrip().endswith(end) and _kind(line)[1] == word:
+        if line.strip() and line.rstrip().endswith(end) and kind(line)[1] == word:
             j = i + 1
             while j < len(lines) and not lines[j].strip():
                 j += 1
-            if j < len(lines) and _depth(lines[j]) > _depth(line):
+            if j < len(lines) and depth(lines[j]) > depth(line):
                 if j > i + 1:
                     return False
                 seen += 1
-    return seen >= _HABIT_SEEN
+    return seen >= HABIT_SEEN
 
 
 def _opens_at(lines: list[str], i: int) -> bool:
     return _opens(lines[i], lines[i + 1] if i + 1 < len(lines) else "")
-
-
-def _spacing(lines: list[str], upper: str, lower: str = "", *, least: int = 1) -> bool | None:
-    """Where a line of ``upper``'s kind is followed by one of ``lower``'s (default: the same kind), does the file
-    always set them apart with blank lines (True), always keep them together (False), or either (None)?
-
-    ``least`` is how many times the pair must be seen to tell.
-    """
-    seen = [gap > 0 for gap in _gaps(lines, upper, lower or upper)]
-    return seen[0] if len(seen) >= least and len(set(seen)) == 1 else None
 
 
 def _moved(g: Gap, k: int) -> bool:
@@ -371,31 +261,13 @@ def _paragraph(lines: list[str], i: int, step: int) -> list[str]:
     return out
 
 
-_LEAD_RE = re.compile(r"[A-Za-z_]\w*|\d+|(\S)\1*")
-
-
-def _kind(line: str) -> tuple[int, str]:
-    """A line's kind: its indentation and its leading word (or run of one symbol)."""
-    return _depth(line), _LEAD_RE.match(line.strip()).group()  # type: ignore[union-attr]
-
-
-def _rough(line: str) -> tuple[int, str]:
-    """A line's rough kind: its indentation and whether it starts with a word, else its symbol (one, or a run)."""
-    lead = _LEAD_RE.match(line.strip()).group()  # type: ignore[union-attr]
-    return _depth(line), "a" if lead[0].isalnum() or lead[0] == "_" else lead[:2]
-
-
-# How kinds of line are told apart when asking how the file spaces them: exact first, then one side rough.
-_LEVELS = ((_kind, _kind), (_rough, _kind), (_kind, _rough))
-
-
 def _joins(line: str, paragraph: list[str]) -> bool:
     """Is ``line`` of a kind the paragraph has, or written just like one of its lines (same depth and shape)?"""
     if _sibling(line, paragraph):
         return True
     shape = _shape(line)
     return bool(line.strip()) and line.strip()[0] not in ")]}" and any(
-        _depth(p) == _depth(line) and _shape(p) == shape for p in paragraph
+        depth(p) == depth(line) and _shape(p) == shape for p in paragraph
     )
 
 
@@ -404,12 +276,12 @@ def _head(new: list[str]) -> str:
     last = new[-1]
     if last.strip()[:1] not in (")", "]", "}"):
         return last
-    return next((x for x in reversed(new[:-1]) if x.strip() and _depth(x) == _depth(last)), last)
+    return next((x for x in reversed(new[:-1]) if x.strip() and depth(x) == depth(last)), last)
 
 
 def _sibling(line: str, paragraph: list[str]) -> bool:
     """Is ``line`` of a kind the paragraph already has? (A closing bracket is of every kind, so of none.)"""
-    return bool(line.strip()) and line.strip()[0] not in ")]}" and _kind(line) in {_kind(p) for p in paragraph}
+    return bool(line.strip()) and line.strip()[0] not in ")]}" and kind(line) in {kind(p) for p in paragraph}
 
 
 _COMMENT_RE = re.compile(r"^\s*(?:#|//|/\*|\*|--\s|;|<!--|%|\.\.\s)")
@@ -423,10 +295,6 @@ _UNDERLINE_RE = re.compile(r"^\s*([=\-~^*+#`'\".:_])\1{2,}\s*$")
 def _opens(line: str, following: str) -> bool:
     """Does ``line`` start a section: a comment or heading, or a definition (or its decorator)?"""
     return bool(_COMMENT_RE.match(line) or _DEFINITION_RE.match(line) or (line.strip() and _UNDERLINE_RE.match(following)))
-
-
-def _depth(line: str) -> int:
-    return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip())
 
 
 def _cannot_place(run: range, why: str) -> Refusal:

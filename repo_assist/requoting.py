@@ -33,7 +33,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from .placing import Gap, alike, blank_runs, place
+from .placing import Gap, alike, place
+from .spacing import blank_runs
 from .transfer import Match, Refusal, Shift, Text
 
 __all__ = ["requote"]

@@ -1,0 +1,149 @@
+"""How a file spaces kinds of line: the blank-line habits that decide where lost blank lines go.
+
+Why a module of its own: ``placing`` judges where lines SEARCH left out go
+from the shape of the new lines; when shape cannot tell, the file's own
+spacing can. A line's kind is its depth and leading word; the file's habit
+for a pair of kinds is how many blank lines it always puts between them
+(asked of rougher kinds where the exact pair is rare), and its longest run
+of blank lines bounds any split.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["HABIT_SEEN", "blank_runs", "by_counts", "by_room", "depth", "kind", "spacing"]
+
+HABIT_SEEN = 2  # times the file must space a pair of kinds of line the same way before that counts as its habit
+_HABIT_FIRM = 3  # ... and the times for the exact pair when that one join alone decides
+
+
+def by_counts(lines: list[str], top: str, new: list[str], bottom: str, n: int, *, firm: bool = True) -> int | None:
+    """The one split of the n lost blank lines that leaves the joins spaced as the file always spaces them.
+
+    A join is a pair of lines (the line above and the first new line; the
+    last new line and the line below); the file's habit for it is the
+    blank-line count wherever lines of those kinds meet, when that is always
+    the same (see ``_blank_habit``). With a habit at both joins the split
+    must fit both; with a habit at one, it must fit that one and leave the
+    other join spaced as the file spaces such lines somewhere. More than one
+    split that fits decides nothing.
+    """
+    text = [i for i, x in enumerate(new) if x.strip()]
+    lead, trail = text[0], len(new) - 1 - text[-1]
+    joins = ((top, new[text[0]]), (new[text[-1]], bottom))
+    upper, lower = (_blank_habit(lines, u, v) for u, v in joins)
+    if upper is None and lower is None:
+        return None
+    if firm and (upper is None or lower is None):  # one join alone decides only with a firm habit for that very pair
+        u, v = joins[0] if upper is not None else joins[1]
+        if _blank_habit(lines, u, v, levels=1, least=_HABIT_FIRM) is None:
+            return None
+    fits = [k for k in range(n + 1) if upper in (None, k + lead) and lower in (None, n - k + trail)]
+    if len(fits) != 1:
+        return None
+    k = fits[0]
+    if upper is None and not _seen(lines, *joins[0], k + lead):
+        return None
+    if lower is None and not _seen(lines, *joins[1], n - k + trail):
+        return None
+    return k
+
+
+def by_room(lines: list[str], new: list[str], n: int) -> int | None:
+    """The one split of the n lost blank lines that runs no blank lines longer than the file ever does.
+
+    New lines with blank lines of their own at an edge leave room for few
+    splits: ``a`` + new ``X`` and its blank line + one lost blank line can be
+    ``a, '', X, '', b`` or ``a, X, '', '', b``; in a file that never has two
+    blank lines in a row only the first is its way.
+    """
+    text = [i for i, x in enumerate(new) if x.strip()]
+    lead, trail = text[0], len(new) - 1 - text[-1]
+    longest = max((end - start for start, end in blank_runs(lines)), default=0)
+    fits = [k for k in range(n + 1) if k + lead <= longest and n - k + trail <= longest]
+    return fits[0] if len(fits) == 1 else None
+
+
+def blank_runs(lines: list[str]) -> list[tuple[int, int]]:
+    """Each run of blank lines as (first index, index past the last)."""
+    found, start = [], None
+    for i, x in enumerate([*lines, "x"]):
+        if not x.strip() and start is None:
+            start = i
+        elif x.strip() and start is not None:
+            found.append((start, i))
+            start = None
+    return found
+
+
+def _blank_habit(lines: list[str], upper: str, lower: str, *, levels: int = 0, least: int = 0) -> int | None:
+    """How many blank lines the file always puts between a line of ``upper``'s kind and one of ``lower``'s.
+
+    Where that pair is seen less than ``least`` times (default twice), the
+    rougher pairs are asked (one side by depth and word-or-symbol only); the
+    first one seen often enough answers, or nothing does. ``levels`` limits
+    how many ways of telling kinds apart are asked (default all).
+    """
+    for level in range(levels or len(_LEVELS)):
+        gaps = _gaps(lines, upper, lower, level)
+        if len(gaps) >= (least or HABIT_SEEN):
+            return gaps[0] if len(set(gaps)) == 1 else None
+    return None
+
+
+def _seen(lines: list[str], upper: str, lower: str, blanks: int) -> bool:
+    """Does the file space lines like these with ``blanks`` blank lines somewhere (asked as ``_blank_habit`` asks)?"""
+    for level in range(len(_LEVELS)):
+        gaps = _gaps(lines, upper, lower, level)
+        if gaps:
+            return blanks in gaps
+    return False
+
+
+def _gaps(lines: list[str], upper: str, lower: str, level: int = 0) -> list[int]:
+    """The blank lines between each line of ``upper``'s kind and the next non-blank line, where that is of ``lower``'s.
+
+    ``level`` picks how kinds are told apart (``_LEVELS``): 0 is the exact pair.
+    """
+    of_upper, of_lower = _LEVELS[level]
+    pair, prev, gaps = (of_upper(upper), of_lower(lower)), None, []
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        if prev is not None and (of_upper(lines[prev]), of_lower(line)) == pair:
+            gaps.append(i - prev - 1)
+        prev = i
+    return gaps
+
+
+def spacing(lines: list[str], upper: str, lower: str = "", *, least: int = 1) -> bool | None:
+    """Where a line of ``upper``'s kind is followed by one of ``lower``'s (default: the same kind), does the file
+    always set them apart with blank lines (True), always keep them together (False), or either (None)?
+
+    ``least`` is how many times the pair must be seen to tell.
+    """
+    seen = [gap > 0 for gap in _gaps(lines, upper, lower or upper)]
+    return seen[0] if len(seen) >= least and len(set(seen)) == 1 else None
+
+
+_LEAD_RE = re.compile(r"[A-Za-z_]\w*|\d+|(\S)\1*")
+
+
+def kind(line: str) -> tuple[int, str]:
+    """A line's kind: its indentation and its leading word (or run of one symbol)."""
+    return depth(line), _LEAD_RE.match(line.strip()).group()  # type: ignore[union-attr]
+
+
+def _rough(line: str) -> tuple[int, str]:
+    """A line's rough kind: its indentation and whether it starts with a word, else its symbol (one, or a run)."""
+    lead = _LEAD_RE.match(line.strip()).group()  # type: ignore[union-attr]
+    return depth(line), "a" if lead[0].isalnum() or lead[0] == "_" else lead[:2]
+
+
+# How kinds of line are told apart when asking how the file spaces them: exact first, then one side rough.
+_LEVELS = ((kind, kind), (_rough, kind), (kind, _rough))
+
+
+def depth(line: str) -> int:
+    return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip())
