@@ -163,8 +163,11 @@ def _apply_one(
     if "elision" in levels and any(ELISION_RE.match(s) for s in search):
         try:
             return _splice(text, _elision_pieces(text.lines, search, replace, levels)), "elision", 1
-        except Refusal as refusal:  # the `...` may be the file's own (a stub body): try fuzzy
+        except Refusal as refusal:  # the `...` may be the file's own (a stub body): try fuzzy, if the file has it
             elision_refusal = refusal
+            own = {line.strip() for line in text.lines}
+            if any(s.strip() not in own for s in search if ELISION_RE.match(s)):
+                raise
     if "fuzzy" in levels:
         found = fuzzy(text.lines, search, threshold)
         if found is not None:

@@ -416,6 +416,21 @@ def test_failed_elision_falls_back_to_fuzzy_for_a_stub_file() -> None:
     assert result.new_files["p.pyi"] == text.replace("def g(self)", "def g(self, x)")
 
 
+def test_failed_elision_is_not_fuzzy_matched_where_the_file_lacks_the_marker() -> None:
+    # The REPLACE piece after `// ...` has nothing to anchor it; fuzzy would take the marker for a misquoted line
+    # (the blank after the code block) and put the moved line there, before "Satisfaction guaranteed.".
+    text = (
+        "Install it with pip, of\ncourse:\n\n``` {.sourceCode .bash}\n$ python -m pip install example-package\n"
+        "A celebratory line\n```\n\nSatisfaction guaranteed.\n\nDocs\n----\n\nRead the full documentation\n"
+        "online, for a limited time only.\n\n"
+    )
+    search = "\n``` {.sourceCode .bash}\n$ python -m pip install example-package\nA celebratory line\n```\n// ...\n\n"
+    replace = "\n``` {.sourceCode .bash}\n$ python -m pip install example-package\n```\n// ...\n\n\nA celebratory line\n"
+    result = apply_blocks({"README.md": text}, [EditBlock("README.md", search, replace)])
+    assert result.failed and "no SEARCH lines to anchor it" in result.failed[0].reason
+    assert result.new_files["README.md"] == text
+
+
 def test_edit_format_prompt_examples_parse() -> None:
     path = Path(__file__).resolve().parents[1] / "prompts" / "edit_format.md"
     text = string.Template(path.read_text(encoding="utf-8")).substitute()
