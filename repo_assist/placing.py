@@ -241,13 +241,16 @@ def _opens_at(lines: list[str], i: int) -> bool:
 
 def _moved(g: Gap, k: int) -> bool:
     """Does REPLACE add SEARCH line k (changed, not kept) again elsewhere: the same line, or past a kept line a
-    like one that edits no other line?"""
+    like one that edits no other line (unless k is edited in place into a like line: then only the same line)?"""
     lo = next((j + 1 for j in reversed(g.kept[:k]) if j is not None), 0)
     hi = next((j for j in g.kept[k + 1:] if j is not None), len(g.r))
     line = g.s[k].strip()
     edits = {j for j in g.partner if j is not None}
+    in_place = g.partner[k] is not None and alike(line, g.r[g.partner[k]])  # type: ignore[index]
     return any(
-        g.r[j].strip() == line if lo <= j < hi else (j not in edits and alike(line, g.r[j]))
+        g.r[j].strip() == line
+        if lo <= j < hi
+        else (j not in edits and (g.r[j].strip() == line if in_place else alike(line, g.r[j])))
         for j in g.added if j != g.partner[k]
     )
 

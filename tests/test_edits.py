@@ -463,6 +463,11 @@ COMMENTED = (
     "        pass\n\n    # three\n    if x:\n        pass\n\n    y = a\n\n    # four\n    if y:\n        pass\n"
 )
 FLAGS = "\tsliceFlag.Changed = false\n\tarrayFlag.Changed = false\n\n\texpected = strings.Join([]string{\n\t\t\"--array\",\n\t}, \"\\n\")\n"
+KEEPERS = (
+    "Keepers\n-------\n- Ann Smith <ann@example.com> `@ann <https://b.example/ann>`_.\n"
+    "- Bob Jones <bob@example.com> `@bob <https://b.example/bob>`_.\n\nPrevious Keepers\n----------------\n"
+    "- Cat Lee <cat@example.com> `@cat <https://b.example/cat>`_\n"
+)
 CLASSES = (
     "class A:\n    def f(self):\n        self.x = 1\n\n\nclass B:\n    def g(self):\n        self.z = 3\n\n"
     "    def h(self):\n        self.w = 4\n\n\nclass C:\n    pass\n"
@@ -492,6 +497,15 @@ RULES = [
     # ... unless the changed neighbour was moved: added again elsewhere, it could sit on either side.
     ("lost-blank-next-to-moved-line", "first()\n\nsecond()\nthird()\n", [("first()\nsecond()\nthird()\n", "second()\nfirst()\nthird()\n")],
      ("refused", "removed and added elsewhere")),
+    # ... but a line edited in place is not moved because a like line (another entry) is added elsewhere.
+    ("lost-blank-next-to-a-line-edited-in-place", KEEPERS,
+     [(KEEPERS.replace("\n\n", "\n").split("\n", 2)[2],
+       "- Bob Jones `@bob <https://b.example/bob>`_.\n- Dan Wu `@dan <https://b.example/dan>`_.\nPrevious Keepers\n"
+       "----------------\n- Cat Lee <cat@example.com> `@cat <https://b.example/cat>`_\n"
+       "- Ann Smith <ann@example.com> `@ann <https://b.example/ann>`_.\n")],
+     "Keepers\n-------\n- Bob Jones `@bob <https://b.example/bob>`_.\n- Dan Wu `@dan <https://b.example/dan>`_.\n\n"
+     "Previous Keepers\n----------------\n- Cat Lee <cat@example.com> `@cat <https://b.example/cat>`_\n"
+     "- Ann Smith <ann@example.com> `@ann <https://b.example/ann>`_.\n"),
     # ... or new lines with a blank line of their own sit just past the kept neighbour (that blank may be the lost one).
     ("lost-blank-maybe-written-again-past-kept-line", "alpha = 1\n\nbeta = 2\n",
      [("alpha = 1\nbeta = 2\n", "import os\n\nalpha = 1\nbeta = 3\n")], ("refused", "sit just past the kept line")),
