@@ -26,8 +26,9 @@ def by_counts(lines: list[str], top: str, new: list[str], bottom: str, n: int, *
     blank-line count wherever lines of those kinds meet, when that is always
     the same (see ``_blank_habit``). With a habit at both joins the split
     must fit both; with a habit at one, it must fit that one and leave the
-    other join spaced as the file spaces such lines somewhere. More than one
-    split that fits decides nothing.
+    other join spaced as the file spaces such lines somewhere; that one
+    habit must be firm (the exact pair, seen three times or more) unless
+    ``firm`` is False. More than one split that fits decides nothing.
     """
     text = [i for i, x in enumerate(new) if x.strip()]
     lead, trail = text[0], len(new) - 1 - text[-1]
