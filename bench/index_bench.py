@@ -65,6 +65,7 @@ APPEND = {  # language → (extensions, function template)
 def worker_ours(path: str, home: str, chroma_url: str, files_out: str) -> None:
     t0, c0 = time.perf_counter(), cpu_seconds()
     from repo_assist import assistant
+    from repo_assist.indexer import flush_size
 
     ws = assistant.open_workspace(path, {"home": home, "chroma_url": chroma_url or None})
     stats = assistant.index(ws, full=True)
@@ -83,7 +84,7 @@ def worker_ours(path: str, home: str, chroma_url: str, files_out: str) -> None:
     real, offered = embedded_tokens(tok, texts)
     # the compute behind the tokens: padding, in the indexer's flush groups and in one call
     items = list(zip((len(t) for t in texts), token_counts(tok, texts)))
-    flush_at = max(256, ws.settings.embed_batch_size * 4)
+    flush_at = flush_size(ws.settings.embed_batch_size)
     groups: list[list[tuple[int, int]]] = [[]]
     for i, r in enumerate(rids):
         groups[-1].append(items[i])

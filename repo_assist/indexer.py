@@ -36,6 +36,11 @@ class Plan:
     unchanged: int = 0
 
 
+def flush_size(embed_batch_size: int) -> int:
+    """How many chunks are embedded and stored (and their files marked done) per flush."""
+    return max(256, embed_batch_size * 4)
+
+
 def plan(candidates: tuple[Candidate, ...], known: dict[str, FileRow], *, full: bool) -> Plan:
     p = Plan()
     seen: set[str] = set()
@@ -155,7 +160,7 @@ class Indexer:
         batch_chunks: list[Chunk] = []
         encodings: dict[str, str] = {}
         counters = {"computed": 0, "reused": 0, "deleted": 0, "fallback": 0}
-        flush_at = max(256, self.ws.settings.embed_batch_size * 4)  # chunks stored (and files marked done) per flush
+        flush_at = flush_size(self.ws.settings.embed_batch_size)
         # a big run is worth torch's start-up; a small one runs on the light numpy path
         bulk = total_bytes > self.ws.settings.light_embed_max * 400
 

@@ -38,7 +38,7 @@ import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from .spacing import HABIT_SEEN, by_counts, by_room, depth, kind, spacing
+from .spacing import HABIT_SEEN, by_counts, by_room, depth, edges, kind, spacing
 from .transfer import Refusal
 
 __all__ = ["Gap", "SIMILAR", "alike", "place"]
@@ -104,8 +104,7 @@ def _position(g: Gap, a: int, b: int, run: range) -> tuple[int, int, int]:
         joins_below = _joins(new[-1], [bottom])
     else:
         joins_below = _joins(_head(new), _paragraph(g.lines, g.m[b], 1))  # type: ignore[arg-type]
-    lead = next(i for i, x in enumerate(new) if x.strip())
-    trail = next(i for i, x in enumerate(reversed(new)) if x.strip())
+    lead, trail = edges(new)
     if lead or trail:  # a block with blank lines of its own, set apart from both sides
         if above is not None and below is not None:
             if lead == 0 and trail == n < len(new):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["HABIT_SEEN", "blank_runs", "by_counts", "by_room", "depth", "kind", "spacing"]
+__all__ = ["HABIT_SEEN", "blank_runs", "by_counts", "by_room", "depth", "edges", "kind", "spacing"]
 
 HABIT_SEEN = 2  # times the file must space a pair of kinds of line the same way before that counts as its habit
 _HABIT_FIRM = 3  # ... and the times for the exact pair when that one join alone decides
@@ -30,9 +30,8 @@ def by_counts(lines: list[str], top: str, new: list[str], bottom: str, n: int, *
     habit must be firm (the exact pair, seen three times or more) unless
     ``firm`` is False. More than one split that fits decides nothing.
     """
-    text = [i for i, x in enumerate(new) if x.strip()]
-    lead, trail = text[0], len(new) - 1 - text[-1]
-    joins = ((top, new[text[0]]), (new[text[-1]], bottom))
+    lead, trail = edges(new)
+    joins = ((top, new[lead]), (new[-1 - trail], bottom))
     upper, lower = (_blank_habit(lines, u, v) for u, v in joins)
     if upper is None and lower is None:
         return None
@@ -59,11 +58,16 @@ def by_room(lines: list[str], new: list[str], n: int) -> int | None:
     ``a, '', X, '', b`` or ``a, X, '', '', b``; in a file that never has two
     blank lines in a row only the first is its way.
     """
-    text = [i for i, x in enumerate(new) if x.strip()]
-    lead, trail = text[0], len(new) - 1 - text[-1]
+    lead, trail = edges(new)
     longest = max((end - start for start, end in blank_runs(lines)), default=0)
     fits = [k for k in range(n + 1) if k + lead <= longest and n - k + trail <= longest]
     return fits[0] if len(fits) == 1 else None
+
+
+def edges(new: list[str]) -> tuple[int, int]:
+    """How many blank lines the new lines (at least one not blank) start and end with."""
+    lead = next(i for i, x in enumerate(new) if x.strip())
+    return lead, next(i for i, x in enumerate(reversed(new)) if x.strip())
 
 
 def blank_runs(lines: list[str]) -> list[tuple[int, int]]:
