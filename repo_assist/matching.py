@@ -117,6 +117,9 @@ def apply_blocks(
         try:
             _refuse_lazy_replace(block.path, search, replace)
             new_lines, how, places = _apply_one(text, search, replace, fuzzy_threshold, levels, 1 + len(copies))
+            if new_lines == list(zip(text.lines, text.eols)):
+                # SEARCH and REPLACE are one text, or differ only by what the cascade reads as the model's noise.
+                raise Refusal("the block changes nothing: applied, its REPLACE is what the file already has; write the change itself")
         except Refusal as refusal:
             near, line = nearest(text.lines, [s for s in search if not ELISION_RE.match(s)])
             failed.append(BlockFailure(block, refusal.reason, near, line))
