@@ -11,6 +11,7 @@ of blank lines bounds any split.
 from __future__ import annotations
 
 import re
+import sys
 
 __all__ = ["HABIT_SEEN", "blank_runs", "by_counts", "by_room", "depth", "edges", "kind", "spacing"]
 
@@ -136,8 +137,29 @@ _LEAD_RE = re.compile(r"[A-Za-z_]\w*|\d+|(\S)\1*")
 
 
 def kind(line: str) -> tuple[int, str]:
-    """A line's kind: its indentation and its leading word (or run of one symbol)."""
-    return depth(line), _LEAD_RE.match(line.strip()).group()  # type: ignore[union-attr]
+    """A line's kind: its indentation and its leading word (or run of one symbol).
+
+    A Python import is of its PEP 8 group instead (``__future__``, standard
+    library, relative, any other), the groups files set apart with blank lines.
+    """
+    stripped = line.strip()
+    found = _IMPORT_RE.match(stripped)
+    if found:
+        return depth(line), "import " + _import_group(found)
+    return depth(line), _LEAD_RE.match(stripped).group()  # type: ignore[union-attr]
+
+
+# `from a.b import c` / `import a.b as c, d` as Python writes them (not JS's `import x from "y"`, not Java's `;`).
+_IMPORT_RE = re.compile(r"from\s+(\.*)(\w*)[\w.]*\s+import\b|import\s+(\w+)[\w.]*(?:\s+as\s+\w+)?(?:\s*,\s*[\w.]+(?:\s+as\s+\w+)?)*\s*(?:#.*)?$")
+
+
+def _import_group(found: re.Match) -> str:
+    if found.group(1):
+        return "relative"
+    top = found.group(2) or found.group(3)
+    if top == "__future__":
+        return "future"
+    return "stdlib" if top in sys.stdlib_module_names else "other"
 
 
 def _rough(line: str) -> tuple[int, str]:

@@ -528,6 +528,15 @@ RULES = [
     ("new-block-joins-the-paragraph-of-its-openers-kind", "func f() {\n\tx := 1\n\n\tif a != nil {\n\t\ta()\n\t}\n}\n",
      [("\tx := 1\n\tif a != nil {\n", "\tx := 1\n\tif b != nil {\n\t\tb()\n\t}\n\tif a != nil {\n")],
      "func f() {\n\tx := 1\n\n\tif b != nil {\n\t\tb()\n\t}\n\tif a != nil {\n\t\ta()\n\t}\n}\n"),
+    # A new Python import joins the paragraph of its PEP 8 group (standard library, relative, other) ...
+    ("new-import-joins-its-group", "import os\n\nfrom .compat import x\n",
+     [("import os\nfrom .compat import x\n", "import os\nfrom datetime import datetime\nfrom .compat import x\n")],
+     "import os\nfrom datetime import datetime\n\nfrom .compat import x\n"),
+    # ... and a new group of imports, with a blank line of its own, is set apart from the group above.
+    ("new-import-group-set-apart", "from typer import main\nfrom typer.testing import CliRunner\n\nrunner = CliRunner()\n",
+     [("from typer.testing import CliRunner\nrunner = CliRunner()\n",
+       "from typer.testing import CliRunner\nfrom .utils import needs\n\nrunner = CliRunner()\n")],
+     "from typer import main\nfrom typer.testing import CliRunner\n\nfrom .utils import needs\n\nrunner = CliRunner()\n"),
     # A new line written just like the lines of one paragraph (names aside) joins it.
     ("new-line-joins-the-paragraph-written-like-it", FLAGS,
      [("\tarrayFlag.Changed = false\n\texpected = strings.Join([]string{\n",
@@ -593,6 +602,11 @@ RULES = [
     ("trailing-space-removed-by-a-noisy-model", "a = 1 \nb = 2\n", [("a = 1 \nb = 2  \n", "a = 1\nb = 2  \n")], "a = 1\nb = 2\n"),
     # A new whitespace-only line is new, not a moved copy of the file's blank line.
     ("new-whitespace-only-line-kept-as-written", "    a\n\n    b\n", [("a\n\nb\n", "a\n\n  \nb\n")], "    a\n\n  \n    b\n"),
+    # A block that changes nothing is refused, not reported as applied: REPLACE the same as SEARCH ...
+    ("block-that-changes-nothing", "a = 1\nb = 2\n", [("a = 1\n", "a = 1\n")], ("refused", "changes nothing")),
+    # ... or differing from it only by trailing whitespace read as the model's noise.
+    ("block-whose-only-change-is-noise", "x = 1\ny = 2\n", [("x = 1 \ny = 2\n", "x = 1 \ny = 2  \n")],
+     ("refused", "changes nothing")),
     # The same block given once per place it matches is applied to each place; fewer copies stay ambiguous.
     ("same-block-per-place", DUP, [("    x = 1\n    return 0\n", "    x = 2\n    return 0\n")] * 2, DUP.replace("x = 1", "x = 2")),
     ("fewer-copies-than-places", DUP + "\n\ndef third():\n    x = 1\n    return 0\n",
