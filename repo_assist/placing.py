@@ -38,7 +38,7 @@ import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from .spacing import HABIT_SEEN, by_counts, by_room, depth, edges, kind, spacing
+from .spacing import HABIT_SEEN, by_counts, by_room, depth, edges, kind, shape, spacing
 from .transfer import Refusal
 
 __all__ = ["Gap", "SIMILAR", "alike", "place"]
@@ -190,27 +190,10 @@ def _by_likeness(lines: list[str], top: int, bottom: int, new: list[str], n: int
 
 
 _ALIKE, _UNLIKE = 0.75, 0.5  # shape likeness that makes a neighbour the new lines' own, and the other's most
-_SHAPE_RE = re.compile(r"""(?P<s>"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`[^`]*`)|(?P<n>\b\d[\w.]*)|(?P<w>[A-Za-z_]\w*)""")
-_KEYWORDS = frozenset(
-    "def class func function fn return if elif else for while import from package use with try except catch finally "
-    "raise throw var let const pub struct type interface async await yield assert case switch break continue".split()
-)
-
-
-def _shape(line: str) -> str:
-    def one(m: re.Match) -> str:
-        if m.group("s"):
-            return "s"
-        if m.group("n"):
-            return "0"
-        return m.group() if m.group() in _KEYWORDS else "a"
-    return " ".join(_SHAPE_RE.sub(one, line).split())
-
-
 def _likeness(a: str, b: str) -> float:
     if depth(a) != depth(b):
         return 0.0
-    return SequenceMatcher(None, _shape(a), _shape(b), autojunk=False).ratio()
+    return SequenceMatcher(None, shape(a), shape(b), autojunk=False).ratio()
 
 
 def _opens_block(lines: list[str], opener: str) -> bool:
@@ -267,9 +250,9 @@ def _joins(line: str, paragraph: list[str]) -> bool:
     """Is ``line`` of a kind the paragraph has, or written just like one of its lines (same depth and shape)?"""
     if _sibling(line, paragraph):
         return True
-    shape = _shape(line)
+    written = shape(line)
     return bool(line.strip()) and line.strip()[0] not in ")]}" and any(
-        depth(p) == depth(line) and _shape(p) == shape for p in paragraph
+        depth(p) == depth(line) and shape(p) == written for p in paragraph
     )
 
 

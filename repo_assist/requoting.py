@@ -21,7 +21,9 @@ change the bytes but not that intent:
   SEARCH carries trailing whitespace the file lacks, trailing whitespace on a
   new or changed line is dropped — unless the file ends lines of that kind
   (blank or not) with that whitespace or the start of it (noise is
-  appended), in which case it may be meant and the block is refused.
+  appended), in which case it may be meant and the block is refused. Where
+  the file's lines written like it (same depth and shape) all end one way,
+  and what the model wrote starts that way, that is what was meant.
   Losing trailing whitespace is always believed.
 
 The lines go to ``transfer`` as an exact block, which keeps line endings.
@@ -34,12 +36,13 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from .placing import Gap, alike, place
-from .spacing import blank_runs
+from .spacing import blank_runs, depth, shape
 from .transfer import Match, Refusal, Shift, Text
 
 __all__ = ["requote"]
 
 _MAX_PAIRING = 4000  # line pairs compared when pairing edited lines; past this none are paired
+_TAIL_HABIT = 2  # lines of one depth and shape, all ending alike, that say how a new such line ends
 
 
 def requote(text: Text, match: Match, search: list[str], replace: list[str]) -> list[str]:
@@ -138,18 +141,32 @@ class _Whitespace:
     noisy: bool  # SEARCH carries trailing whitespace the file does not have
     text_tails: frozenset[str]  # the trailing whitespace the file's non-blank lines end with
     blank_tails: frozenset[str]  # ... and what its whitespace-only lines hold
+    habits: dict[tuple[int, str], str | None]  # (depth, shape) → the one tail every such line has (None: several)
+    seen: dict[tuple[int, str], int]  # ... and how many lines of that depth and shape the file has
 
     @classmethod
     def read(cls, lines: list[str], s: list[str], m: list[int | None]) -> "_Whitespace":
         noisy = any(_tail(x) and (t is None or _tail(lines[t]) != _tail(x)) for x, t in zip(s, m))
         if not noisy:
-            return cls(False, frozenset(), frozenset())
-        return cls(True, frozenset(_tail(x) for x in lines if x.strip()), frozenset(x for x in lines if not x.strip()))
+            return cls(False, frozenset(), frozenset(), {}, {})
+        habits: dict[tuple[int, str], str | None] = {}
+        seen: dict[tuple[int, str], int] = {}
+        for line in lines:
+            if line.strip():
+                key = (depth(line), shape(line))
+                habits[key] = _tail(line) if habits.get(key, _tail(line)) == _tail(line) else None
+                seen[key] = seen.get(key, 0) + 1
+        return cls(True, frozenset(_tail(x) for x in lines if x.strip()), frozenset(x for x in lines if not x.strip()), habits, seen)
 
     def written(self, body: str, tail: str, where: str) -> str:
         """``body`` with the trailing whitespace ``tail`` the model wrote on a line it changed or added."""
         if not tail or not self.noisy:
             return body + tail
+        if body:  # the file's lines written just like it all end the same way: that is what was meant
+            key = (depth(body), shape(body))
+            habit = self.habits.get(key)
+            if habit is not None and self.seen[key] >= _TAIL_HABIT and tail.startswith(habit):
+                return body + habit
         found = self.text_tails if body else self.blank_tails
         # Noise is added at the end, so what was meant is a start of what was written.
         if any(tail[:n] in found for n in range(1, len(tail) + 1)):

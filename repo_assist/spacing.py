@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import sys
 
-__all__ = ["HABIT_SEEN", "blank_runs", "by_counts", "by_room", "depth", "edges", "kind", "spacing"]
+__all__ = ["HABIT_SEEN", "blank_runs", "by_counts", "by_room", "depth", "edges", "kind", "shape", "spacing"]
 
 HABIT_SEEN = 2  # times the file must space a pair of kinds of line the same way before that counts as its habit
 _HABIT_FIRM = 3  # ... and the times for the exact pair when that one join alone decides
@@ -170,6 +170,24 @@ def _rough(line: str) -> tuple[int, str]:
 
 # How kinds of line are told apart when asking how the file spaces them: exact first, then one side rough.
 _LEVELS = ((kind, kind), (_rough, kind), (kind, _rough))
+
+
+_SHAPE_RE = re.compile(r"""(?P<s>"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`[^`]*`)|(?P<n>\b\d[\w.]*)|(?P<w>[A-Za-z_]\w*)""")
+_KEYWORDS = frozenset(
+    "def class func function fn return if elif else for while import from package use with try except catch finally "
+    "raise throw var let const pub struct type interface async await yield assert case switch break continue".split()
+)
+
+
+def shape(line: str) -> str:
+    """A line written with its names, strings and numbers blanked out (keywords kept): ``a = s`` for ``x = "y"``."""
+    def one(m: re.Match) -> str:
+        if m.group("s"):
+            return "s"
+        if m.group("n"):
+            return "0"
+        return m.group() if m.group() in _KEYWORDS else "a"
+    return " ".join(_SHAPE_RE.sub(one, line).split())
 
 
 def depth(line: str) -> int:

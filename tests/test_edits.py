@@ -598,6 +598,9 @@ RULES = [
     ("trailing-noise-unlike-the-files", HARD_BREAKS,
      [("Line one  \nLine two  \nLine three\t\n", "Line one  \nLine 2\t\nLine three\t\n")],
      HARD_BREAKS.replace("Line two  ", "Line 2")),
+    # ... and where every line written like it (depth and shape) ends one way, a new line ends that way.
+    ("trailing-noise-on-a-line-like-others", "## One \n## Two \ntext here\n",
+     [("## Two \ntext here \n", "## Two \n## Three  \ntext here \n")], "## One \n## Two \n## Three \ntext here\n"),
     # Losing trailing whitespace is believed even from a noisy model.
     ("trailing-space-removed-by-a-noisy-model", "a = 1 \nb = 2\n", [("a = 1 \nb = 2  \n", "a = 1\nb = 2  \n")], "a = 1\nb = 2\n"),
     # A new whitespace-only line is new, not a moved copy of the file's blank line.
