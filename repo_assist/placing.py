@@ -13,8 +13,8 @@ block exact; ``spacing`` reads the file's blank-line habits). A lost run of line
 * new lines inserted between two kept lines: their shape must say which side
   they belong to — they end (start) with exactly as many blank lines as were
   lost and are not one more of a run of lines the file keeps together; they
-  stay deeper than the line below while starting as deep as the line above
-  (the block above goes on); they are of a kind (or written just like a
+  stay deeper than the line below while starting as deep as the line above,
+  or the line above is deeper than the line below too (the block above goes on); they are of a kind (or written just like a
   line) only one side's paragraph has, a block counting as its opening
   line's kind; or the line below starts a section (a heading, comment or definition)
   and they do not; they are written like one neighbour and unlike the other
@@ -160,8 +160,8 @@ def _by_shape(
     if depth(new[0]) > depth(top) and _opens_block(g.lines, top):
         return 0
     depths = [depth(x) for x in new]
-    if depths[0] >= depth(top) and min(depths) > depth(bottom):
-        return 0  # they start as deep as the line above and stay deeper than the line below: its block goes on
+    if min(depths) > depth(bottom) and (depths[0] >= depth(top) or depth(top) > depth(bottom)):
+        return 0  # they stay deeper than the line below, which the line above is deeper than too: its block goes on
     if joins_above != joins_below:
         return 0 if joins_above else n  # they continue the paragraph they look like
     first_opens = _opens(new[0], new[1] if len(new) > 1 else "")

@@ -512,6 +512,10 @@ RULES = [
     # New lines that stay deeper than the line below continue the block above the lost blank line.
     ("new-lines-deeper-than-below-continue-above", "def f():\n    x = 1\n\nvalue = f()\n",
      [("    x = 1\nvalue = f()\n", "    x = 1\n    y = 2\nvalue = f()\n")], "def f():\n    x = 1\n    y = 2\n\nvalue = f()\n"),
+    # ... also when they close an inner block of it: the lost line stays before the dedented line below.
+    ("new-lines-closing-an-inner-block-continue-above", "for p in ps:\n    if p:\n        try:\n            go()\n        except E:\n            pass\n\nfor c in cs:\n    show(c)\n",
+     [("            pass\nfor c in cs:\n", "            pass\n        break\nfor c in cs:\n")],
+     "for p in ps:\n    if p:\n        try:\n            go()\n        except E:\n            pass\n        break\n\nfor c in cs:\n    show(c)\n"),
     # New lines of a kind only the paragraph above has join it.
     ("new-line-joins-the-paragraph-it-looks-like", "self.a = 1\nself.b = 2\n\nfor x in y:\n    pass\n",
      [("self.b = 2\nfor x in y:\n", "self.b = 2\nself.c = 3\nfor x in y:\n")], "self.a = 1\nself.b = 2\nself.c = 3\n\nfor x in y:\n    pass\n"),
