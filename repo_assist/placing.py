@@ -22,8 +22,9 @@ block exact; ``spacing`` reads the file's blank-line habits). A lost run of line
   body in a file that never spaces them; or exactly one split of the lost
   lines spaces both joins as the file always spaces those kinds of line
   (asking rougher kinds where a pair is rare), or spaces one join as the
-  file always spaces that very pair (seen three times or more) and the
-  other as the file spaces such lines somewhere. New lines with blank lines
+  file always spaces that very pair (seen three times or more), or a
+  definition after the end of a block as the file always does (three
+  times or more), and the other as the file spaces such lines somewhere. New lines with blank lines
   of their own at an edge take the one split that runs no more blank lines
   than the file ever does, or of the splits that fit, the one a habit at
   one join picks. A placement that would space two kinds of line unlike
@@ -38,7 +39,7 @@ import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from .spacing import HABIT_SEEN, by_counts, by_room, depth, edges, kind, shape, spacing
+from .spacing import DEFINITION_RE, HABIT_SEEN, by_counts, by_room, depth, edges, kind, shape, spacing
 from .transfer import Refusal
 
 __all__ = ["Gap", "SIMILAR", "alike", "place"]
@@ -270,16 +271,12 @@ def _sibling(line: str, paragraph: list[str]) -> bool:
 
 
 _COMMENT_RE = re.compile(r"^\s*(?:#|//|/\*|\*|--\s|;|<!--|%|\.\.\s)")
-_DEFINITION_RE = re.compile(
-    r"^\s*(?:@\w|(?:(?:export|public|private|protected|static|abstract|final|pub(?:\([\w:]+\))?|async|unsafe|default)\s+)*"
-    r"(?:def|class|func|function|fn|struct|enum|trait|impl|interface|module|namespace|package)\b)"
-)
 _UNDERLINE_RE = re.compile(r"^\s*([=\-~^*+#`'\".:_])\1{2,}\s*$")
 
 
 def _opens(line: str, following: str) -> bool:
     """Does ``line`` start a section: a comment or heading, or a definition (or its decorator)?"""
-    return bool(_COMMENT_RE.match(line) or _DEFINITION_RE.match(line) or (line.strip() and _UNDERLINE_RE.match(following)))
+    return bool(_COMMENT_RE.match(line) or DEFINITION_RE.match(line) or (line.strip() and _UNDERLINE_RE.match(following)))
 
 
 def _cannot_place(run: range, why: str) -> Refusal:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import sys
 
-__all__ = ["HABIT_SEEN", "blank_runs", "by_counts", "by_room", "depth", "edges", "kind", "shape", "spacing"]
+__all__ = ["DEFINITION_RE", "HABIT_SEEN", "blank_runs", "by_counts", "by_room", "depth", "edges", "kind", "shape", "spacing"]
 
 HABIT_SEEN = 2  # times the file must space a pair of kinds of line the same way before that counts as its habit
 _HABIT_FIRM = 3  # ... and the times for the exact pair when that one join alone decides
@@ -33,13 +33,11 @@ def by_counts(lines: list[str], top: str, new: list[str], bottom: str, n: int, *
     """
     lead, trail = edges(new)
     joins = ((top, new[lead]), (new[-1 - trail], bottom))
-    upper, lower = (_blank_habit(lines, u, v) for u, v in joins)
+    (upper, upper_firm), (lower, lower_firm) = (_join_habit(lines, u, v) for u, v in joins)
     if upper is None and lower is None:
         return None
-    if firm and (upper is None or lower is None):  # one join alone decides only with a firm habit for that very pair
-        u, v = joins[0] if upper is not None else joins[1]
-        if _blank_habit(lines, u, v, levels=1, least=_HABIT_FIRM) is None:
-            return None
+    if firm and not (upper_firm if upper is not None else lower_firm) and (upper is None or lower is None):
+        return None  # one join alone decides only with a firm habit
     fits = [k for k in range(n + 1) if upper in (None, k + lead) and lower in (None, n - k + trail)]
     if len(fits) != 1:
         return None
@@ -49,6 +47,44 @@ def by_counts(lines: list[str], top: str, new: list[str], bottom: str, n: int, *
     if lower is None and not _seen(lines, *joins[1], n - k + trail):
         return None
     return k
+
+
+def _join_habit(lines: list[str], upper: str, lower: str) -> tuple[int | None, bool]:
+    """The file's habit for a join and whether it is firm: the pair's (firm if the exact pair is seen three times
+    or more), else, where a block ends and a definition starts, the file's habit before such definitions (firm)."""
+    habit = _blank_habit(lines, upper, lower)
+    if habit is not None:
+        return habit, _blank_habit(lines, upper, lower, levels=1, least=_HABIT_FIRM) is not None
+    habit = _before_definition(lines, upper, lower)
+    return habit, habit is not None
+
+
+def _before_definition(lines: list[str], upper: str, lower: str) -> int | None:
+    """How many blank lines the file always puts (three times or more) between the end of a block and a definition
+    of ``lower``'s kind after it, when ``upper`` ends a block and ``lower`` starts a definition: methods one apart,
+    classes two, whatever the lines that end the blocks before them."""
+    if not DEFINITION_RE.match(lower) or not _ends_block(upper, lower):
+        return None
+    gaps, prev, of_lower = [], None, kind(lower)
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        if prev is not None and kind(line) == of_lower and _ends_block(lines[prev], line):
+            gaps.append(i - prev - 1)
+        prev = i
+    return gaps[0] if len(gaps) >= _HABIT_FIRM and len(set(gaps)) == 1 else None
+
+
+def _ends_block(line: str, following: str) -> bool:
+    """Is ``line`` the end of a block ``following`` comes after: deeper, or a closing bracket as deep?"""
+    return depth(line) > depth(following) or (depth(line) == depth(following) and line.strip()[:1] in ")]}")
+
+
+# A definition (or its decorator): what code files set apart from the block before it by a fixed count of blank lines.
+DEFINITION_RE = re.compile(
+    r"^\s*(?:@\w|(?:(?:export|public|private|protected|static|abstract|final|pub(?:\([\w:]+\))?|async|unsafe|default)\s+)*"
+    r"(?:def|class|func|function|fn|struct|enum|trait|impl|interface|module|namespace|package)\b)"
+)
 
 
 def by_room(lines: list[str], new: list[str], n: int) -> int | None:

@@ -472,6 +472,10 @@ CLASSES = (
     "class A:\n    def f(self):\n        self.x = 1\n\n\nclass B:\n    def g(self):\n        self.z = 3\n\n"
     "    def h(self):\n        self.w = 4\n\n\nclass C:\n    pass\n"
 )
+METHODS = (
+    "class A:\n    def f(self):\n        return 1\n\n    def g(self):\n        if self:\n            return 2\n\n    def h(self):\n"
+    "        for x in self:\n            if x:\n                return x\n\n    def i(self):\n        pass\n\n\nclass B:\n    pass\n"
+)
 NOTES = "# Notes\n\n## Latest\n\n### Fixes\n\n* one\n\n## 0.1\n\n* two\n"
 HARD_BREAKS = "Line one  \nLine two  \nLine three\n"
 CHANGES = (
@@ -581,6 +585,10 @@ RULES = [
     ("lost-blanks-split-within-the-longest-run-by-one-habit", CLASSES,
      [("        self.x = 1\nclass B:\n", "        self.x = 1\n    def e(self):\n        self.y = 2\n\nclass B:\n")],
      CLASSES.replace("self.x = 1\n", "self.x = 1\n\n    def e(self):\n        self.y = 2\n")),
+    # ... or, after a block, where the file always spaces definitions of that kind after blocks alike (3+ times).
+    ("lost-blanks-split-by-the-files-spacing-of-definitions", METHODS,
+     [("    def i(self):\n        pass\nclass B:\n", "    def i(self):\n        pass\n    def j(self):\n        return 3\n\nclass B:\n")],
+     METHODS.replace("        pass\n\n\n", "        pass\n\n    def j(self):\n        return 3\n\n\n")),
     # A placement that would space two kinds of line unlike everywhere else in the file is refused.
     ("placement-against-the-files-spacing", GO, [("}\nfunc c() {\n", "}\nfunc x() {\n}\nfunc c() {\n")], ("refused", "spaced unlike")),
     # Blank lines the block adds where one was lost: one of them may be the lost one.
