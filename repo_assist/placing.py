@@ -23,8 +23,8 @@ block exact; ``spacing`` reads the file's blank-line habits). A lost run of line
   lines spaces both joins as the file always spaces those kinds of line
   (asking rougher kinds where a pair is rare), or spaces one join as the
   file always spaces that very pair (seen three times or more), or a
-  definition after the end of a block as the file always does (three
-  times or more), and the other as the file spaces such lines somewhere. New lines with blank lines
+  definition after the end of a block (or else after any code) as the
+  file always does (three times or more), and the other as the file spaces such lines somewhere. New lines with blank lines
   of their own at an edge take the one split that runs no more blank lines
   than the file ever does, or of the splits that fit, the one a habit at
   one join picks. A placement that would space two kinds of line unlike

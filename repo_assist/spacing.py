@@ -60,24 +60,36 @@ def _join_habit(lines: list[str], upper: str, lower: str) -> tuple[int | None, b
 
 
 def _before_definition(lines: list[str], upper: str, lower: str) -> int | None:
-    """How many blank lines the file always puts (three times or more) between the end of a block and a definition
-    of ``lower``'s kind after it, when ``upper`` ends a block and ``lower`` starts a definition: methods one apart,
-    classes two, whatever the lines that end the blocks before them."""
-    if not DEFINITION_RE.match(lower) or not _ends_block(upper, lower):
+    """How many blank lines the file always puts (three times or more) before a definition of ``lower``'s kind
+    after code like ``upper``: after the end of a block (a deeper line or a closing bracket) if ``upper`` is one,
+    else after any code that is not its parent's opening line, a comment or a decorator. Methods one apart,
+    classes two, whatever the lines before them."""
+    if not DEFINITION_RE.match(lower):
         return None
-    gaps, prev, of_lower = [], None, kind(lower)
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        if prev is not None and kind(line) == of_lower and _ends_block(lines[prev], line):
-            gaps.append(i - prev - 1)
-        prev = i
-    return gaps[0] if len(gaps) >= _HABIT_FIRM and len(set(gaps)) == 1 else None
+    for before in (_ends_block, _code_before):
+        if before(upper, lower):
+            gaps, prev, of_lower = [], None, kind(lower)
+            for i, line in enumerate(lines):
+                if not line.strip():
+                    continue
+                if prev is not None and kind(line) == of_lower and before(lines[prev], line):
+                    gaps.append(i - prev - 1)
+                prev = i
+            if len(gaps) >= _HABIT_FIRM and len(set(gaps)) == 1:
+                return gaps[0]
+    return None
 
 
 def _ends_block(line: str, following: str) -> bool:
     """Is ``line`` the end of a block ``following`` comes after: deeper, or a closing bracket as deep?"""
     return depth(line) > depth(following) or (depth(line) == depth(following) and line.strip()[:1] in ")]}")
+
+
+def _code_before(line: str, following: str) -> bool:
+    """Is ``line`` code before ``following`` rather than its parent's opening line (``class A:``) or its header (a
+    comment or decorator): as deep or deeper, ending no opening line, no comment or decorator?"""
+    return (depth(line) >= depth(following) and line.rstrip()[-1:] not in ":{(["
+            and not line.lstrip().startswith(("#", "//", "/*", "*", "@")))
 
 
 # A definition (or its decorator): what code files set apart from the block before it by a fixed count of blank lines.

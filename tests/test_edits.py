@@ -476,6 +476,7 @@ METHODS = (
     "class A:\n    def f(self):\n        return 1\n\n    def g(self):\n        if self:\n            return 2\n\n    def h(self):\n"
     "        for x in self:\n            if x:\n                return x\n\n    def i(self):\n        pass\n\n\nclass B:\n    pass\n"
 )
+MODULE = "import json\n\nA = 1\n\nB = 2\n\n\nclass C:\n    x = 1\n\n\nclass D:\n    pass\n\n\nclass E:\n    pass\n"
 NOTES = "# Notes\n\n## Latest\n\n### Fixes\n\n* one\n\n## 0.1\n\n* two\n"
 HARD_BREAKS = "Line one  \nLine two  \nLine three\n"
 CHANGES = (
@@ -589,6 +590,9 @@ RULES = [
     ("lost-blanks-split-by-the-files-spacing-of-definitions", METHODS,
      [("    def i(self):\n        pass\nclass B:\n", "    def i(self):\n        pass\n    def j(self):\n        return 3\n\nclass B:\n")],
      METHODS.replace("        pass\n\n\n", "        pass\n\n    def j(self):\n        return 3\n\n\n")),
+    # ... or after any code, where the file always spaces such definitions after code alike.
+    ("lost-blanks-split-by-the-files-spacing-of-definitions-after-code", MODULE,
+     [("B = 2\nclass C:\n", "B = 2\nA = 3\n\nclass C:\n")], MODULE.replace("B = 2\n", "B = 2\n\nA = 3\n")),
     # A placement that would space two kinds of line unlike everywhere else in the file is refused.
     ("placement-against-the-files-spacing", GO, [("}\nfunc c() {\n", "}\nfunc x() {\n}\nfunc c() {\n")], ("refused", "spaced unlike")),
     # Blank lines the block adds where one was lost: one of them may be the lost one.
