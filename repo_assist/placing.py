@@ -14,21 +14,22 @@ block exact; ``spacing`` reads the file's blank-line habits). A lost run of line
   they belong to — they end (start) with exactly as many blank lines as were
   lost and are not one more of a run of lines the file keeps together; they
   stay deeper than the line below while starting as deep as the line above,
-  or the line above is deeper than the line below too (the block above goes on); they are of a kind (or written just like a
-  line) only one side's paragraph has, a block counting as its opening
-  line's kind; or the line below starts a section (a heading, comment or definition)
-  and they do not; they are written like one neighbour and unlike the other
-  (by shape); a lost blank line never goes between a block opener and its
-  body in a file that never spaces them; or exactly one split of the lost
-  lines spaces both joins as the file always spaces those kinds of line
-  (asking rougher kinds where a pair is rare), or spaces one join as the
-  file always spaces that very pair (seen three times or more), or a
-  definition after the end of a block (or else after any code) as the
-  file always does (three times or more), and the other as the file spaces such lines somewhere. New lines with blank lines
-  of their own at an edge take the one split that runs no more blank lines
-  than the file ever does, or of the splits that fit, the one a habit at
-  one join picks. A placement that would space two kinds of line unlike
-  the file does everywhere else is refused too.
+  or the line above is deeper than the line below too (the block above goes
+  on); they are of a kind (or written just like a line) only one side's
+  paragraph has, a block counting as its opening line's kind; or the line
+  below starts a section (a heading, comment or definition) and they do not;
+  they are written like one neighbour and unlike the other (by shape); a
+  lost blank line never goes between a block opener and its body in a file
+  that never spaces them; or exactly one split of the lost lines spaces both
+  joins as the file always spaces those kinds of line (asking rougher kinds
+  where a pair is rare), or spaces one join as the file always spaces that
+  very pair (seen three times or more), or a definition after the end of a
+  block (or else after any code) as the file always does (three times or
+  more), and the other as the file spaces such lines somewhere. New lines
+  with blank lines of their own at an edge take the one split that runs no
+  more blank lines than the file ever does, or of the splits that fit, the
+  one a habit at one join picks. A placement that would space two kinds of
+  line unlike the file does everywhere else is refused too.
 
 Anything else is refused with a reason, never guessed.
 """

@@ -2,10 +2,11 @@
 
 Why a module of its own: ``placing`` judges where lines SEARCH left out go
 from the shape of the new lines; when shape cannot tell, the file's own
-spacing can. A line's kind is its depth and leading word; the file's habit
-for a pair of kinds is how many blank lines it always puts between them
-(asked of rougher kinds where the exact pair is rare), and its longest run
-of blank lines bounds any split.
+spacing can. A line's kind is its depth and leading word (a Python import's
+is its group); the file's habit for a pair of kinds is how many blank lines
+it always puts between them (asked of rougher kinds where the exact pair is
+rare, and before a definition, of any code before such definitions), and
+its longest run of blank lines bounds any split.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def by_counts(lines: list[str], top: str, new: list[str], bottom: str, n: int, *
 
 def _join_habit(lines: list[str], upper: str, lower: str) -> tuple[int | None, bool]:
     """The file's habit for a join and whether it is firm: the pair's (firm if the exact pair is seen three times
-    or more), else, where a block ends and a definition starts, the file's habit before such definitions (firm)."""
+    or more), else, where the lower line starts a definition, the file's habit before such definitions (firm)."""
     habit = _blank_habit(lines, upper, lower)
     if habit is not None:
         return habit, _blank_habit(lines, upper, lower, levels=1, least=_HABIT_FIRM) is not None
