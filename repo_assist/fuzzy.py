@@ -22,6 +22,7 @@ from .transfer import Match, Refusal, Shift
 __all__ = ["fuzzy", "nearest"]
 
 RIVAL = 3.0  # a rival this many times as distant as the best still counts
+_LINE_RIVAL = 2.0  # ... and on one line where two twin windows differ (all their other lines the same)
 _NEAREST_CANDIDATES = 8  # windows compared character by character when looking for the nearest lines
 
 
@@ -61,7 +62,8 @@ def fuzzy(lines: list[str], search: list[str], threshold: float) -> tuple[Match,
 
     "Close" is a ratio test: a rival elsewhere whose distance (1 - ratio) is
     under ``RIVAL`` times the best one's makes the SEARCH ambiguous — a typo
-    is forgiven, a different function with the same body is not.
+    is forgiven, a different function with the same body is not — unless
+    the lines where the two differ are the best one's, as SEARCH quotes them.
     """
     if sum(1 for s in search if s.strip()) < 2:
         return None
@@ -73,9 +75,32 @@ def fuzzy(lines: list[str], search: list[str], threshold: float) -> tuple[Match,
     for ratio, i, j in (hits if floor >= threshold else _scan(lines, search, floor)):
         if ratio < floor:
             continue
-        if not (i < end and start < j) or (ratio == best and i != start):
+        if (not (i < end and start < j) or (ratio == best and i != start)) and not _told_apart(lines, search, start, end, i):
             raise Refusal(f"SEARCH is about as similar to lines {i + 1}-{j} as to lines {start + 1}-{end}; quote the lines exactly")
     return _fuzzy_match(lines, search, start, end), best
+
+
+def _told_apart(lines: list[str], search: list[str], start: int, end: int, rival: int) -> bool:
+    """Do the lines where the best window and a twin at ``rival`` differ read as the best one's in SEARCH?
+
+    Two windows of SEARCH's length, line for line: wherever they differ,
+    SEARCH's line must be the best window's, or less than half as far from
+    it as from the twin's (one line decides, so the bar is lower than
+    ``RIVAL``); and they must differ somewhere.
+    """
+    n = len(search)
+    if end - start != n or rival + n > len(lines):
+        return False
+    differ = [k for k in range(n) if lines[start + k].strip() != lines[rival + k].strip()]
+    return bool(differ) and all(_nearer(search[k], lines[start + k], lines[rival + k]) for k in differ)
+
+
+def _nearer(quoted: str, own: str, twin: str) -> bool:
+    quoted, own, twin = quoted.strip(), own.strip(), twin.strip()
+    if quoted == own:
+        return True
+    to_own = 1.0 - SequenceMatcher(None, quoted, own, autojunk=False).ratio()
+    return _LINE_RIVAL * to_own < 1.0 - SequenceMatcher(None, quoted, twin, autojunk=False).ratio()
 
 
 def _fuzzy_match(lines: list[str], search: list[str], start: int, end: int) -> Match:

@@ -477,6 +477,10 @@ METHODS = (
     "        for x in self:\n            if x:\n                return x\n\n    def i(self):\n        pass\n\n\nclass B:\n    pass\n"
 )
 MODULE = "import json\n\nA = 1\n\nB = 2\n\n\nclass C:\n    x = 1\n\n\nclass D:\n    pass\n\n\nclass E:\n    pass\n"
+VERBS = (
+    'def put(url):\n    """Sends a PUT request.\n\n    :param url: the URL.\n    :returns: the response.\n    """\n\n\n'
+    'def patch(url):\n    """Sends a PATCH request.\n\n    :param url: the URL.\n    :returns: the response.\n    """\n'
+)
 NOTES = "# Notes\n\n## Latest\n\n### Fixes\n\n* one\n\n## 0.1\n\n* two\n"
 HARD_BREAKS = "Line one  \nLine two  \nLine three\n"
 CHANGES = (
@@ -633,6 +637,16 @@ RULES = [
     # A one-letter typo is forgiven next to a twin that differs by far more (but is still above the threshold).
     ("typo-next-to-a-distant-twin", TWIN, [(TWIN_B, TWIN_B + "    assert result.exit_code == 0\n")],
      TWIN + "    assert result.exit_code == 0\n"),
+    # ... and a twin that differs in one line is told apart by that line, where the typo lies in lines both share.
+    ("typo-next-to-a-twin-told-apart-by-the-line-they-differ-in", VERBS,
+     [('    """Sends a PUT request.\n\n    :param url: the URL.\n    :returns: the respxnse.\n',
+       '    """Sends a PUT request.\n\n    :param url: the URL.\n    :returns: the response.\n    :raises: nothing.\n')],
+     VERBS.replace("the response.\n", "the response.\n    :raises: nothing.\n", 1)),
+    # ... but not where the typo is in that line and leaves it about as near the twin's.
+    ("typo-in-the-line-twins-differ-in", VERBS,
+     [('    """Sends a PUTCH request.\n\n    :param url: the URL.\n    :returns: the response.\n',
+       '    """Sends a PUTCH request.\n\n    :param url: the URL.\n    :returns: the response.\n    :raises: nothing.\n')],
+     ("refused", "about as similar")),
     # `...` lines REPLACE rewrites are the file's code, not elisions.
     ("rewritten-ellipsis-lines-are-code", STUBS, [
         ("```go\nfunc A() error {\n    //...\n}\n...\nfunc B() error {\n    //...\n}\n",
