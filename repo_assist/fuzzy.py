@@ -22,7 +22,7 @@ from .transfer import Match, Refusal, Shift
 __all__ = ["fuzzy", "nearest"]
 
 RIVAL = 3.0  # a rival this many times as distant as the best still counts
-_LINE_RIVAL = 2.0  # ... and on one line where two twin windows differ (all their other lines the same)
+_LINE_RIVAL = 2.0  # ... and on each line where the best window and a twin differ (the lines they share say nothing)
 _NEAREST_CANDIDATES = 8  # windows compared character by character when looking for the nearest lines
 
 
@@ -85,7 +85,7 @@ def _told_apart(lines: list[str], search: list[str], start: int, end: int, rival
 
     Two windows of SEARCH's length, line for line: wherever they differ,
     SEARCH's line must be the best window's, or less than half as far from
-    it as from the twin's (one line decides, so the bar is lower than
+    it as from the twin's (those lines alone decide, so the bar is lower than
     ``RIVAL``); and they must differ somewhere.
     """
     n = len(search)
