@@ -6,8 +6,9 @@ is a judgement with its own rules (``requoting`` does the rest of making a
 block exact; ``spacing`` reads the file's blank-line habits). A lost run of lines sits between two SEARCH lines:
 
 * both kept and nothing new between them in REPLACE: it goes back between;
-* one of them changed: it stays by the kept one, unless the new lines there
-  look like the other side's paragraph, or the changed line was moved (it is
+* one of them changed: it stays by the kept one (before a rewrite that starts a
+  new definition, all of it), unless the new lines there look like the other
+  side's paragraph, or the changed line was moved (it is
   added again elsewhere), or new lines with blank lines of their own sit just
   past the kept one (one of those may be the lost line, written again);
 * new lines inserted between two kept lines: their shape must say which side
@@ -130,8 +131,8 @@ def _position(g: Gap, a: int, b: int, run: range) -> tuple[int, int, int]:
         # A neighbour was rewritten into the new lines: they stay on its side unless they look like the other side.
         if above is None and g.kept[b] is not None and not joins_below:
             return hi, hi, n
-        if below is None and g.kept[a] is not None and not joins_above and n == 1:
-            return lo, lo, n
+        if below is None and g.kept[a] is not None and not joins_above and (n == 1 or DEFINITION_RE.match(new[0])):
+            return lo, lo, n  # (a new definition takes all the lost lines before it)
         raise _cannot_place(run, "the lines next to them were changed")
     after = next((x for x in g.out[hi:] if x is not None), None)
     k = _by_shape(g, a, b, new, n, joins_above, joins_below, after)

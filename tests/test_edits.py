@@ -503,6 +503,10 @@ RULES = [
      [("def f(foo):\n    check(foo)\n    echo(foo)\n    result = run([])\n    assert ok\n    assert out\n",
        "def f(a, b):\n    return a, b\n    result = run(mode=False)\n    # cast defaults\n    # and more\n    assert result == (1, 2)\n")],
      ("refused", "the lines next to them were changed")),
+    # ... and a neighbour rewritten into a new definition takes all the lost lines before it.
+    ("lost-blanks-before-a-definition-rewritten", "def a():\n    pass\n\n\ndef b():\n    pass\n",
+     [("    pass\ndef b():\n", "    pass\n@cache\ndef compute_total(x, y):\n")],
+     "def a():\n    pass\n\n\n@cache\ndef compute_total(x, y):\n    pass\n"),
     # ... unless the changed neighbour was moved: added again elsewhere, it could sit on either side.
     ("lost-blank-next-to-moved-line", "first()\n\nsecond()\nthird()\n", [("first()\nsecond()\nthird()\n", "second()\nfirst()\nthird()\n")],
      ("refused", "removed and added elsewhere")),
