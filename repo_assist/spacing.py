@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator
 
 __all__ = ["DEFINITION_RE", "HABIT_SEEN", "blank_runs", "by_counts", "by_room", "depth", "edges", "kind", "shape", "spacing"]
 
@@ -69,13 +70,8 @@ def _before_definition(lines: list[str], upper: str, lower: str) -> int | None:
         return None
     for before in (_ends_block, _code_before):
         if before(upper, lower):
-            gaps, prev, of_lower = [], None, kind(lower)
-            for i, line in enumerate(lines):
-                if not line.strip():
-                    continue
-                if prev is not None and kind(line) == of_lower and before(lines[prev], line):
-                    gaps.append(i - prev - 1)
-                prev = i
+            of_lower = kind(lower)
+            gaps = [blanks for above, below, blanks in _meetings(lines) if kind(below) == of_lower and before(above, below)]
             if len(gaps) >= _HABIT_FIRM and len(set(gaps)) == 1:
                 return gaps[0]
     return None
@@ -162,14 +158,19 @@ def _gaps(lines: list[str], upper: str, lower: str, level: int = 0) -> list[int]
     ``level`` picks how kinds are told apart (``_LEVELS``): 0 is the exact pair.
     """
     of_upper, of_lower = _LEVELS[level]
-    pair, prev, gaps = (of_upper(upper), of_lower(lower)), None, []
+    pair = (of_upper(upper), of_lower(lower))
+    return [blanks for above, below, blanks in _meetings(lines) if (of_upper(above), of_lower(below)) == pair]
+
+
+def _meetings(lines: list[str]) -> Iterator[tuple[str, str, int]]:
+    """Each non-blank line with the next non-blank line and the blank lines between them."""
+    prev = None
     for i, line in enumerate(lines):
         if not line.strip():
             continue
-        if prev is not None and (of_upper(lines[prev]), of_lower(line)) == pair:
-            gaps.append(i - prev - 1)
+        if prev is not None:
+            yield lines[prev], line, i - prev - 1
         prev = i
-    return gaps
 
 
 def spacing(lines: list[str], upper: str, lower: str = "", *, least: int = 1) -> bool | None:
