@@ -38,6 +38,8 @@ __all__ = ["ALL_LEVELS", "ApplyResult", "BlockFailure", "apply_blocks", "DEFAULT
 DEFAULT_FUZZY_THRESHOLD = 0.92
 ALL_LEVELS = ("exact", "whitespace", "indent", "blank-lines", "elision", "fuzzy")
 _CONTIGUOUS = ("exact", "whitespace", "indent", "blank-lines")
+# Where a bare ``...`` line is code or prose: Python's Ellipsis, an omission in documentation.
+_BARE_ELLIPSIS_FILES = (".py", ".pyi", ".md", ".markdown", ".mdx", ".rst", ".rdoc", ".adoc", ".asciidoc", ".txt")
 # An elision line: a bare ``...`` or a comment that is only an ellipsis, an ellipsis closed by another
 # ("# ... existing code ..."), or an ellipsis and a few words saying code is left out ("// ... rest of the
 # function"). A comment that goes on in prose ("// ... else delete the first two items") is a real comment,
@@ -115,7 +117,7 @@ def apply_blocks(
         text = Text.parse(content)
         copies = [j for j in range(i + 1, len(blocks)) if blocks[j] == block]
         try:
-            _refuse_lazy_replace(block.path, search, replace)
+            _refuse_lazy_replace(block.path, text.lines, search, replace)
             new_lines, how, places = _apply_one(text, search, replace, fuzzy_threshold, levels, 1 + len(copies))
             if new_lines == list(zip(text.lines, text.eols)):
                 # SEARCH and REPLACE are one text, or differ only by what the cascade reads as the model's noise.
@@ -131,14 +133,14 @@ def apply_blocks(
     return ApplyResult(new_files=current, applied=applied, failed=failed)
 
 
-def _refuse_lazy_replace(path: str, search: list[str], replace: list[str]) -> None:
+def _refuse_lazy_replace(path: str, lines: list[str], search: list[str], replace: list[str]) -> None:
     """Refuse a REPLACE that elides code (``# ... existing code ...``) which SEARCH spells out.
 
     Applying it would delete the elided code. A bare ``...`` line is Python's
-    Ellipsis statement (and common in documentation examples), so it is
-    allowed in Python and documentation files.
+    Ellipsis statement and common in documentation examples, so it is allowed
+    in Python and prose files, and in any file that already has such a line.
     """
-    bare_is_code = path.endswith((".py", ".pyi", ".rst", ".md", ".txt"))
+    bare_is_code = path.endswith(_BARE_ELLIPSIS_FILES) or any(x.strip() in ("...", "…") for x in lines)
     extra = [r for r in replace if ELISION_RE.match(r) and not (bare_is_code and r.strip() in ("...", "…"))]
     if len(extra) > sum(1 for s in search if ELISION_RE.match(s)):
         raise Refusal("REPLACE elides code with `...` that SEARCH spells out; write the new lines in full")
