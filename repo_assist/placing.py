@@ -201,23 +201,28 @@ def _likeness(a: str, b: str) -> float:
 
 def _opens_block(lines: list[str], opener: str) -> bool:
     """Does ``opener`` end like a block's first line (``:``, ``{``, ``(``, ``[``) in a file that never puts a
-    blank line between such a line (same ending, same leading word) and the deeper line after it (seen at least
-    twice)?"""
+    blank line between such a line and the deeper line after it? Such lines are those with the same ending and
+    leading word, seen at least twice; where the file has fewer, every line with that ending (an ``if (…) {``
+    in a file of ``test(…, t => {`` blocks)."""
     end = opener.rstrip()[-1:]
     if not end or end not in ":{([":
         return False
     word = kind(opener)[1]
-    seen = 0
+    same = other = 0
     for i, line in enumerate(lines):
-        if line.strip() and line.rstrip().endswith(end) and kind(line)[1] == word:
+        if line.strip() and line.rstrip().endswith(end):
             j = i + 1
             while j < len(lines) and not lines[j].strip():
                 j += 1
             if j < len(lines) and depth(lines[j]) > depth(line):
-                if j > i + 1:
-                    return False
-                seen += 1
-    return seen >= HABIT_SEEN
+                spaced = j > i + 1
+                if kind(line)[1] == word:
+                    if spaced:
+                        return False
+                    same += 1
+                elif other >= 0:
+                    other = -1 if spaced else other + 1
+    return same >= HABIT_SEEN or (other >= 0 and same + other >= HABIT_SEEN)
 
 
 def _opens_at(lines: list[str], i: int) -> bool:
