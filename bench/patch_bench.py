@@ -11,9 +11,11 @@ perturbed as models do (indentation drift, trailing spaces, lost blank
 lines, ``...`` elisions of long unchanged runs, a
 typo in a context line, a path with a wrong prefix, and a mix), rendered as a
 model answer, parsed, and applied to the parent's blobs (``git show``, no
-checkout). Each case is *exact* (result == the commit's files), *refused*
-(the engine declined), or *wrong* (applied but different: the goal is 0);
-the *perturbed* row sums every row but clean (the goal is 95% exact there).
+checkout). The *unified-diff* row writes the unperturbed hunks as a model's
+diff instead (wrong line numbers, blank context lines missing their space).
+Each case is *exact* (result == the commit's files), *refused* (the engine
+declined), or *wrong* (applied but different: the goal is 0); the
+*perturbed* row sums the misquote rows (the goal is 95% exact there).
 The named alternative, measured in the same run on the same cases, is
 exact-match only (what str.replace-style engines do). Every produced diff is
 also run through ``git apply --check`` against the parent's files.
@@ -43,7 +45,8 @@ MAX_FILES = 5
 MAX_CHANGED_LINES = 60  # added + deleted over the whole commit
 MAX_FILE_BYTES = 300_000
 ELISION_RUN = 5  # an inner unchanged run this long or longer gets elided
-PERTURBATIONS = ("clean", "indent", "trailing-space", "blank-lines", "elision", "typo", "path-prefix", "mixed")
+PERTURBATIONS = ("clean", "indent", "trailing-space", "blank-lines", "elision", "typo", "path-prefix", "mixed", "unified-diff")
+MISQUOTES = PERTURBATIONS[1:-1]  # the rows the perturbed figure sums (unified-diff is a format, not a misquote)
 UNIQUE_CONTEXTS = (3, 6, 12, 24)  # lines of context tried, least first, until every SEARCH is unique in its file
 WRONG_PREFIXES = ("./", "repo/", "/home/user/project/")
 
@@ -242,13 +245,15 @@ def perturb(case: Case, name: str, rng: random.Random) -> list[tuple[str, Hunk]]
                 new = trailing_space(indent_drift(lose_blank_lines(hunk, rng) or hunk, rng), rng)
             touched |= new is not None and new != hunk
             out.append((path, new if new is not None else hunk))
-    if name in ("clean", "path-prefix"):
+    if name in ("clean", "path-prefix", "unified-diff"):
         return out
     return out if touched else None
 
 
 def render(blocks: list[tuple[str, Hunk]], name: str, rng: random.Random) -> str:
     """A model-style answer: prose, a path line (sometimes omitted when repeated), fenced blocks."""
+    if name == "unified-diff":
+        return render_diff(blocks, rng)
     parts = ["Here are the changes.\n"]
     previous = None
     for path, hunk in blocks:
@@ -259,6 +264,24 @@ def render(blocks: list[tuple[str, Hunk]], name: str, rng: random.Random) -> str
         body = "\n".join(["<<<<<<< SEARCH", *search, "=======", *replace, ">>>>>>> REPLACE"])
         parts.append(f"```{rng.choice(('', 'python', 'text'))}\n{body}\n```\n")
         previous = path
+    return "\n".join(parts)
+
+
+def render_diff(blocks: list[tuple[str, Hunk]], rng: random.Random) -> str:
+    """The blocks as a model writes a unified diff: one fence per file, line numbers and counts wrong (or left
+    out), a blank context line sometimes without its space."""
+    parts = ["Here is the diff.\n"]
+    by_path: dict[str, list[Hunk]] = {}
+    for path, hunk in blocks:
+        by_path.setdefault(path, []).append(hunk)
+    for path, hunks in by_path.items():
+        lines = [f"--- a/{path}", f"+++ b/{path}"]
+        drop_space = rng.random() < 0.5
+        for hunk in hunks:
+            start = rng.randint(1, 400)
+            lines.append(rng.choice(("@@ ... @@", f"@@ -{start},{len(hunk)} +{start},{len(hunk)} @@")))
+            lines += [tag + text if tag != " " or text or not drop_space else "" for tag, text in hunk]
+        parts.append("```diff\n" + "\n".join(lines) + "\n```\n")
     return "\n".join(parts)
 
 
@@ -325,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     check_failures = 0
     wrong_examples: list[dict] = []
     wrong_kinds: Counter = Counter()
+    as_written: Counter = Counter()  # unified-diff answers `git apply --check` accepts (True) or rejects
     used = 0
     for sha in shas:
         if used >= args.commits:
@@ -334,10 +358,12 @@ def main(argv: list[str] | None = None) -> int:
             continue
         used += 1
         for name in PERTURBATIONS:
-            blocks = perturb(case, name, rng)
+            # The diff row draws from a generator of its own, so adding it left every other row's cases as they were.
+            r = random.Random(f"{args.seed}:{sha}") if name == "unified-diff" else rng
+            blocks = perturb(case, name, r)
             if blocks is None:
                 continue
-            answer = render(blocks, name, rng)
+            answer = render(blocks, name, r)
             for engine, levels in (("engine", ALL_LEVELS), ("exact-only", ("exact",))):
                 started = time.perf_counter()
                 outcome, hows, diff, kind = run_case(repo, case, answer, levels)
@@ -348,12 +374,16 @@ def main(argv: list[str] | None = None) -> int:
                 stats[name]["how"].update(h if h.startswith("refused") else h.split(":")[0] for h in hows)
                 if diff is not None and not git_check(case, diff):
                     check_failures += 1
+                if name == "unified-diff":  # what git itself makes of the model's diff as written
+                    raw = "".join(part.split("```", 1)[0] for part in answer.split("```diff\n")[1:])
+                    as_written[git_check(case, raw)] += 1
                 if outcome == "wrong":
                     wrong_kinds[kind] += 1
                     if len(wrong_examples) < 10:
                         wrong_examples.append({"commit": sha, "perturbation": name, "kind": kind, "files": sorted(case.new)})
     report = build_report(repo, args, used, stats, timings, check_failures, wrong_examples)
     report["wrong_kinds"] = dict(wrong_kinds)
+    report["unified_diff_git_apply_as_written"] = round(as_written[True] / max(1, sum(as_written.values())), 4)
     print_table(report)
     if args.json:
         print(json.dumps(report, indent=2))
@@ -367,12 +397,12 @@ def shares(counter: Counter) -> dict:
 
 def build_report(repo, args, used, stats, timings, check_failures, wrong_examples) -> dict:
     overall = {"engine": Counter(), "exact-only": Counter()}
-    perturbed = {"engine": Counter(), "exact-only": Counter()}  # every row but clean: the goal is >= 95% exact here
+    perturbed = {"engine": Counter(), "exact-only": Counter()}  # every misquote row: the goal is >= 95% exact here
     rows = {}
     for name, s in stats.items():
         for engine in overall:
             overall[engine].update(s[engine])
-            if name != "clean":
+            if name in MISQUOTES:
                 perturbed[engine].update(s[engine])
         rows[name] = {"engine": shares(s["engine"]), "exact-only": shares(s["exact-only"]), "how": dict(s["how"])}
     return {
@@ -399,6 +429,8 @@ def print_table(report: dict) -> None:
     print(f"diffs failing git apply --check: {report['git_apply_check_failures']}")
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(report.get("wrong_kinds", {}).items())) or "none"
     print(f"wrong results by kind: {kinds}")
+    if "unified_diff_git_apply_as_written" in report:
+        print(f"unified-diff answers git apply --check accepts as written: {report['unified_diff_git_apply_as_written']:.1%}")
     ratio = report["engine_seconds"] / report["exact_only_seconds"] if report["exact_only_seconds"] else 0.0
     print(f"engine time / exact-only time: {ratio:.1f}x")
 

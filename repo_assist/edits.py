@@ -18,7 +18,9 @@ same file, or write the path with a prefix the repository does not have
 (``repo/src/app.py``, ``./src/app.py``, an absolute path). All of that is
 recoverable. What the parser must never do is invent an edit: a block it
 cannot attribute to a path, or one that is not closed, is an error, not a
-guess. Path *safety* is not decided here (see ``patch.safe_path``).
+guess. Path *safety* is not decided here (see ``patch.safe_path``). An
+answer with no block at all may be a unified diff, read hunk by hunk as
+edits (see ``udiff``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from dataclasses import dataclass
 
 from .errors import PatchError
 from .records import EditBlock
+from .udiff import read_diff
 
 __all__ = ["ParsedEdits", "parse_blocks", "parse_edits", "resolve_path", "render_blocks"]
 
@@ -72,7 +75,7 @@ def parse_blocks(response: str, known_paths: Collection[str] = ()) -> list[EditB
         )
     if not parsed.blocks:
         raise PatchError(
-            "the answer contains no SEARCH/REPLACE edit block",
+            "the answer contains no SEARCH/REPLACE edit block (nor diff hunk)",
             "ask the model again with the edit format instructions",
             title="malformed edit",
         )
@@ -114,6 +117,9 @@ def parse_edits(response: str, known_paths: Collection[str] = ()) -> ParsedEdits
             prev_path = raw_path
         last_end = end
         i = end + 1
+    if not blocks and not problems:  # no edit block at all: the model may have written a diff instead
+        edits, problems = read_diff(lines, lambda head, after: _find_path(lines, head, after, known))
+        blocks = [EditBlock(resolve_path(e.path, known, creating=e.creating), e.search, e.replace) for e in edits]
     return ParsedEdits(tuple(blocks), tuple(problems))
 
 

@@ -54,7 +54,7 @@ def run_engine(root: Path, response: str, known_paths, *, outliner: Outliner | N
     """Apply the blocks of ``response`` (on top of ``prior``'s result when retrying)."""
     parsed = parse_edits(response, known_paths)
     if not parsed.blocks:
-        why = parsed.problems[0] if parsed.problems else "the response holds no SEARCH/REPLACE block"
+        why = parsed.problems[0] if parsed.problems else "the response holds no SEARCH/REPLACE block (nor diff hunk)"
         raise PatchError(why, "the model must answer with edit blocks (see prompts/edit_format.md)")
     blocks, on_disk = load_targets(root, parsed.blocks)
     old = dict(prior.old) if prior else {}

@@ -89,6 +89,49 @@ def test_patch_apply_undo_round_trip(repo, tmp_path, capsys):
     assert git(repo, "status", "--porcelain") == ""
 
 
+RENAME_AS_DIFF = """Here is the patch:
+
+```diff
+diff --git a/billing.py b/billing.py
+--- a/billing.py
++++ b/billing.py
+@@ -1,4 +1,4 @@
+-def total(lines):
++def grand_total(lines):
+     return sum(a for _, a in lines)
+@@ -7,1 +7,1 @@ def report(lines):
+-    return "total: %s" % total(lines)
++    return "total: %s" % grand_total(lines)
+--- a/main.py
++++ b/main.py
+@@ -1,3 +1,3 @@
+-from billing import total
++from billing import grand_total
+
+-print(total([("a", 1)]))
++print(grand_total([("a", 1)]))
+```
+"""
+
+
+def test_patch_reads_a_models_unified_diff(repo, tmp_path, capsys):
+    # Line numbers and counts wrong (git apply rejects it as written), a blank context line without its space.
+    resp = tmp_path / "resp.md"
+    resp.write_text(RENAME_AS_DIFF)
+    raw = RENAME_AS_DIFF.split("```diff\n")[1].split("```")[0]
+    assert subprocess.run(["git", "apply", "--check"], input=raw.encode(), cwd=repo, capture_output=True).returncode != 0
+    code, diff, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(repo))
+    assert code == 0, err
+    _, expected, _ = run(capsys, "patch", "--from-response", str(_write(tmp_path / "blocks.md", RENAME)), "--repo", str(repo))
+    assert diff == expected
+    assert subprocess.run(["git", "apply", "--check"], input=diff.encode(), cwd=repo).returncode == 0
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
 def test_rename_left_half_done_is_warned(repo, tmp_path, capsys):
     resp = tmp_path / "resp.md"
     resp.write_text(RENAME.split("main.py")[0])  # only billing.py is edited

@@ -181,6 +181,39 @@ lib/util.py
     ("wrong-prefix-dot", f"./app.py\n{LOAD_BLOCK}\n", {"app.py": LOAD_MODE}, ["exact"]),
     ("wrong-prefix-absolute", f"/home/me/work/proj/app.py\n{LOAD_BLOCK}\n", {"app.py": LOAD_MODE}, ["exact"]),
     ("missing-folder", "util.py\n<<<<<<< SEARCH\n    return 1\n=======\n    return 3\n>>>>>>> REPLACE\n", {"lib/util.py": "def helper():\n    return 3\n"}, ["exact"]),
+    # A model that answers with a unified diff: wrong line numbers and counts, a blank context line without its
+    # space, a hunk with no header (the text after @@), a second hunk of the same file, a new file.
+    ("unified-diff", '''Here is the diff:
+
+```diff
+--- a/app.py
++++ b/app.py
+@@ -1,5 +1,5 @@
+-def load(path):
+-    with open(path) as fh:
++def load(path, mode="r"):
++    with open(path, mode) as fh:
+         return fh.read()
+
+ 
+@@
+     def get(self, key):
+         value = load(os.path.join(self.root, key))
+-        return value.strip()
++        return value.strip() or None
+```
+
+```diff
+--- /dev/null
++++ b/lib/new.py
+@@ -0,0 +1 @@
++VALUE = 1
+```
+''', {"app.py": sub(LOAD_MODE, "return value.strip()", "return value.strip() or None"), "lib/new.py": "VALUE = 1\n"},
+     ["exact", "exact", "new-file"]),
+    # ... without headers, after a path line as blocks have; its misquoted context goes through the cascade.
+    ("unified-diff-after-a-path-line", "Change `lib/util.py`:\n```diff\n@@ -2 +2 @@\n def helper(): \n-    return 1\n+    return 5\n```\n",
+     {"lib/util.py": "def helper():\n    return 5\n"}, ["whitespace"]),
 ]
 
 
@@ -304,6 +337,9 @@ def test_parse_keeps_equals_lines_inside_replace() -> None:
     ("a.py\n<<<<<<< SEARCH\nx\n", "not followed"),
     ("<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE\n", "no file path"),
     ("a.py\nx\n=======\ny\n>>>>>>> REPLACE\n", "without a"),
+    ("```diff\n@@ -1 +1 @@\n-x\n+y\n```\n", "no `--- a/FILE`"),
+    ("```diff\n--- a/a.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n```\n", "deletes a.py"),
+    ("```diff\n--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n x\n```\n", "changes nothing"),
 ])
 def test_parse_refuses_malformed_answers(answer: str, message: str) -> None:
     with pytest.raises(PatchError) as err:
@@ -405,6 +441,20 @@ def test_bare_ellipsis_is_code_in_python_but_an_elision_elsewhere() -> None:
     assert apply_blocks({"p.py": "def f():\n    return 1\n"}, [py]).new_files["p.py"] == "def f():\n    ...\n"
     js = EditBlock("p.js", "function f() {\n  return 1;\n}\n", "function f() {\n  ...\n}\n")
     assert apply_blocks({"p.js": "function f() {\n  return 1;\n}\n"}, [js]).failed
+
+
+def test_bare_ellipsis_is_content_where_the_file_already_has_one() -> None:
+    # An rdoc README whose examples elide with `...`: a new example may too (a prose file the list may not name).
+    doc = "= Routes\n\n  get '/' do\n    ...\n  end\n\n== Settings\n"
+    new = "  get '/' do\n    ...\n  end\n\n  configure do\n    ...\n  end\n"
+    for path in ("README.rdoc", "README.textile"):
+        result = apply_blocks({path: doc}, [EditBlock(path, "  get '/' do\n    ...\n  end\n", new)])
+        assert not result.failed, [f.reason for f in result.failed]
+        assert result.new_files[path] == doc.replace("  end\n", "  end\n\n  configure do\n    ...\n  end\n")
+    plain = doc.replace("    ...\n", "    redirect '/home'\n")
+    result = apply_blocks({"README.textile": plain}, [EditBlock(
+        "README.textile", "  get '/' do\n    redirect '/home'\n  end\n", "  get '/' do\n    ...\n  end\n")])
+    assert result.failed and "elides code" in result.failed[0].reason
 
 
 def test_failed_elision_falls_back_to_fuzzy_for_a_stub_file() -> None:
@@ -572,6 +622,11 @@ RULES = [
      "def f():\n    if a:\n        b()\n    x = compute()\n\n    print(x)\n    return x\n\n\ndef g():\n    if c:\n        d()\n",
      [("    x = compute()\n    print(x)\n", "    x = compute()\n    if x:\n        print(x)\n")],
      "def f():\n    if a:\n        b()\n    x = compute()\n\n    if x:\n        print(x)\n    return x\n\n\ndef g():\n    if c:\n        d()\n"),
+    # ... nor, where the file has too few openers like the new one, between any opener and its body.
+    ("lost-blank-not-between-a-new-opener-and-the-line-moved-into-it",
+     "test('a', t => {\n\tconst x = f();\n\n\tt.is(x, 1);\n});\n\ntest('b', t => {\n\tt.pass();\n});\n",
+     [("\tconst x = f();\n\tt.is(x, 1);\n", "\tconst x = f();\n\tif (x) {\n\t\tt.is(x, 1);\n\t}\n")],
+     "test('a', t => {\n\tconst x = f();\n\n\tif (x) {\n\t\tt.is(x, 1);\n\t}\n});\n\ntest('b', t => {\n\tt.pass();\n});\n"),
     # Lost blank lines split so that both joins are spaced as the file always spaces those kinds of line.
     ("lost-blanks-split-by-the-files-spacing", CHANGES,
      [("Version 4\n---------\nVersion 3\n", "Version 4\n---------\n- new\n\nVersion 3\n")],

@@ -1,0 +1,114 @@
+"""Read the unified-diff hunks of a model that answered with a diff instead of edit blocks.
+
+Why: asked for SEARCH/REPLACE blocks, models (small ones above all) often
+write a diff anyway: a ``diff`` fence, ``--- a/x`` / ``+++ b/x`` headers,
+``@@`` hunks. They get a diff's line numbers and counts wrong, drop the
+space before a blank context line, and stop a hunk wherever they like, so
+``git apply`` rejects what they meant. Each hunk is read as one edit
+instead, the way Aider reads its udiff format: its context and removed
+lines are what to find, its context and added lines what to put there, the
+numbers are ignored; the edit then goes through the same tolerant matching
+cascade as a block, which refuses what it cannot place.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["DiffEdit", "read_diff"]
+
+_OLD_RE = re.compile(r"^---\s+(\S.*?)\s*$")
+_NEW_RE = re.compile(r"^\+\+\+\s+(\S.*?)\s*$")
+_HUNK_RE = re.compile(r"^@@.*$")
+_FENCE_RE = re.compile(r"^\s*(?:`{3,}|~{3,})")
+_GIT_RE = re.compile(r"^diff --git |^index [0-9a-f]+\.\.|^(?:new|deleted) file mode |^similarity index ")
+_NULL = "/dev/null"
+
+
+@dataclass(frozen=True, slots=True)
+class DiffEdit:
+    """One hunk as an edit: the path as written, the lines to find, the lines to put there."""
+
+    path: str
+    search: str
+    replace: str
+    creating: bool  # the diff creates the file (``--- /dev/null``)
+
+
+def read_diff(lines: list[str], path_above: Callable[[int, int], str | None]) -> tuple[list[DiffEdit], list[str]]:
+    """The hunks of every file diff in ``lines`` as edits, and a one-line description of each problem.
+
+    A hunk's file is the one its ``---``/``+++`` header names; with no header
+    since the last hunk, the path written above it (``path_above(line, after)``
+    looks between line ``after`` and the hunk), else the previous hunk's.
+    """
+    edits: list[DiffEdit] = []
+    problems: list[str] = []
+    old = new = None
+    headed = False  # a header came after the last hunk
+    last_end = -1
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if _OLD_RE.match(line) and i + 1 < len(lines) and _NEW_RE.match(lines[i + 1]):
+            old, new = _name(_OLD_RE.match(line).group(1)), _name(_NEW_RE.match(lines[i + 1]).group(1))  # type: ignore[union-attr]
+            headed = True
+            i += 2
+            continue
+        if not _HUNK_RE.match(line):
+            i += 1
+            continue
+        if not headed:
+            above = path_above(i, last_end)
+            if above is not None:
+                old = new = above
+        where = f"hunk at line {i + 1}"
+        body, i = _hunk(lines, i + 1)
+        headed, last_end = False, i - 1
+        if new is None and old is None:
+            problems.append(f"{where}: no `--- a/FILE` / `+++ b/FILE` header or path line names its file")
+        elif new == _NULL:
+            problems.append(f"{where}: deletes {old}; a whole file is not deleted by an edit (use `git rm`)")
+        elif not any(tag in "+-" for tag, _ in body):
+            problems.append(f"{where}: changes nothing (no `+` or `-` lines)")
+        else:
+            search = "".join(text + "\n" for tag, text in body if tag in " -")
+            replace = "".join(text + "\n" for tag, text in body if tag in " +")
+            edits.append(DiffEdit(new or old, search, replace, old == _NULL))  # type: ignore[arg-type]
+    return edits, problems
+
+
+def _hunk(lines: list[str], i: int) -> tuple[list[tuple[str, str]], int]:
+    """The (tag, text) lines of the hunk starting at ``i``, and the index just past it.
+
+    A hunk ends at the next hunk or file header, a fence, or a line no diff
+    line starts like. An empty line is a blank context line (models drop its
+    space) when the hunk goes on after it, and the hunk's end otherwise.
+    """
+    body: list[tuple[str, str]] = []
+    blanks = 0
+    while i < len(lines):
+        line = lines[i]
+        if _HUNK_RE.match(line) or _FENCE_RE.match(line) or _GIT_RE.match(line):
+            break
+        if _OLD_RE.match(line) and i + 1 < len(lines) and _NEW_RE.match(lines[i + 1]):
+            break
+        if line == "":
+            blanks += 1
+        elif line[0] in " +-":
+            body += [(" ", "")] * blanks + [(line[0], line[1:])]
+            blanks = 0
+        elif not line.startswith("\\"):  # "\ No newline at end of file" says nothing we keep
+            break
+        i += 1
+    return body, i - blanks
+
+
+def _name(written: str) -> str:
+    """A header's path without git's ``a/``/``b/`` prefix, quotes or a trailing timestamp."""
+    name = written.split("\t")[0].strip().strip('"')
+    if name != _NULL and name[:2] in ("a/", "b/"):
+        name = name[2:]
+    return name
