@@ -47,6 +47,8 @@ _LABEL_RE = re.compile(
 _BULLET_RE = re.compile(r"^(?:#+|[-*+]\s+|\d+[.)]\s+|>\s*)")
 _PATH_CHARS_RE = re.compile(r"^[\w.~@+\-/\\]+$")
 _EXTENSION_RE = re.compile(r"\.[A-Za-z0-9_+\-]+$")
+# A line range after a path, as excerpt headers (`src/app.py:L10-20`), editors and code hosts write them.
+_LINES_RE = re.compile(r"(?::L?\d+(?:-L?\d+)?(?::\d+)?|#L\d+(?:-L?\d+)?)$")
 _LOOKBACK = 3  # non-blank lines searched above a block for its path, as Aider does
 
 
@@ -232,7 +234,7 @@ def _clean_path(line: str, known: frozenset[str]) -> str | None:
 def _strip_decor(text: str) -> str:
     text = text.strip().replace("**", "").strip()
     text = text.strip("`'\"*").strip()
-    text = text.rstrip(":").strip()
+    text = _LINES_RE.sub("", text.rstrip(":").strip()).rstrip(":").strip()
     return text.strip("`'\"*").strip()
 
 

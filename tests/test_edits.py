@@ -369,7 +369,9 @@ def test_resolve_path_prefers_unambiguous_known_paths() -> None:
 
 
 @pytest.mark.parametrize("line", ["src/new.py (new file)", "Create `src/new.py`:", "#### src/new.py", "- src/new.py",
-                                  "Filename: src/new.py", "```python src/new.py"])
+                                  "Filename: src/new.py", "```python src/new.py",
+                                  # the excerpt header copied whole, and line ranges as editors and code hosts write them
+                                  "src/new.py:L1-9", "`src/new.py:12`", "**src/new.py:3-9**:", "src/new.py#L3-L9", "src/new.py:12:4"])
 def test_decorated_path_lines(line: str) -> None:
     answer = f"{line}\n<<<<<<< SEARCH\n=======\nx = 1\n>>>>>>> REPLACE\n"
     assert parse_blocks(answer) == [EditBlock("src/new.py", "", "x = 1\n")]
