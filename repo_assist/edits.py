@@ -35,10 +35,11 @@ from .udiff import read_diff
 
 __all__ = ["ParsedEdits", "parse_blocks", "parse_edits", "resolve_path", "render_blocks"]
 
-# Aider tolerates 5-9 marker characters; so do we (small models miscount).
-HEAD_RE = re.compile(r"^\s*<{5,9}\s*SEARCH\s*>?\s*$", re.IGNORECASE)
+# Aider tolerates 5-9 marker characters; so do we (small models miscount). ORIGINAL/UPDATED is the format's
+# older spelling, still in many models' training data.
+HEAD_RE = re.compile(r"^\s*<{5,9}\s*(?:SEARCH|ORIGINAL)\s*>?\s*$", re.IGNORECASE)
 DIVIDER_RE = re.compile(r"^\s*={5,9}\s*$")
-UPDATED_RE = re.compile(r"^\s*>{5,9}\s*REPLACE\s*<?\s*$", re.IGNORECASE)
+UPDATED_RE = re.compile(r"^\s*>{5,9}\s*(?:REPLACE|UPDATED)\s*<?\s*$", re.IGNORECASE)
 FENCE_RE = re.compile(r"^\s*(?:`{3,}|~{3,})(.*)$")
 _LABEL_RE = re.compile(
     r"^(?:file\s*name|file\s*path|filename|filepath|file|path|in|edit|editing|update|create|new\s+file)\s*[:\-]\s*",

@@ -326,6 +326,11 @@ def test_parse_reuses_previous_path_and_ignores_prose() -> None:
     assert parse_blocks(answer) == [EditBlock("a.py", "x\n", "y\n"), EditBlock("a.py", "z\n", "w\n")]
 
 
+def test_parse_reads_the_older_original_updated_markers() -> None:
+    answer = "a.py\n```\n<<<<<<< ORIGINAL\nx = 1\n=======\nx = 2\n>>>>>>> UPDATED\n```\n"
+    assert parse_blocks(answer) == [EditBlock("a.py", "x = 1\n", "x = 2\n")]
+
+
 def test_parse_keeps_equals_lines_inside_replace() -> None:
     answer = "doc.rst\n<<<<<<< SEARCH\nTitle\n=======\nTitle\n=======\n>>>>>>> REPLACE\n"
     assert parse_blocks(answer) == [EditBlock("doc.rst", "Title\n", "Title\n=======\n")]
