@@ -22,7 +22,6 @@ __all__ = ["DiffEdit", "read_diff"]
 _OLD_RE = re.compile(r"^---\s+(\S.*?)\s*$")
 _NEW_RE = re.compile(r"^\+\+\+\s+(\S.*?)\s*$")
 _HUNK_RE = re.compile(r"^@@.*$")
-_FENCE_RE = re.compile(r"^\s*(?:`{3,}|~{3,})")
 _GIT_RE = re.compile(r"^diff --git |^index [0-9a-f]+\.\.|^(?:new|deleted) file mode |^similarity index ")
 _NULL = "/dev/null"
 
@@ -83,24 +82,25 @@ def read_diff(lines: list[str], path_above: Callable[[int, int], str | None]) ->
 def _hunk(lines: list[str], i: int) -> tuple[list[tuple[str, str]], int]:
     """The (tag, text) lines of the hunk starting at ``i``, and the index just past it.
 
-    A hunk ends at the next hunk or file header, a fence, or a line no diff
-    line starts like. An empty line is a blank context line (models drop its
-    space) when the hunk goes on after it, and the hunk's end otherwise.
+    A hunk ends at the next hunk or file header, or a line no diff line starts
+    like (the closing fence). An empty line is a blank context line (models
+    drop its space) when the hunk goes on after it, and the hunk's end
+    otherwise.
     """
     body: list[tuple[str, str]] = []
     blanks = 0
     while i < len(lines):
         line = lines[i]
-        if _HUNK_RE.match(line) or _FENCE_RE.match(line) or _GIT_RE.match(line):
+        if _HUNK_RE.match(line) or _GIT_RE.match(line):
             break
         if _OLD_RE.match(line) and i + 1 < len(lines) and _NEW_RE.match(lines[i + 1]):
             break
         if line == "":
             blanks += 1
-        elif line[0] in " +-":
+        elif line[0] in " +-":  # a diff line, even one that looks like a fence (`` ```ts`` in a README)
             body += [(" ", "")] * blanks + [(line[0], line[1:])]
             blanks = 0
-        elif not line.startswith("\\"):  # "\ No newline at end of file" says nothing we keep
+        elif not line.startswith("\\"):  # the closing fence, prose; "\ No newline at end of file" is skipped
             break
         i += 1
     return body, i - blanks
