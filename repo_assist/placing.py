@@ -165,6 +165,8 @@ def _by_shape(
     depths = [depth(x) for x in new]
     if min(depths) > depth(bottom) and (depths[0] >= depth(top) or depth(top) > depth(bottom)):
         return 0  # they stay deeper than the line below, which the line above is deeper than too: its block goes on
+    if DEFINITION_RE.match(bottom) and all(_COMMENT_RE.match(x) and depth(x) == depth(bottom) for x in new):
+        return n  # a comment right above a definition is its header: the lost lines go above it
     if joins_above != joins_below:
         return 0 if joins_above else n  # they continue the paragraph they look like
     first_opens = _opens(new[0], new[1] if len(new) > 1 else "")

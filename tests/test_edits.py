@@ -640,6 +640,10 @@ RULES = [
      "test('a', t => {\n\tconst x = f();\n\n\tt.is(x, 1);\n});\n\ntest('b', t => {\n\tt.pass();\n});\n",
      [("\tconst x = f();\n\tt.is(x, 1);\n", "\tconst x = f();\n\tif (x) {\n\t\tt.is(x, 1);\n\t}\n")],
      "test('a', t => {\n\tconst x = f();\n\n\tif (x) {\n\t\tt.is(x, 1);\n\t}\n});\n\ntest('b', t => {\n\tt.pass();\n});\n"),
+    # A new comment right above a definition is its header: the lost blank line stays above the comment.
+    ("new-comment-above-a-definition-goes-with-it", "require 'a'\nrequire 'b'\n\nclass T\n  x\nend\n",
+     [("require 'b'\nclass T\n", "require 'b'\n# Tests that talk to a server.\n# Slow.\nclass T\n")],
+     "require 'a'\nrequire 'b'\n\n# Tests that talk to a server.\n# Slow.\nclass T\n  x\nend\n"),
     # Lost blank lines split so that both joins are spaced as the file always spaces those kinds of line.
     ("lost-blanks-split-by-the-files-spacing", CHANGES,
      [("Version 4\n---------\nVersion 3\n", "Version 4\n---------\n- new\n\nVersion 3\n")],
