@@ -12,7 +12,9 @@ lines, ``...`` elisions of long unchanged runs, a
 typo in a context line, a path with a wrong prefix, and a mix), rendered as a
 model answer, parsed, and applied to the parent's blobs (``git show``, no
 checkout). The *unified-diff* row writes the unperturbed hunks as a model's
-diff instead (wrong line numbers, blank context lines missing their space).
+diff instead (wrong start lines, wrong or missing counts in half the hunks,
+blank context lines missing their space); its alternative is ``git apply``
+on that diff as written.
 Each case is *exact* (result == the commit's files), *refused* (the engine
 declined), or *wrong* (applied but different: the goal is 0); the
 *perturbed* row sums the misquote rows (the goal is 95% exact there).
@@ -268,8 +270,8 @@ def render(blocks: list[tuple[str, Hunk]], name: str, rng: random.Random) -> str
 
 
 def render_diff(blocks: list[tuple[str, Hunk]], rng: random.Random) -> str:
-    """The blocks as a model writes a unified diff: one fence per file, line numbers and counts wrong (or left
-    out), a blank context line sometimes without its space."""
+    """The blocks as a model writes a unified diff: one fence per file, start lines wrong, counts right in half
+    the hunks (wrong or left out in the rest), a blank context line sometimes without its space."""
     parts = ["Here is the diff.\n"]
     by_path: dict[str, list[Hunk]] = {}
     for path, hunk in blocks:
@@ -279,7 +281,10 @@ def render_diff(blocks: list[tuple[str, Hunk]], rng: random.Random) -> str:
         drop_space = rng.random() < 0.5
         for hunk in hunks:
             start = rng.randint(1, 400)
-            lines.append(rng.choice(("@@ ... @@", f"@@ -{start},{len(hunk)} +{start},{len(hunk)} @@")))
+            old_n, new_n = (len(side) for side in sides(hunk))
+            lines.append(rng.choice((  # counts right (the start is wrong, which git forgives), counts wrong, none
+                f"@@ -{start},{old_n} +{start},{new_n} @@", f"@@ -{start},{old_n} +{start},{new_n} @@",
+                f"@@ -{start},{len(hunk)} +{start},{len(hunk)} @@", "@@ ... @@")))
             lines += [tag + text if tag != " " or text or not drop_space else "" for tag, text in hunk]
         parts.append("```diff\n" + "\n".join(lines) + "\n```\n")
     return "\n".join(parts)
