@@ -126,6 +126,10 @@ def _position(g: Gap, a: int, b: int, run: range) -> tuple[int, int, int]:
                 k = by_counts(g.lines, top, new, bottom, n, firm=False)
             if k is not None:
                 return lo, hi, k
+        elif (above is None) != (below is None) and by_room(g.lines, new, n) == (k := 0 if above is None else n):
+            # A neighbour was rewritten: the lost lines stay by the kept one, where that is the one split that keeps
+            # to the file's longest blank run.
+            return lo, hi, k
         raise _cannot_place(run, "new lines with blank lines of their own were inserted right there")
     if above is None or below is None:
         # A neighbour was rewritten into the new lines: they stay on its side unless they look like the other side.

@@ -644,6 +644,19 @@ RULES = [
     ("new-comment-above-a-definition-goes-with-it", "require 'a'\nrequire 'b'\n\nclass T\n  x\nend\n",
      [("require 'b'\nclass T\n", "require 'b'\n# Tests that talk to a server.\n# Slow.\nclass T\n")],
      "require 'a'\nrequire 'b'\n\n# Tests that talk to a server.\n# Slow.\nclass T\n  x\nend\n"),
+    # Next to a rewritten line, new lines with a blank line of their own at one edge: the one split that runs no
+    # more blank lines than the file ever does.
+    ("lost-blank-next-to-a-rewritten-line-by-the-files-longest-run",
+     "/**\n * Request.\n */\nvar req = {\n  a: 1\n};\n\n/**\n * Next.\n */\nfunction next() {}\n",
+     [("/**\n * Request.\n */\nvar req = {\n  a: 1\n};\n/**\n * Next.\n",
+       "/**\n * Request.\n */\nvar req = make()\n\n/**\n * Exports.\n */\n\nmodule.exports = req\n/**\n * Next.\n")],
+     "/**\n * Request.\n */\nvar req = make()\n\n/**\n * Exports.\n */\n\nmodule.exports = req\n\n/**\n * Next.\n */\nfunction next() {}\n"),
+    # ... but not when that split puts the lost line by the rewritten neighbour (inside its new paragraph, here).
+    ("lost-blank-not-by-the-rewritten-line-even-where-the-longest-run-allows",
+     "Init is smart. You can give it\na path like the import.\n\n```\ninit app\n```\n",
+     [("Init is smart. You can give it\na path like the import.\n```\n",
+       "Init is smart. You can run it here\nor give it a relative path.\n\nIt makes the folder.\n\n```\n")],
+     ("refused", "blank lines of their own")),
     # Lost blank lines split so that both joins are spaced as the file always spaces those kinds of line.
     ("lost-blanks-split-by-the-files-spacing", CHANGES,
      [("Version 4\n---------\nVersion 3\n", "Version 4\n---------\n- new\n\nVersion 3\n")],
