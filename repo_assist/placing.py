@@ -41,7 +41,7 @@ import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from .spacing import DEFINITION_RE, HABIT_SEEN, by_counts, by_room, depth, edges, kind, shape, spacing
+from .spacing import COMMENT_RE, DEFINITION_RE, HABIT_SEEN, by_counts, by_room, depth, edges, kind, shape, spacing
 from .transfer import Refusal
 
 __all__ = ["Gap", "SIMILAR", "alike", "place"]
@@ -169,7 +169,7 @@ def _by_shape(
     depths = [depth(x) for x in new]
     if min(depths) > depth(bottom) and (depths[0] >= depth(top) or depth(top) > depth(bottom)):
         return 0  # they stay deeper than the line below, which the line above is deeper than too: its block goes on
-    if DEFINITION_RE.match(bottom) and all(_COMMENT_RE.match(x) and depth(x) == depth(bottom) for x in new):
+    if DEFINITION_RE.match(bottom) and all(COMMENT_RE.match(x) and depth(x) == depth(bottom) for x in new):
         return n  # a comment right above a definition is its header: the lost lines go above it
     if joins_above != joins_below:
         return 0 if joins_above else n  # they continue the paragraph they look like
@@ -283,13 +283,12 @@ def _sibling(line: str, paragraph: list[str]) -> bool:
     return bool(line.strip()) and line.strip()[0] not in ")]}" and kind(line) in {kind(p) for p in paragraph}
 
 
-_COMMENT_RE = re.compile(r"^\s*(?:#|//|/\*|\*|--\s|;|<!--|%|\.\.\s)")
 _UNDERLINE_RE = re.compile(r"^\s*([=\-~^*+#`'\".:_])\1{2,}\s*$")
 
 
 def _opens(line: str, following: str) -> bool:
     """Does ``line`` start a section: a comment or heading, or a definition (or its decorator)?"""
-    return bool(_COMMENT_RE.match(line) or DEFINITION_RE.match(line) or (line.strip() and _UNDERLINE_RE.match(following)))
+    return bool(COMMENT_RE.match(line) or DEFINITION_RE.match(line) or (line.strip() and _UNDERLINE_RE.match(following)))
 
 
 def _cannot_place(run: range, why: str) -> Refusal:

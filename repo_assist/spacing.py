@@ -15,7 +15,7 @@ import re
 import sys
 from collections.abc import Iterator
 
-__all__ = ["DEFINITION_RE", "HABIT_SEEN", "blank_runs", "by_counts", "by_room", "depth", "edges", "kind", "shape", "spacing"]
+__all__ = ["COMMENT_RE", "DEFINITION_RE", "HABIT_SEEN", "blank_runs", "by_counts", "by_room", "depth", "edges", "kind", "shape", "spacing"]
 
 HABIT_SEEN = 2  # times the file must space a pair of kinds of line the same way before that counts as its habit
 _HABIT_FIRM = 3  # ... and the times for the exact pair when that one join alone decides
@@ -86,9 +86,12 @@ def _code_before(line: str, following: str) -> bool:
     """Is ``line`` code before ``following`` rather than its parent's opening line (``class A:``) or its header (a
     comment or decorator): as deep or deeper, ending no opening line, no comment or decorator?"""
     return (depth(line) >= depth(following) and line.rstrip()[-1:] not in ":{(["
-            and not line.lstrip().startswith(("#", "//", "/*", "*", "@")))
+            and not COMMENT_RE.match(line) and not line.lstrip().startswith("@"))
 
 
+# A comment line in the languages and formats we meet: #, //, /* and * continuations, SQL/Lua --, Lisp ;, HTML <!--,
+# TeX %, reStructuredText's ".. ".
+COMMENT_RE = re.compile(r"^\s*(?:#|//|/\*|\*|--\s|;|<!--|%|\.\.\s)")
 # A definition (or its decorator): what code files set apart from the block before it by a fixed count of blank lines.
 DEFINITION_RE = re.compile(
     r"^\s*(?:@\w|(?:(?:export|public|private|protected|static|abstract|final|pub(?:\([\w:]+\))?|async|unsafe|default)\s+)*"
