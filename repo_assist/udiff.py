@@ -2,13 +2,14 @@
 
 Why: asked for SEARCH/REPLACE blocks, models (small ones above all) often
 write a diff anyway: a ``diff`` fence, ``--- a/x`` / ``+++ b/x`` headers,
-``@@`` hunks. They get a diff's line numbers and counts wrong, drop the
-space before a blank context line, and stop a hunk wherever they like, so
-``git apply`` rejects what they meant. Each hunk is read as one edit
-instead, the way Aider reads its udiff format: its context and removed
-lines are what to find, its context and added lines what to put there, the
-numbers are ignored; the edit then goes through the same tolerant matching
-cascade as a block, which refuses what it cannot place.
+``@@`` hunks. They get a diff's line numbers and counts wrong (or leave the
+``@@`` line out), drop the space before a blank context line, and stop a
+hunk wherever they like, so ``git apply`` rejects what they meant. Each
+hunk is read as one edit instead, the way Aider reads its udiff format: its
+context and removed lines are what to find, its context and added lines
+what to put there, the numbers are ignored; the edit then goes through the
+same tolerant matching cascade as a block, which refuses what it cannot
+place.
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ def read_diff(lines: list[str], path_above: Callable[[int, int], str | None]) ->
             headed = True
             i += 2
             continue
-        if not _HUNK_RE.match(line):
+        # A hunk starts at its @@ line, or right under a file header where the model left the @@ line out.
+        bare = headed and lines[i - 1].startswith("+++") and line[:1] in (" ", "+", "-")
+        if not (_HUNK_RE.match(line) or bare):
             i += 1
             continue
         if not headed:
@@ -64,7 +67,7 @@ def read_diff(lines: list[str], path_above: Callable[[int, int], str | None]) ->
             if above is not None:
                 old = new = above
         where = f"hunk at line {i + 1}"
-        body, i = _hunk(lines, i + 1)
+        body, i = _hunk(lines, i if bare else i + 1)
         headed, last_end = False, i - 1
         if new is None and old is None:
             problems.append(f"{where}: no `--- a/FILE` / `+++ b/FILE` header or path line names its file")

@@ -332,6 +332,11 @@ def test_diff_lines_that_look_like_fences_stay_in_the_hunk() -> None:
     assert parse_blocks(answer) == [EditBlock("README.md", "```python\nimport app\n```\n", "```python\nimport app\napp.run()\n```\n")]
 
 
+def test_diff_without_hunk_lines_starts_its_hunk_under_the_header() -> None:
+    answer = "```diff\n--- a/app.py\n+++ b/app.py\n def f():\n-    return 1\n+    return 2\n```\n"
+    assert parse_blocks(answer) == [EditBlock("app.py", "def f():\n    return 1\n", "def f():\n    return 2\n")]
+
+
 def test_parse_reads_the_older_original_updated_markers() -> None:
     answer = "a.py\n```\n<<<<<<< ORIGINAL\nx = 1\n=======\nx = 2\n>>>>>>> UPDATED\n```\n"
     assert parse_blocks(answer) == [EditBlock("a.py", "x = 1\n", "x = 2\n")]
