@@ -22,6 +22,10 @@ from .patch import check, load_targets
 from .records import EditBlock, Patch
 
 
+# Keywords that define a name (a Go method's receiver may stand between `func` and the name).
+_DEFINING = "def|class|func|function|fn|struct|enum|trait|interface|type|module"
+
+
 @dataclass
 class EngineResult:
     patch: Patch | None
@@ -102,20 +106,22 @@ def stale_references(res: EngineResult, manifest, outliner: Outliner, limit: int
     touched = set(res.patch.files) if res.patch else set()
     for short, what in renamed_symbols(res, outliner).items():
         word = re.compile(rf"\b{re.escape(short)}\b")
+        # The definition itself is not a use (a changed signature matched its own `def` line).
+        defines = re.compile(rf"\b(?:{_DEFINING})\s+(?:\([^)]*\)\s*)?{re.escape(short)}\b")
         rows = manifest.db.execute(
             "SELECT c.path, c.start_line, c.text FROM chunks_fts f JOIN chunks c ON c.rid = f.rowid "
             "WHERE chunks_fts MATCH ? LIMIT 200", (f'"{short.lower()}"',),
         ).fetchall()
         for path in sorted(touched):  # the patched files themselves, as they will be
             for i, line in enumerate((res.new.get(path) or "").splitlines(), 1):
-                if word.search(line):
+                if word.search(line) and not defines.search(line):
                     warnings.append(f"{what}, but {path}:{i} still uses {short}")
                     break
         for path, start, text in rows:
             if path in touched:
                 continue
             for i, line in enumerate(text.splitlines()):
-                if word.search(line):
+                if word.search(line) and not defines.search(line):
                     warnings.append(f"{what}, but {path}:{start + i} still uses {short}")
                     break
             if len(warnings) >= limit:

@@ -141,6 +141,17 @@ def test_rename_left_half_done_is_warned(repo, tmp_path, capsys):
     assert data["applies"] and any("main.py:1 still uses total" in w for w in data["warnings"])
 
 
+def test_changed_signature_warns_at_its_uses_not_its_definition(repo, tmp_path, capsys):
+    resp = tmp_path / "resp.md"
+    resp.write_text("billing.py\n```\n<<<<<<< SEARCH\ndef total(lines):\n=======\ndef total(lines, discount):\n>>>>>>> REPLACE\n```\n")
+    code, out, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(repo), "--json")
+    assert code == 0, err
+    warnings = json.loads(out)["warnings"]
+    assert any("billing.py:6 still uses total" in w for w in warnings), warnings
+    assert any("main.py:1 still uses total" in w for w in warnings), warnings
+    assert not any("billing.py:1 " in w for w in warnings), warnings
+
+
 def test_patch_that_cannot_apply_is_exit_4_and_writes_nothing(repo, tmp_path, capsys):
     before = snapshot(repo)
     resp = tmp_path / "bad.md"
