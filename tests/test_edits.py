@@ -326,20 +326,18 @@ def test_parse_reuses_previous_path_and_ignores_prose() -> None:
     assert parse_blocks(answer) == [EditBlock("a.py", "x\n", "y\n"), EditBlock("a.py", "z\n", "w\n")]
 
 
-def test_diff_lines_that_look_like_fences_stay_in_the_hunk() -> None:
-    # A README's own code fences are context lines of the hunk; the diff's closing fence (untagged) ends it.
-    answer = "```diff\n--- a/README.md\n+++ b/README.md\n@@ -3,4 +3,5 @@\n ```python\n import app\n+app.run()\n ```\n```\n"
-    assert parse_blocks(answer) == [EditBlock("README.md", "```python\nimport app\n```\n", "```python\nimport app\napp.run()\n```\n")]
-
-
-def test_diff_without_hunk_lines_starts_its_hunk_under_the_header() -> None:
-    answer = "```diff\n--- a/app.py\n+++ b/app.py\n def f():\n-    return 1\n+    return 2\n```\n"
-    assert parse_blocks(answer) == [EditBlock("app.py", "def f():\n    return 1\n", "def f():\n    return 2\n")]
-
-
-def test_parse_reads_the_older_original_updated_markers() -> None:
-    answer = "a.py\n```\n<<<<<<< ORIGINAL\nx = 1\n=======\nx = 2\n>>>>>>> UPDATED\n```\n"
-    assert parse_blocks(answer) == [EditBlock("a.py", "x = 1\n", "x = 2\n")]
+@pytest.mark.parametrize("answer, blocks", [
+    # A README's own code fences are context lines of a diff hunk; the diff's closing fence (untagged) ends it.
+    ("```diff\n--- a/README.md\n+++ b/README.md\n@@ -3,4 +3,5 @@\n ```python\n import app\n+app.run()\n ```\n```\n",
+     [EditBlock("README.md", "```python\nimport app\n```\n", "```python\nimport app\napp.run()\n```\n")]),
+    # A diff whose @@ line was left out starts its hunk right under the header.
+    ("```diff\n--- a/app.py\n+++ b/app.py\n def f():\n-    return 1\n+    return 2\n```\n",
+     [EditBlock("app.py", "def f():\n    return 1\n", "def f():\n    return 2\n")]),
+    # The format's older ORIGINAL/UPDATED markers.
+    ("a.py\n```\n<<<<<<< ORIGINAL\nx = 1\n=======\nx = 2\n>>>>>>> UPDATED\n```\n", [EditBlock("a.py", "x = 1\n", "x = 2\n")]),
+])
+def test_parse_reads_other_shapes_of_answer(answer: str, blocks: list[EditBlock]) -> None:
+    assert parse_blocks(answer) == blocks
 
 
 def test_parse_keeps_equals_lines_inside_replace() -> None:
