@@ -214,21 +214,18 @@ def _opens_block(lines: list[str], opener: str) -> bool:
     if not end or end not in ":{([":
         return False
     word = kind(opener)[1]
-    same = other = 0
+    same: list[bool] = []  # for each such opener of the same word, whether a blank line follows it; others apart
+    other: list[bool] = []
     for i, line in enumerate(lines):
         if line.strip() and line.rstrip().endswith(end):
             j = i + 1
             while j < len(lines) and not lines[j].strip():
                 j += 1
             if j < len(lines) and depth(lines[j]) > depth(line):
-                spaced = j > i + 1
-                if kind(line)[1] == word:
-                    if spaced:
-                        return False
-                    same += 1
-                elif other >= 0:
-                    other = -1 if spaced else other + 1
-    return same >= HABIT_SEEN or (other >= 0 and same + other >= HABIT_SEEN)
+                (same if kind(line)[1] == word else other).append(j > i + 1)
+    if any(same):
+        return False
+    return len(same) >= HABIT_SEEN or (not any(other) and len(same) + len(other) >= HABIT_SEEN)
 
 
 def _opens_at(lines: list[str], i: int) -> bool:
