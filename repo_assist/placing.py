@@ -41,7 +41,7 @@ import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from .spacing import COMMENT_RE, DEFINITION_RE, HABIT_SEEN, by_counts, by_room, depth, edges, kind, shape, spacing
+from .spacing import COMMENT_RE, DEFINITION_RE, HABIT_SEEN, by_counts, by_room, depth, edges, kind, meetings, shape, spacing
 from .transfer import Refusal
 
 __all__ = ["Gap", "SIMILAR", "alike", "place"]
@@ -216,13 +216,9 @@ def _opens_block(lines: list[str], opener: str) -> bool:
     word = kind(opener)[1]
     same: list[bool] = []  # for each such opener of the same word, whether a blank line follows it; others apart
     other: list[bool] = []
-    for i, line in enumerate(lines):
-        if line.strip() and line.rstrip().endswith(end):
-            j = i + 1
-            while j < len(lines) and not lines[j].strip():
-                j += 1
-            if j < len(lines) and depth(lines[j]) > depth(line):
-                (same if kind(line)[1] == word else other).append(j > i + 1)
+    for line, following, blanks in meetings(lines):
+        if line.rstrip().endswith(end) and depth(following) > depth(line):
+            (same if kind(line)[1] == word else other).append(blanks > 0)
     if any(same):
         return False
     return len(same) >= HABIT_SEEN or (not any(other) and len(same) + len(other) >= HABIT_SEEN)

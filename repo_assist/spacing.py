@@ -15,7 +15,7 @@ import re
 import sys
 from collections.abc import Iterator
 
-__all__ = ["COMMENT_RE", "DEFINITION_RE", "HABIT_SEEN", "blank_runs", "by_counts", "by_room", "depth", "edges", "kind", "shape", "spacing"]
+__all__ = ["COMMENT_RE", "DEFINITION_RE", "HABIT_SEEN", "blank_runs", "by_counts", "by_room", "depth", "edges", "kind", "meetings", "shape", "spacing"]
 
 HABIT_SEEN = 2  # times the file must space a pair of kinds of line the same way before that counts as its habit
 _HABIT_FIRM = 3  # ... and the times for the exact pair when that one join alone decides
@@ -71,7 +71,7 @@ def _before_definition(lines: list[str], upper: str, lower: str) -> int | None:
     for before in (_ends_block, _code_before):
         if before(upper, lower):
             of_lower = kind(lower)
-            gaps = [blanks for above, below, blanks in _meetings(lines) if kind(below) == of_lower and before(above, below)]
+            gaps = [blanks for above, below, blanks in meetings(lines) if kind(below) == of_lower and before(above, below)]
             if len(gaps) >= _HABIT_FIRM and len(set(gaps)) == 1:
                 return gaps[0]
     return None
@@ -162,10 +162,10 @@ def _gaps(lines: list[str], upper: str, lower: str, level: int = 0) -> list[int]
     """
     of_upper, of_lower = _LEVELS[level]
     pair = (of_upper(upper), of_lower(lower))
-    return [blanks for above, below, blanks in _meetings(lines) if (of_upper(above), of_lower(below)) == pair]
+    return [blanks for above, below, blanks in meetings(lines) if (of_upper(above), of_lower(below)) == pair]
 
 
-def _meetings(lines: list[str]) -> Iterator[tuple[str, str, int]]:
+def meetings(lines: list[str]) -> Iterator[tuple[str, str, int]]:
     """Each non-blank line with the next non-blank line and the blank lines between them."""
     prev = None
     for i, line in enumerate(lines):
