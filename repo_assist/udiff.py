@@ -52,8 +52,9 @@ def read_diff(lines: list[str], path_above: Callable[[int, int], str | None]) ->
     i = 0
     while i < len(lines):
         line = lines[i]
-        if _OLD_RE.match(line) and i + 1 < len(lines) and _NEW_RE.match(lines[i + 1]):
-            old, new = _name(_OLD_RE.match(line).group(1)), _name(_NEW_RE.match(lines[i + 1]).group(1))  # type: ignore[union-attr]
+        header = _header_at(lines, i)
+        if header:
+            old, new = header
             headed = True
             i += 2
             continue
@@ -96,7 +97,7 @@ def _hunk(lines: list[str], i: int) -> tuple[list[tuple[str, str]], int]:
         line = lines[i]
         if _HUNK_RE.match(line) or _GIT_RE.match(line):
             break
-        if _OLD_RE.match(line) and i + 1 < len(lines) and _NEW_RE.match(lines[i + 1]):
+        if _header_at(lines, i):
             break
         if line == "":
             blanks += 1
@@ -107,6 +108,13 @@ def _hunk(lines: list[str], i: int) -> tuple[list[tuple[str, str]], int]:
             break
         i += 1
     return body, i - blanks
+
+
+def _header_at(lines: list[str], i: int) -> tuple[str, str] | None:
+    """The (old, new) paths of a ``---``/``+++`` file header starting at line ``i``, or None."""
+    old = _OLD_RE.match(lines[i])
+    new = _NEW_RE.match(lines[i + 1]) if old and i + 1 < len(lines) else None
+    return (_name(old.group(1)), _name(new.group(1))) if old and new else None
 
 
 def _name(written: str) -> str:
