@@ -113,20 +113,23 @@ def stale_references(res: EngineResult, manifest, outliner: Outliner, limit: int
             "WHERE chunks_fts MATCH ? LIMIT 200", (f'"{short.lower()}"',),
         ).fetchall()
         for path in sorted(touched):  # the patched files themselves, as they will be
-            for i, line in enumerate((res.new.get(path) or "").splitlines(), 1):
-                if word.search(line) and not defines.search(line):
-                    warnings.append(f"{what}, but {path}:{i} still uses {short}")
-                    break
+            i = _first_use(res.new.get(path) or "", word, defines)
+            if i is not None:
+                warnings.append(f"{what}, but {path}:{1 + i} still uses {short}")
         for path, start, text in rows:
             if path in touched:
                 continue
-            for i, line in enumerate(text.splitlines()):
-                if word.search(line) and not defines.search(line):
-                    warnings.append(f"{what}, but {path}:{start + i} still uses {short}")
-                    break
+            i = _first_use(text, word, defines)
+            if i is not None:
+                warnings.append(f"{what}, but {path}:{start + i} still uses {short}")
             if len(warnings) >= limit:
                 return warnings
     return warnings
+
+
+def _first_use(text: str, word: re.Pattern, defines: re.Pattern) -> int | None:
+    """The index of the first line of ``text`` that uses the name (``word``) without defining it, or None."""
+    return next((i for i, line in enumerate(text.splitlines()) if word.search(line) and not defines.search(line)), None)
 
 
 def retry_message(failed: list[BlockFailure]) -> str:
