@@ -140,8 +140,11 @@ def _refuse_lazy_replace(path: str, lines: list[str], search: list[str], replace
     Ellipsis statement and common in documentation examples, so it is allowed
     in Python and prose files, and in any file that already has such a line.
     """
-    bare_is_code = path.endswith(_BARE_ELLIPSIS_FILES) or any(x.strip() in ("...", "…") for x in lines)
-    extra = [r for r in replace if ELISION_RE.match(r) and not (bare_is_code and r.strip() in ("...", "…"))]
+    extra = [r for r in replace if ELISION_RE.match(r)]
+    bare = [r for r in extra if r.strip() in ("...", "…")]
+    # (the file is read only when REPLACE has a bare one)
+    if bare and (path.endswith(_BARE_ELLIPSIS_FILES) or any(x.strip() in ("...", "…") for x in lines)):
+        extra = [r for r in extra if r not in bare]
     if len(extra) > sum(1 for s in search if ELISION_RE.match(s)):
         raise Refusal("REPLACE elides code with `...` that SEARCH spells out; write the new lines in full")
 
