@@ -20,8 +20,10 @@ change the bytes but not that intent:
 * **Trailing whitespace is believed unless SEARCH shows it is noise.** When
   SEARCH carries trailing whitespace the file lacks, trailing whitespace on a
   new or changed line is dropped — unless the file ends lines of that kind
-  (blank or not) with that whitespace or the start of it (noise is
-  appended), in which case it may be meant and the block is refused. Where
+  with that whitespace or the start of it (noise is appended), in which case
+  it may be meant and the block is refused. For text lines that means lines
+  within the quoted span (a stray tail far away says nothing about the habit
+  here); for whitespace-only lines, anywhere in the file. Where
   the file's lines written like it (same depth and shape) all end one way,
   and what the model wrote starts that way, that is what was meant.
   Losing trailing whitespace is always believed.
@@ -139,7 +141,7 @@ class _Whitespace:
     """Whether trailing whitespace the model wrote can be believed, from what SEARCH and the file show."""
 
     noisy: bool  # SEARCH carries trailing whitespace the file does not have
-    text_tails: frozenset[str]  # the trailing whitespace the file's non-blank lines end with
+    text_tails: frozenset[str]  # the trailing whitespace the file's non-blank lines end with, where SEARCH quotes it
     blank_tails: frozenset[str]  # ... and what its whitespace-only lines hold
     habits: dict[tuple[int, str], str | None]  # (depth, shape) → the one tail every such line has (None: several)
     seen: dict[tuple[int, str], int]  # ... and how many lines of that depth and shape the file has
@@ -156,7 +158,10 @@ class _Whitespace:
                 key = (depth(line), shape(line))
                 habits[key] = _tail(line) if habits.get(key, _tail(line)) == _tail(line) else None
                 seen[key] = seen.get(key, 0) + 1
-        return cls(True, frozenset(_tail(x) for x in lines if x.strip()), frozenset(x for x in lines if not x.strip()), habits, seen)
+        # A text line's tail outside the quoted span is a stray: the habit here is what the quoted lines show.
+        quoted = [t for t in m if t is not None]
+        near = lines[min(quoted): max(quoted) + 1] if quoted else []
+        return cls(True, frozenset(_tail(x) for x in near if x.strip()), frozenset(x for x in lines if not x.strip()), habits, seen)
 
     def written(self, body: str, tail: str, where: str) -> str:
         """``body`` with the trailing whitespace ``tail`` the model wrote on a line it changed or added."""

@@ -706,6 +706,9 @@ RULES = [
     ("trailing-noise-on-top-of-what-the-file-has", HARD_BREAKS,
      [("Line one  \nLine two  \nLine three\t\n", "Line one  \nLine 2   \nLine three\t\n")],
      ("refused", "trailing whitespace on new line")),
+    # ... where SEARCH quotes it: a tail the file has only on a stray line away from the quote is noise too ...
+    ("trailing-noise-like-a-stray-elsewhere", "Title  \n\nfirst\nsecond\nthird\n",
+     [("first \nsecond\n", "first \nsecond  \nextra  \n")], "Title  \n\nfirst\nsecond\nextra\nthird\n"),
     # ... but whitespace the file never ends a line with is dropped.
     ("trailing-noise-unlike-the-files", HARD_BREAKS,
      [("Line one  \nLine two  \nLine three\t\n", "Line one  \nLine 2\t\nLine three\t\n")],
