@@ -17,6 +17,7 @@ import heapq
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 
+from .indentation import Units, line_shift
 from .transfer import Match, Refusal, Shift
 
 __all__ = ["fuzzy", "nearest"]
@@ -57,7 +58,7 @@ def _scan(lines: list[str], search: list[str], floor: float) -> list[tuple[float
     return out
 
 
-def fuzzy(lines: list[str], search: list[str], threshold: float) -> tuple[Match, float] | None:
+def fuzzy(lines: list[str], search: list[str], threshold: float, units: Units) -> tuple[Match, float] | None:
     """The one region at least ``threshold`` similar to SEARCH, if no other region comes close.
 
     "Close" is a ratio test: a rival elsewhere whose distance (1 - ratio) is
@@ -77,7 +78,7 @@ def fuzzy(lines: list[str], search: list[str], threshold: float) -> tuple[Match,
             continue
         if (not (i < end and start < j) or (ratio == best and i != start)) and not _told_apart(lines, search, start, end, i):
             raise Refusal(f"SEARCH is about as similar to lines {i + 1}-{j} as to lines {start + 1}-{end}; quote the lines exactly")
-    return _fuzzy_match(lines, search, start, end), best
+    return _fuzzy_match(lines, search, start, end, units), best
 
 
 def _told_apart(lines: list[str], search: list[str], start: int, end: int, rival: int) -> bool:
@@ -103,8 +104,12 @@ def _nearer(quoted: str, own: str, twin: str) -> bool:
     return _LINE_RIVAL * to_own < 1.0 - SequenceMatcher(None, quoted, twin, autojunk=False).ratio()
 
 
-def _fuzzy_match(lines: list[str], search: list[str], start: int, end: int) -> Match:
-    """Map SEARCH lines onto the window by a line alignment; unaligned window lines stay as they are."""
+def _fuzzy_match(lines: list[str], search: list[str], start: int, end: int, units: Units) -> Match:
+    """Map SEARCH lines onto the window by a line alignment; unaligned window lines stay as they are.
+
+    REPLACE follows the indentation change of the lines SEARCH quotes word for word: a change of unit where
+    the model retyped it, else the shift between the two common indentations; where those lines, at several
+    depths in the file or in SEARCH, follow no one change, ``Refusal``."""
     window = lines[start:end]
     skey = [s.strip() for s in search]
     wkey = [w.strip() for w in window]
@@ -114,6 +119,15 @@ def _fuzzy_match(lines: list[str], search: list[str], start: int, end: int) -> M
             for t in range(min(i2 - i1, j2 - j1)):
                 mapping[i1 + t] = start + j1 + t
     mapped = [m for m in mapping if m is not None]
+    same = [(lines[t], s) for s, t in zip(search, mapping) if t is not None and lines[t].strip() == s.strip()]
+    shift = line_shift([f for f, _ in same], [s for _, s in same], units)
+    if shift is not None and shift.unit_from:
+        return Match(min(mapped), max(mapped) + 1, mapping, shift)
+    if shift is None and max(len({x[: len(x) - len(x.lstrip())] for x in side}) for side in zip(*same)) > 1:
+        raise Refusal(
+            "SEARCH's lines are indented unlike the file's in no one consistent way, so REPLACE's indentation cannot"
+            " be carried over; quote the file's indentation"
+        )
     s_ind = _common_prefix([s[: len(s) - len(s.lstrip())] for s in search if s.strip()])
     w_ind = _common_prefix([w[: len(w) - len(w.lstrip())] for w in window if w.strip()])
     return Match(min(mapped), max(mapped) + 1, mapping, Shift.between(w_ind, s_ind))

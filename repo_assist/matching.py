@@ -6,7 +6,8 @@ and makes the odd typo. Each level below forgives one more of those, and the
 first level that finds the SEARCH decides; a SEARCH found in more than one
 place at that level is refused as ambiguous, never guessed:
 
-``exact`` → ``whitespace`` (trailing) → ``indent`` (shifted as a whole) →
+``exact`` → ``whitespace`` (trailing) → ``indent`` (shifted as a whole, or
+retyped in another unit: tabs as spaces, four spaces as two; ``indentation.py``) →
 ``blank-lines`` (lost or extra) → ``elision`` (``...`` on both sides) →
 ``fuzzy:<ratio>`` (difflib ratio ≥ threshold, at least two non-blank lines).
 
@@ -14,7 +15,9 @@ Once found, the block is made exact against the file (``requoting.py``):
 lines the model kept keep their original bytes (a typo in a context line is
 not copied into the file), lines SEARCH left out go back where they belong
 (``placing.py``) or the block is refused, REPLACE is re-indented by the same
-shift, and ``transfer.py`` splices it in keeping line endings and the
+shift (a new line that would be indented with spaces in a file indented only
+with tabs, or the reverse, is refused where SEARCH does not show the change
+of unit), and ``transfer.py`` splices it in keeping line endings and the
 final-newline state. A SEARCH found in several places is applied to all of
 them only when the answer repeats the same block that many times. Failures
 come back with the nearest lines of the file (``fuzzy.py``), for a retry
@@ -29,6 +32,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .fuzzy import fuzzy, nearest
+from .indentation import Units, foreign_indent, line_shift
 from .records import EditBlock
 from .requoting import requote
 from .transfer import Match, Refusal, Shift, Text, block_lines, transfer
@@ -158,10 +162,11 @@ def _apply_one(
     the very same block exactly that many times (``copies``): the model
     asked for the same change in each place, so each gets it.
     """
+    units = Units.read(text.lines, search, replace)
     for level in _CONTIGUOUS:
         if level not in levels:
             continue
-        matches = _find(text.lines, search, level, 0)
+        matches = _find(text.lines, search, level, 0, units)
         if len(matches) > 1 and not (len(matches) == copies and _apart(matches)):
             where = ", ".join(str(m.start + 1) for m in matches[:5])
             raise Refusal(f"SEARCH matches {len(matches)} places ({level}; lines {where}); add surrounding lines to make it unique")
@@ -170,14 +175,14 @@ def _apply_one(
     elision_refusal = None
     if "elision" in levels and any(ELISION_RE.match(s) for s in search):
         try:
-            return _splice(text, _elision_pieces(text.lines, search, replace, levels)), "elision", 1
+            return _splice(text, _elision_pieces(text.lines, search, replace, levels, units)), "elision", 1
         except Refusal as refusal:  # the `...` may be the file's own (a stub body): try fuzzy, if the file has it
             elision_refusal = refusal
             own = {line.strip() for line in text.lines}
             if any(s.strip() not in own for s in search if ELISION_RE.match(s)):
                 raise
     if "fuzzy" in levels:
-        found = fuzzy(text.lines, search, threshold)
+        found = fuzzy(text.lines, search, threshold, units)
         if found is not None:
             match, ratio = found
             how = f"fuzzy:{math.floor(ratio * 100) / 100:.2f}"
@@ -198,6 +203,14 @@ def _splice(text: Text, parts: list[tuple[Match, list[str], list[str], str]]) ->
         out.extend(zip(text.lines[pos:match.start], text.eols[pos:match.start]))
         if level != "exact":  # make the block exact against the file first: see requoting
             replace = requote(text, match, search, replace)
+            if level != "whitespace" and not match.shift.unit_from:
+                odd = foreign_indent(text.lines, replace)
+                if odd is not None:
+                    raise Refusal(
+                        f"the new line {odd.strip()[:40]!r} would be indented unlike any line of the file (tabs and"
+                        " spaces mixed up), and SEARCH does not show how the model retyped the indentation; quote"
+                        " the file's indentation"
+                    )
             search = text.lines[match.start:match.end]
             match = Match(match.start, match.end, list(range(match.start, match.end)), Shift())
         out.extend(transfer(text, match, search, replace, exact=True))
@@ -209,10 +222,10 @@ def _splice(text: Text, parts: list[tuple[Match, list[str], list[str], str]]) ->
 # --- contiguous levels ------------------------------------------------------
 
 
-def _find(lines: list[str], search: list[str], level: str, lo: int) -> list[Match]:
+def _find(lines: list[str], search: list[str], level: str, lo: int, units: Units) -> list[Match]:
     """Every place at or after ``lo`` where ``search`` matches at ``level``."""
     if level == "blank-lines":
-        return _find_sparse(lines, search, lo)
+        return _find_sparse(lines, search, lo, units)
     n = len(search)
     if level == "exact":
         return [Match(i, i + n, list(range(i, i + n)), Shift()) for i in range(lo, len(lines) - n + 1) if lines[i:i + n] == search]
@@ -226,13 +239,13 @@ def _find(lines: list[str], search: list[str], level: str, lo: int) -> list[Matc
         if level == "whitespace":
             out.append(Match(i, i + n, list(range(i, i + n)), Shift()))
             continue
-        shift = _shift([lines[i + k] for k in range(n)], search)
-        if shift is not None and shift.added + shift.removed:
+        shift = line_shift([lines[i + k] for k in range(n)], search, units)
+        if shift is not None and shift.changes:
             out.append(Match(i, i + n, list(range(i, i + n)), shift))
     return out
 
 
-def _find_sparse(lines: list[str], search: list[str], lo: int) -> list[Match]:
+def _find_sparse(lines: list[str], search: list[str], lo: int, units: Units) -> list[Match]:
     """Matches that ignore blank lines on both sides (indent shift allowed)."""
     s_idx = [k for k, s in enumerate(search) if s.strip()]
     if not s_idx:
@@ -245,7 +258,7 @@ def _find_sparse(lines: list[str], search: list[str], lo: int) -> list[Match]:
     for j in range(len(f_idx) - n + 1):
         if fkeys[j] != skeys[0] or fkeys[j:j + n] != skeys:
             continue
-        shift = _shift([lines[f_idx[j + t]] for t in range(n)], [search[k] for k in s_idx])
+        shift = line_shift([lines[f_idx[j + t]] for t in range(n)], [search[k] for k in s_idx], units)
         if shift is None:
             continue
         mapping: list[int | None] = [None] * len(search)
@@ -283,32 +296,11 @@ def _map_blanks(lines: list[str], search: list[str], mapping: list[int | None], 
         mapping[k], t = t, t + 1
 
 
-def _shift(file_lines: list[str], search: list[str]) -> Shift | None:
-    """The one indentation change that turns every non-blank SEARCH line into its file line."""
-    shift: Shift | None = None
-    for f, s in zip(file_lines, search):
-        if not s.strip():
-            continue
-        fw = f[: len(f) - len(f.lstrip())]
-        sw = s[: len(s) - len(s.lstrip())]
-        if shift is None:
-            if fw.endswith(sw):
-                shift = Shift(added=fw[: len(fw) - len(sw)])
-            elif sw.endswith(fw):
-                shift = Shift(removed=sw[: len(sw) - len(fw)])
-            else:
-                return None
-        moved = shift.try_apply(s)
-        if moved is None or moved.rstrip() != f.rstrip():
-            return None
-    return shift or Shift()
-
-
 # --- elision ----------------------------------------------------------------
 
 
 def _elision_pieces(
-    lines: list[str], search: list[str], replace: list[str], levels: Collection[str]
+    lines: list[str], search: list[str], replace: list[str], levels: Collection[str], units: Units
 ) -> list[tuple[Match, list[str], list[str], str]]:
     """Split both sides at ``...`` lines and find each SEARCH piece, in order.
 
@@ -336,7 +328,7 @@ def _elision_pieces(
         found = None
         for level in _CONTIGUOUS:
             if level in levels:
-                found = _find(lines, s_piece, level, 0 if first else lo)
+                found = _find(lines, s_piece, level, 0 if first else lo, units)
                 if found:
                     break
         if not found:

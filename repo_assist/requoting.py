@@ -122,11 +122,14 @@ def _align(s: list[str], r: list[str], gaps: list[tuple[int, int, range]]) -> tu
 
 
 def _shifted(shift: Shift, search: list[str], replace: list[str]) -> tuple[list[str], list[str]]:
-    s = [shift.try_apply(x) for x in search]
-    r = [shift.try_apply(x) for x in replace]
-    if any(x is None for x in s) or any(x is None for x in r):
-        raise Refusal(f"REPLACE is indented less than the {shift.removed!r} the SEARCH was shifted by; cannot re-indent it")
-    return s, r  # type: ignore[return-value]
+    quoted = {x.strip() for x in search}
+    aligned = next((x for x in replace if x.strip() not in quoted and shift.aligns_past_steps(x)), None)
+    if aligned is not None:
+        raise Refusal(
+            f"the new line {aligned.strip()[:40]!r} is aligned past whole indentation steps the model retyped from "
+            f"{shift.unit_from!r} to {shift.unit_to!r}; cannot tell where it goes — quote the file's indentation"
+        )
+    return shift.apply_all(search), shift.apply_all(replace)
 
 
 def _tail(line: str) -> str:

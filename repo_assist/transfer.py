@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-__all__ = ["Match", "Refusal", "Shift", "Text", "block_lines", "transfer"]
+__all__ = ["Match", "Refusal", "Shift", "Text", "block_lines", "steps_of", "transfer"]
 
 
 class Refusal(Exception):
@@ -30,10 +30,20 @@ class Refusal(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Shift:
-    """An indentation change: file line = ``added`` + (SEARCH line without its ``removed`` prefix)."""
+    """An indentation change from SEARCH to the file.
+
+    A prefix change: file line = ``added`` + (SEARCH line without its
+    ``removed`` prefix). Or, where the model retyped the indentation in
+    another unit (tabs as spaces, four spaces as two), a change of unit: each
+    ``unit_from`` step becomes a ``unit_to`` step, ``levels`` steps deeper
+    (or shallower), and spaces past the last whole step stay as they are.
+    """
 
     added: str = ""
     removed: str = ""
+    unit_from: str = ""
+    unit_to: str = ""
+    levels: int = 0
 
     @classmethod
     def between(cls, file_indent: str, search_indent: str) -> "Shift":
@@ -42,12 +52,50 @@ class Shift:
             k += 1
         return cls(added=file_indent[k:], removed=search_indent[k:])
 
+    @property
+    def changes(self) -> bool:
+        return bool(self.added or self.removed or self.unit_from)
+
     def try_apply(self, line: str) -> str | None:
+        if self.unit_from and line:
+            body = line.lstrip()
+            steps, rest = steps_of(line[: len(line) - len(body)], self.unit_from)
+            if "\t" in rest or steps + self.levels < 0:
+                return None if body else line  # (a whitespace-only line that cannot be retyped stays as written)
+            return self.unit_to * (steps + self.levels) + rest + body
         if not line.strip():
             return line
         if self.removed and not line.startswith(self.removed):
             return None
         return self.added + line[len(self.removed):]
+
+    def aligns_past_steps(self, line: str) -> bool:
+        """Is ``line`` indented past whole steps (aligned) in a change between two widths of spaces? How such a
+        line was retyped cannot be told: its steps scale, its alignment may or may not."""
+        body = line.lstrip()
+        if not (self.unit_from and body and "\t" not in self.unit_from + self.unit_to):
+            return False
+        return bool(steps_of(line[: len(line) - len(body)], self.unit_from)[1])
+
+    def apply_all(self, lines: list[str]) -> list[str]:
+        """Every line shifted; ``Refusal`` when one cannot follow the shift."""
+        moved = [self.try_apply(x) for x in lines]
+        if any(x is None for x in moved):
+            if self.unit_from:
+                raise Refusal(
+                    f"a line is indented in a way that cannot be retyped from {self.unit_from!r} steps to the file's "
+                    f"{self.unit_to!r}; cannot re-indent it"
+                )
+            raise Refusal(f"REPLACE is indented less than the {self.removed!r} the SEARCH was shifted by; cannot re-indent it")
+        return moved  # type: ignore[return-value]
+
+
+def steps_of(indent: str, unit: str) -> tuple[int, str]:
+    """How many whole ``unit`` steps ``indent`` starts with, and what follows them."""
+    k = 0
+    while indent.startswith(unit, k * len(unit)):
+        k += 1
+    return k, indent[k * len(unit):]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,12 +166,8 @@ def transfer(text: Text, match: Match, search: list[str], replace: list[str], *,
     fuzzy SEARCH skipped) are kept and placed by ``_place``. ``Refusal`` when
     REPLACE cannot follow the indentation shift or a placement is ambiguous.
     """
-    moved_s = [match.shift.try_apply(s) for s in search]
-    moved_r = [match.shift.try_apply(r) for r in replace]
-    if any(r is None for r in moved_r) or any(s is None for s in moved_s):
-        raise Refusal(f"REPLACE is indented less than the {match.shift.removed!r} the SEARCH was shifted by; cannot re-indent it")
-    s_lines: list[str] = moved_s  # type: ignore[assignment]
-    r_lines: list[str] = moved_r  # type: ignore[assignment]
+    s_lines = match.shift.apply_all(search)
+    r_lines = match.shift.apply_all(replace)
     lines, eols, m = text.lines, text.eols, match.mapping
     key = (lambda x: x) if exact else str.rstrip
     # New lines lose trailing whitespace only when SEARCH shows the model adds some the file lacks.

@@ -555,6 +555,10 @@ CHANGES = (
 )
 
 # id, file text, blocks [(SEARCH, REPLACE)], the file afterwards or ("refused", reason part)
+GO_TABS = "package main\n\nfunc main() {\n\tx := 1\n\tif x > 0 {\n\t\tshow(x)\n\t}\n}\n"
+LISTED_CODE = "- item\n  - sub\n" * 15 + "text\n" * 25 + "```python\ndef f():\n    if x:\n        return 1\n```\n"
+PY_NESTED = "class A:\n    def f(self):\n        if x:\n            return 1\n\n    def g(self):\n        return 2\n"
+
 RULES = [
     # A line changed into several: the lost blank line stays by the kept neighbour.
     ("lost-blank-stays-by-kept-line", "a = 1\n\nb = 2\nc = 3\n", [("a = 1\nb = 2\n", "a = 1\ntotal = compute()\nshow(total)\n")],
@@ -720,6 +724,43 @@ RULES = [
     ("trailing-space-removed-by-a-noisy-model", "a = 1 \nb = 2\n", [("a = 1 \nb = 2  \n", "a = 1\nb = 2  \n")], "a = 1\nb = 2\n"),
     # A new whitespace-only line is new, not a moved copy of the file's blank line.
     ("new-whitespace-only-line-kept-as-written", "    a\n\n    b\n", [("a\n\nb\n", "a\n\n  \nb\n")], "    a\n\n  \n    b\n"),
+    # Indentation retyped in another unit: new lines take the file's unit, never a mix of the two ...
+    ("tabs-retyped-as-four-spaces", GO_TABS,
+     [("    x := 1\n    if x > 0 {\n        show(x)\n    }\n", "    x := 2\n    if x > 0 {\n        show(x)\n        show(0)\n    }\n")],
+     GO_TABS.replace("x := 1", "x := 2").replace("\t\tshow(x)\n", "\t\tshow(x)\n\t\tshow(0)\n")),
+    # ... from any depth (SEARCH dedented as well as retyped) ...
+    ("tabs-retyped-as-spaces-and-dedented", GO_TABS,
+     [("if x > 0 {\n  show(x)\n}\n", "if x > 0 {\n  show(x)\n} else {\n  show(1)\n}\n")],
+     GO_TABS.replace("\t}\n", "\t} else {\n\t\tshow(1)\n\t}\n")),
+    # ... and spaces retyped as tabs, or four spaces as two ...
+    ("spaces-retyped-as-tabs", PY_NESTED,
+     [("\tdef f(self):\n\t\tif x:\n\t\t\treturn 1\n", "\tdef f(self):\n\t\tif x:\n\t\t\treturn 10\n\t\treturn 3\n")],
+     PY_NESTED.replace("return 1\n", "return 10\n        return 3\n")),
+    ("four-spaces-retyped-as-two", PY_NESTED,
+     [("  def f(self):\n    if x:\n      return 1\n", "  def f(self):\n    if x:\n      if y:\n        return 1\n")],
+     PY_NESTED.replace("            return 1\n", "            if y:\n                return 1\n")),
+    # ... but a quote of one depth that a prefix shift explains is shifted, even where the file elsewhere steps
+    # otherwise (Python in a Markdown file of two-space lists).
+    ("one-depth-quote-shifted-where-the-code-around-steps-alike", LISTED_CODE,
+     [("    def f():\n", "    def f():\n        pass\n")], LISTED_CODE.replace("def f():\n", "def f():\n    pass\n")),
+    # ... but a new line aligned past whole steps of two widths of spaces cannot be placed: its alignment may or may not scale.
+    ("new-aligned-line-in-retyped-indentation", PY_NESTED,
+     [("  def f(self):\n    if x:\n      return 1\n", "  def f(self):\n    if x:\n      return g(1,\n               2)\n")],
+     ("refused", "aligned past whole")),
+    # ... a one-depth quote of a tab-indented file (its depth is one step) ...
+    ("one-depth-quote-retyped-from-tabs", GO_TABS,
+     [("    x := 1\n", "    x := 1\n    if x > 1 {\n        show(2)\n    }\n")],
+     GO_TABS.replace("\tx := 1\n", "\tx := 1\n\tif x > 1 {\n\t\tshow(2)\n\t}\n")),
+    # ... and with a typo too (the fuzzy level follows the lines quoted word for word).
+    ("retyped-indentation-with-a-typo", GO_TABS,
+     [("    x := 1\n    if x > 0 {\n        shwo(x)\n    }\n", "    x := 1\n    if x > 0 {\n        show(x)\n        show(0)\n    }\n")],
+     GO_TABS.replace("\t\tshow(x)\n", "\t\tshow(x)\n\t\tshow(0)\n")),
+    # A new line indented with spaces in a file indented only with tabs, where the quote shows no retyping: refused.
+    ("spaces-in-a-tab-file-without-a-retyped-quote", GO_TABS,
+     [("func mian() {\n\tx := 1\n", "func main() {\n    y := 0\n\tx := 1\n")], ("refused", "indented unlike any line")),
+    # A misquote that flattens depths the file has (its lines follow no one indentation change): refused.
+    ("misquote-that-flattens-the-files-depths", '{\n  "a": {\n    "x": 1,\n    "y": 2\n  },\n  "b": 3\n}\n',
+     [('  "x": 1,\n  "yy": 2\n  },\n', '  "x": 1,\n  "y": 2,\n  "z": 3\n  },\n')], ("refused", "no one consistent way")),
     # A block that changes nothing is refused, not reported as applied: REPLACE the same as SEARCH ...
     ("block-that-changes-nothing", "a = 1\nb = 2\n", [("a = 1\n", "a = 1\n")], ("refused", "changes nothing")),
     # ... or differing from it only by trailing whitespace read as the model's noise.

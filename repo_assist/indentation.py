@@ -1,0 +1,157 @@
+"""Indentation units, and the change of unit a model made when it retyped a file's indentation.
+
+Why a module of its own: models often quote a file's tabs as spaces, or four
+spaces as two. A prefix shift cannot say that, and re-indenting new lines by
+a prefix then writes mixed indentation (``\\t    x``) into the file. Here the
+unit a file indents by and the unit a block indents by are read, and a change
+of unit is accepted only when every SEARCH line indented by whole steps lands
+on its file line's depth with one and the same level offset, and only when
+no prefix shift explains the quote (a quote of one depth fits both; read as
+retyped, such quotes broke more prefix-shifted blocks than they fixed
+retyped ones, measured on real commits). Where a new line
+would still be indented unlike any line of the file (spaces in a file
+indented only with tabs, or the reverse), ``foreign_indent`` finds it, so the
+block is refused rather than written with mixed indentation.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from .transfer import Shift, steps_of
+
+__all__ = ["Units", "foreign_indent", "line_shift", "unit"]
+
+_MAX_STEP = 8  # a deeper step than this (in spaces) is alignment, not indentation
+_SPACE_UNITS = ("    ", "  ", "        ")
+_UNITS = ("\t", *_SPACE_UNITS)
+
+
+@dataclass(frozen=True, slots=True)
+class Units:
+    """The unit the file indents by and the one the block (SEARCH and REPLACE) does; None where it cannot be told."""
+
+    file: str | None
+    block: str | None
+
+    @classmethod
+    def read(cls, lines: list[str], search: list[str], replace: list[str]) -> "Units":
+        block = unit(search, replace)
+        if block is None:  # one depth throughout (of spaces): that depth is one step
+            indents = {_indent(x) for x in search + replace if x.strip()}
+            only = next(iter(indents)) if len(indents) == 1 else ""
+            block = only if only and not only.strip(" ") else None
+        return cls(unit(lines), block)
+
+
+def _indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
+def unit(*texts: list[str]) -> str | None:
+    """A tab where indented lines mostly start with one; else the commonest step in spaces between lines of two depths."""
+    tabs = spaces = 0
+    steps: Counter[int] = Counter()
+    for lines in texts:
+        before: str | None = None
+        for line in lines:
+            if not line.strip():
+                continue
+            indent = _indent(line)
+            tabs += indent.startswith("\t")
+            spaces += indent.startswith(" ")
+            if before is not None and not indent.strip(" ") and not before.strip(" "):
+                if 0 < abs(len(indent) - len(before)) <= _MAX_STEP:
+                    steps[abs(len(indent) - len(before))] += 1
+            before = indent
+    if tabs > spaces:
+        return "\t"
+    if not steps:
+        return None
+    return " " * max(steps, key=lambda k: (steps[k], -k))
+
+
+def _unit_shift(file_lines: list[str], search: list[str], units: Units) -> Shift | None:
+    """The change of unit that puts every SEARCH line indented by whole steps at its file line's depth, if one does.
+
+    The units read from the file and the block are tried first. Where they do
+    not fit (a quote at two depths eight spaces apart steps by four, if the
+    file's lines there are two steps apart), other units are tried — only on
+    a quote of several depths: one depth fits any unit.
+    """
+    if units.file is None or units.block is None:
+        return None
+    pairs = [(_indent(f), _indent(s)) for f, s in zip(file_lines, search) if s.strip()]
+    tried = [(units.block, units.file)]
+    narrower = [u for u in _SPACE_UNITS if units.file != "\t" and len(u) < len(units.file) and len(units.file) % len(u) == 0]
+    tried += [(b, f) for f in (units.file, *narrower) for b in (units.block, "\t", *_SPACE_UNITS)]
+    for k, (block, file) in enumerate(dict.fromkeys(tried)):
+        one_depth = k == 0 and block in _UNITS  # (a block read as stepping by seven spaces is aligned, not stepped)
+        levels = _levels(pairs, block, file, 1 if one_depth else 2) if block != file else None
+        if levels is not None:
+            return Shift(unit_from=block, unit_to=file, levels=levels)
+    return None
+
+
+def _levels(pairs: list[tuple[str, str]], block: str, file: str, depths: int) -> int | None:
+    """The one level offset from ``block`` steps to ``file`` steps on every (file, SEARCH) indentation pair whose
+    steps are followed by the same alignment (none, mostly), where those pairs span at least ``depths`` depths."""
+    levels: int | None = None
+    seen = set()
+    for f, s in pairs:
+        s_steps, s_rest = steps_of(s, block)
+        f_steps, f_rest = steps_of(f, file)
+        if s_rest != f_rest:
+            continue  # alignment past the steps unlike the file's: its own line is kept, so it need not agree
+        if levels is None:
+            levels = f_steps - s_steps
+        elif levels != f_steps - s_steps:
+            return None
+        seen.add(s_steps)
+    return levels if len(seen) >= depths else None
+
+
+def line_shift(file_lines: list[str], search: list[str], units: Units) -> Shift | None:
+    """The one indentation change that turns every non-blank SEARCH line into its file line: a prefix shift, or
+    else a change of unit. The file's unit is the quoted lines' own where they show one (a file may quote code in
+    another unit: shell in a Go string)."""
+    shift = _prefix_shift(file_lines, search)
+    return shift if shift is not None else _unit_shift(file_lines, search, Units(unit(file_lines) or units.file, units.block))
+
+
+def _prefix_shift(file_lines: list[str], search: list[str]) -> Shift | None:
+    shift: Shift | None = None
+    for f, s in zip(file_lines, search):
+        if not s.strip():
+            continue
+        fw, sw = _indent(f), _indent(s)
+        if shift is None:
+            if fw.endswith(sw):
+                shift = Shift(added=fw[: len(fw) - len(sw)])
+            elif sw.endswith(fw):
+                shift = Shift(removed=sw[: len(sw) - len(fw)])
+            else:
+                return None
+        moved = shift.try_apply(s)
+        if moved is None or moved.rstrip() != f.rstrip():
+            return None
+    return shift or Shift()
+
+
+def foreign_indent(lines: list[str], result: list[str]) -> str | None:
+    """A new line of ``result`` whose indentation the file's never looks like, if any: a tab in it where the file
+    indents only with spaces; where it indents only with tabs, one that starts with a space or puts one before a tab
+    (spaces after the tabs align, as in Go)."""
+    tabbed = [x for x in lines if x.startswith("\t")]
+    spaced = [x for x in lines if x.startswith(" ") and x.strip()]
+    if bool(tabbed) == bool(spaced) or (spaced and any("\t" in _indent(x) for x in spaced)):
+        return None
+    own = set(lines)
+    for x in result:
+        if x in own or not x.strip():
+            continue
+        indent = _indent(x)
+        if (spaced and "\t" in indent) or (tabbed and (indent.startswith(" ") or " \t" in indent)):
+            return x
+    return None
