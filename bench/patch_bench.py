@@ -14,7 +14,9 @@ model answer, parsed, and applied to the parent's blobs (``git show``, no
 checkout). The *unified-diff* row writes the unperturbed hunks as a model's
 diff instead (wrong start lines, wrong or missing counts in half the hunks,
 blank context lines missing their space); its alternative is ``git apply``
-on that diff as written.
+on that diff as written. The *retyped-indent* row retypes the blocks'
+indentation in another unit, as models do (a tab-indented file quoted with
+two or four spaces, a space-indented one with tabs or the other width).
 Each case is *exact* (result == the commit's files), *refused* (the engine
 declined), or *wrong* (applied but different: the goal is 0); the
 *perturbed* row sums the misquote rows (the goal is 95% exact there).
@@ -47,8 +49,13 @@ MAX_FILES = 5
 MAX_CHANGED_LINES = 60  # added + deleted over the whole commit
 MAX_FILE_BYTES = 300_000
 ELISION_RUN = 5  # an inner unchanged run this long or longer gets elided
-PERTURBATIONS = ("clean", "indent", "trailing-space", "blank-lines", "elision", "typo", "path-prefix", "mixed", "unified-diff")
-MISQUOTES = PERTURBATIONS[1:-1]  # the rows the perturbed figure sums (unified-diff is a format, not a misquote)
+PERTURBATIONS = (
+    "clean", "indent", "trailing-space", "blank-lines", "elision", "typo", "path-prefix", "mixed", "unified-diff", "retyped-indent",
+)
+# The rows the perturbed figure sums (unified-diff is a format, not a misquote; retyped-indent came later and is
+# kept out so that the figure stays comparable with earlier runs).
+MISQUOTES = ("indent", "trailing-space", "blank-lines", "elision", "typo", "path-prefix", "mixed")
+OWN_RNG = ("unified-diff", "retyped-indent")  # rows drawing from a generator of their own (added later: see main)
 UNIQUE_CONTEXTS = (3, 6, 12, 24)  # lines of context tried, least first, until every SEARCH is unique in its file
 WRONG_PREFIXES = ("./", "repo/", "/home/user/project/")
 
@@ -172,6 +179,39 @@ def trailing_space(hunk: Hunk, rng: random.Random) -> Hunk:
     return out
 
 
+def file_unit(text: str) -> str | None:
+    """The unit a file indents by: a tab, or the least even width of its space indentations (2, 4 or 8) where three
+    in four of them are whole steps of it (the rest align)."""
+    indents = [ln[: len(ln) - len(ln.lstrip())] for ln in text.split("\n") if ln.strip() and ln[:1] in " \t"]
+    if not indents:
+        return None
+    if sum(i.startswith("\t") for i in indents) * 2 > len(indents):
+        return "\t"
+    widths = [len(i) for i in indents if not i.strip(" ")]
+    least = min((w for w in widths if w % 2 == 0), default=0)
+    return " " * least if least in (2, 4, 8) and sum(w % least == 0 for w in widths) >= 0.75 * len(widths) else None
+
+
+def retype(hunk: Hunk, rng: random.Random, unit: str | None) -> Hunk | None:
+    """Every line's indentation retyped in another unit (whole steps only; what follows them stays).
+
+    Only a hunk whose old side has an indented line: where the quote shows no
+    indentation, nothing can tell that the new lines' was retyped.
+    """
+    if unit is None or not any(t[:1] in " \t" and t.strip() for tag, t in hunk if tag in " -"):
+        return None
+    to = rng.choice(("  ", "    ")) if unit == "\t" else rng.choice(("\t", "  " if unit != "  " else "    "))
+
+    def line(text: str) -> str:
+        k = 0
+        while text.startswith(unit, k * len(unit)):
+            k += 1
+        return to * k + text[k * len(unit):]
+
+    out = [(tag, line(t)) for tag, t in hunk]
+    return out if out != hunk else None
+
+
 def lose_blank_lines(hunk: Hunk, rng: random.Random) -> Hunk | None:
     """Drop unchanged blank lines from inside SEARCH (and REPLACE): a model compacting what it quotes.
 
@@ -243,6 +283,8 @@ def perturb(case: Case, name: str, rng: random.Random) -> list[tuple[str, Hunk]]
                 new = elide(hunk, rng, path)
             elif name == "typo":
                 new = typo(hunk, rng)
+            elif name == "retyped-indent":
+                new = retype(hunk, rng, file_unit(case.old[path]))
             elif name == "mixed":
                 new = trailing_space(indent_drift(lose_blank_lines(hunk, rng) or hunk, rng), rng)
             touched |= new is not None and new != hunk
@@ -363,8 +405,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         used += 1
         for name in PERTURBATIONS:
-            # The diff row draws from a generator of its own, so adding it left every other row's cases as they were.
-            r = random.Random(f"{args.seed}:{sha}") if name == "unified-diff" else rng
+            r = row_rng(name, args.seed, sha, rng)
             blocks = perturb(case, name, r)
             if blocks is None:
                 continue
@@ -393,6 +434,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
     return 0
+
+
+def row_rng(name: str, seed: int, sha: str, shared: random.Random) -> random.Random:
+    """Rows added later draw from generators of their own, so adding them left every other row's cases as they were."""
+    if name == "unified-diff":
+        return random.Random(f"{seed}:{sha}")
+    return random.Random(f"{seed}:{name}:{sha}") if name in OWN_RNG else shared
 
 
 def shares(counter: Counter) -> dict:
