@@ -20,6 +20,9 @@ def undo_dir(ws: Workspace) -> Path:
 
 
 def known_paths(ws: Workspace) -> list[str]:
+    """The files a model's path may name: those indexed, or in a repository not indexed yet, those git tracks."""
+    if not ws.exists():
+        return [p for p in ws.repo.git("ls-files", "-z").split("\0") if p]
     m = require_index(ws)
     try:
         return [p for p, row in m.files().items() if row.status == "indexed"]
@@ -31,11 +34,14 @@ def with_warnings(ws: Workspace, res: EngineResult, outliner: Outliner) -> Engin
     """Add stale-reference warnings (renamed or re-signatured symbols used elsewhere)."""
     if res.patch is None:
         return res
-    m = require_index(ws)
-    try:
-        extra = stale_references(res, m, outliner)
-    finally:
-        m.close()
+    if not ws.exists():  # without an index only the patched files can be read
+        extra = stale_references(res, None, outliner)
+    else:
+        m = require_index(ws)
+        try:
+            extra = stale_references(res, m, outliner)
+        finally:
+            m.close()
     if extra:
         p = res.patch
         res.patch = type(p)(p.diff, p.files, p.applies, p.check_output, tuple(p.warnings) + tuple(extra))

@@ -101,14 +101,19 @@ def renamed_symbols(res: EngineResult, outliner: Outliner) -> dict[str, str]:
 
 
 def stale_references(res: EngineResult, manifest, outliner: Outliner, limit: int = 20) -> list[str]:
-    """Places outside the patch that still use a renamed or re-signatured definition."""
+    """Places outside the patch that still use a renamed or re-signatured definition (with no index, ``manifest``
+    None, the patched files only, and a note that the rest was not read)."""
     warnings: list[str] = []
     touched = set(res.patch.files) if res.patch else set()
-    for short, what in renamed_symbols(res, outliner).items():
+    renamed = renamed_symbols(res, outliner)
+    if renamed and manifest is None:
+        warnings.append("uses of renamed or re-signatured names outside the patch were not looked for: the repository"
+                        " has no index (run `repo-assist index`)")
+    for short, what in renamed.items():
         word = re.compile(rf"\b{re.escape(short)}\b")
         # The definition itself is not a use (a changed signature matched its own `def` line).
         defines = re.compile(rf"\b(?:{_DEFINING})\s+(?:\([^)]*\)\s*)?{re.escape(short)}\b")
-        rows = manifest.db.execute(
+        rows = [] if manifest is None else manifest.db.execute(
             "SELECT c.path, c.start_line, c.text FROM chunks_fts f JOIN chunks c ON c.rid = f.rowid "
             "WHERE chunks_fts MATCH ? LIMIT 200", (f'"{short.lower()}"',),
         ).fetchall()

@@ -152,6 +152,19 @@ def test_changed_signature_warns_at_its_uses_not_its_definition(repo, tmp_path, 
     assert not any("billing.py:1 " in w for w in warnings), warnings
 
 
+def test_patch_needs_no_index(tmp_path, capsys):
+    # A repository never indexed: paths resolve against git's tracked files, the patched files are still read for
+    # stale uses, and a warning says the rest of the repository was not.
+    bare = make_repo(tmp_path / "plain", {"billing.py": BILLING, "main.py": MAIN})
+    resp = _write(tmp_path / "resp.md", RENAME.split("main.py")[0].replace("billing.py\n", "./src/billing.py\n"))
+    code, out, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(bare), "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["applies"] and "+def grand_total(lines):" in data["diff"], data
+    assert any("no index" in w for w in data["warnings"]), data["warnings"]
+    assert not assistant.open_workspace(bare).exists()  # reading the response built no index
+
+
 def test_patch_that_cannot_apply_is_exit_4_and_writes_nothing(repo, tmp_path, capsys):
     before = snapshot(repo)
     resp = tmp_path / "bad.md"
