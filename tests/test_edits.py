@@ -747,6 +747,10 @@ RULES = [
     ("new-aligned-line-in-retyped-indentation", PY_NESTED,
      [("  def f(self):\n    if x:\n      return 1\n", "  def f(self):\n    if x:\n      return g(1,\n               2)\n")],
      ("refused", "aligned past whole")),
+    # ... a Makefile recipe quoted with spaces keeps its tabs (make refuses a recipe line without one) ...
+    ("makefile-recipe-quoted-with-spaces", "x: x.c\n\t$(CC) -o x x.c\n\nclean:\n\trm -f x\n",
+     [("x: x.c\n    $(CC) -o x x.c\n", "x: x.c\n    $(CC) -O2 -o x x.c\n    strip x\n")],
+     "x: x.c\n\t$(CC) -O2 -o x x.c\n\tstrip x\n\nclean:\n\trm -f x\n"),
     # ... a one-depth quote of a tab-indented file (its depth is one step) ...
     ("one-depth-quote-retyped-from-tabs", GO_TABS,
      [("    x := 1\n", "    x := 1\n    if x > 1 {\n        show(2)\n    }\n")],
