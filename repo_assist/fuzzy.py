@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from difflib import SequenceMatcher
 
 from .indentation import Units, line_shift
-from .transfer import Match, Refusal, Shift
+from .transfer import Match, Refusal, Shift, indent_of
 
 __all__ = ["fuzzy", "nearest"]
 
@@ -123,13 +123,13 @@ def _fuzzy_match(lines: list[str], search: list[str], start: int, end: int, unit
     shift = line_shift([f for f, _ in same], [s for _, s in same], units)
     if shift is not None and shift.unit_from:
         return Match(min(mapped), max(mapped) + 1, mapping, shift)
-    if shift is None and max(len({x[: len(x) - len(x.lstrip())] for x in side}) for side in zip(*same)) > 1:
+    if shift is None and max(len({indent_of(x) for x in side}) for side in zip(*same)) > 1:
         raise Refusal(
             "SEARCH's lines are indented unlike the file's in no one consistent way, so REPLACE's indentation cannot"
             " be carried over; quote the file's indentation"
         )
-    s_ind = _common_prefix([s[: len(s) - len(s.lstrip())] for s in search if s.strip()])
-    w_ind = _common_prefix([w[: len(w) - len(w.lstrip())] for w in window if w.strip()])
+    s_ind = _common_prefix([indent_of(s) for s in search if s.strip()])
+    w_ind = _common_prefix([indent_of(w) for w in window if w.strip()])
     return Match(min(mapped), max(mapped) + 1, mapping, Shift.between(w_ind, s_ind))
 
 

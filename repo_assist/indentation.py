@@ -17,9 +17,10 @@ block is refused rather than written with mixed indentation.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
-from .transfer import Shift, steps_of
+from .transfer import Shift, indent_of, steps_of
 
 __all__ = ["Units", "foreign_indent", "line_shift", "unit"]
 
@@ -28,25 +29,28 @@ _SPACE_UNITS = ("    ", "  ", "        ")
 _UNITS = ("\t", *_SPACE_UNITS)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Units:
-    """The unit the file indents by and the one the block (SEARCH and REPLACE) does; None where it cannot be told."""
+    """The unit the block (SEARCH and REPLACE) indents by and the one the file does; None where it cannot be told.
 
-    file: str | None
+    The file's is read from its ``lines`` when first asked: a block found exactly never needs it.
+    """
+
     block: str | None
+    lines: list[str] = field(repr=False, compare=False)
+
+    @cached_property
+    def file(self) -> str | None:
+        return unit(self.lines)
 
     @classmethod
     def read(cls, lines: list[str], search: list[str], replace: list[str]) -> "Units":
         block = unit(search, replace)
         if block is None:  # one depth throughout (of spaces): that depth is one step
-            indents = {_indent(x) for x in search + replace if x.strip()}
+            indents = {indent_of(x) for x in search + replace if x.strip()}
             only = next(iter(indents)) if len(indents) == 1 else ""
             block = only if only and not only.strip(" ") else None
-        return cls(unit(lines), block)
-
-
-def _indent(line: str) -> str:
-    return line[: len(line) - len(line.lstrip())]
+        return cls(block, lines)
 
 
 def unit(*texts: list[str]) -> str | None:
@@ -58,7 +62,7 @@ def unit(*texts: list[str]) -> str | None:
         for line in lines:
             if not line.strip():
                 continue
-            indent = _indent(line)
+            indent = indent_of(line)
             tabs += indent.startswith("\t")
             spaces += indent.startswith(" ")
             if before is not None and not indent.strip(" ") and not before.strip(" "):
@@ -72,7 +76,7 @@ def unit(*texts: list[str]) -> str | None:
     return " " * max(steps, key=lambda k: (steps[k], -k))
 
 
-def _unit_shift(file_lines: list[str], search: list[str], units: Units) -> Shift | None:
+def _unit_shift(file_lines: list[str], search: list[str], file: str | None, block: str | None) -> Shift | None:
     """The change of unit that puts every SEARCH line indented by whole steps at its file line's depth, if one does.
 
     The units read from the file and the block are tried first. Where they do
@@ -80,17 +84,16 @@ def _unit_shift(file_lines: list[str], search: list[str], units: Units) -> Shift
     file's lines there are two steps apart), other units are tried — only on
     a quote of several depths: one depth fits any unit.
     """
-    if units.file is None or units.block is None:
+    if file is None or block is None:
         return None
-    pairs = [(_indent(f), _indent(s)) for f, s in zip(file_lines, search) if s.strip()]
-    tried = [(units.block, units.file)]
-    narrower = [u for u in _SPACE_UNITS if units.file != "\t" and len(u) < len(units.file) and len(units.file) % len(u) == 0]
-    tried += [(b, f) for f in (units.file, *narrower) for b in (units.block, "\t", *_SPACE_UNITS)]
-    for k, (block, file) in enumerate(dict.fromkeys(tried)):
-        one_depth = k == 0 and block in _UNITS  # (a block read as stepping by seven spaces is aligned, not stepped)
-        levels = _levels(pairs, block, file, 1 if one_depth else 2) if block != file else None
+    pairs = [(indent_of(f), indent_of(s)) for f, s in zip(file_lines, search) if s.strip()]
+    narrower = [u for u in _SPACE_UNITS if file != "\t" and len(u) < len(file) and len(file) % len(u) == 0]
+    tried = [(block, file)] + [(b, f) for f in (file, *narrower) for b in (block, "\t", *_SPACE_UNITS)]
+    for k, (unit_from, unit_to) in enumerate(dict.fromkeys(tried)):
+        one_depth = k == 0 and unit_from in _UNITS  # (a block read as stepping by seven spaces is aligned, not stepped)
+        levels = _levels(pairs, unit_from, unit_to, 1 if one_depth else 2) if unit_from != unit_to else None
         if levels is not None:
-            return Shift(unit_from=block, unit_to=file, levels=levels)
+            return Shift(unit_from=unit_from, unit_to=unit_to, levels=levels)
     return None
 
 
@@ -117,7 +120,7 @@ def line_shift(file_lines: list[str], search: list[str], units: Units) -> Shift 
     else a change of unit. The file's unit is the quoted lines' own where they show one (a file may quote code in
     another unit: shell in a Go string)."""
     shift = _prefix_shift(file_lines, search)
-    return shift if shift is not None else _unit_shift(file_lines, search, Units(unit(file_lines) or units.file, units.block))
+    return shift if shift is not None else _unit_shift(file_lines, search, unit(file_lines) or units.file, units.block)
 
 
 def _prefix_shift(file_lines: list[str], search: list[str]) -> Shift | None:
@@ -125,7 +128,7 @@ def _prefix_shift(file_lines: list[str], search: list[str]) -> Shift | None:
     for f, s in zip(file_lines, search):
         if not s.strip():
             continue
-        fw, sw = _indent(f), _indent(s)
+        fw, sw = indent_of(f), indent_of(s)
         if shift is None:
             if fw.endswith(sw):
                 shift = Shift(added=fw[: len(fw) - len(sw)])
@@ -145,13 +148,13 @@ def foreign_indent(lines: list[str], result: list[str]) -> str | None:
     (spaces after the tabs align, as in Go)."""
     tabbed = [x for x in lines if x.startswith("\t")]
     spaced = [x for x in lines if x.startswith(" ") and x.strip()]
-    if bool(tabbed) == bool(spaced) or (spaced and any("\t" in _indent(x) for x in spaced)):
+    if bool(tabbed) == bool(spaced) or (spaced and any("\t" in indent_of(x) for x in spaced)):
         return None
     own = set(lines)
     for x in result:
         if x in own or not x.strip():
             continue
-        indent = _indent(x)
+        indent = indent_of(x)
         if (spaced and "\t" in indent) or (tabbed and (indent.startswith(" ") or " \t" in indent)):
             return x
     return None

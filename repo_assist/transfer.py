@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-__all__ = ["Match", "Refusal", "Shift", "Text", "block_lines", "steps_of", "transfer"]
+__all__ = ["Match", "Refusal", "Shift", "Text", "block_lines", "indent_of", "steps_of", "transfer"]
 
 
 class Refusal(Exception):
@@ -88,6 +88,11 @@ class Shift:
                 )
             raise Refusal(f"REPLACE is indented less than the {self.removed!r} the SEARCH was shifted by; cannot re-indent it")
         return moved  # type: ignore[return-value]
+
+
+def indent_of(line: str) -> str:
+    """The whitespace a line starts with."""
+    return line[: len(line) - len(line.lstrip())]
 
 
 def steps_of(indent: str, unit: str) -> tuple[int, str]:
