@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from .placing import Gap, alike, place
+from .placing import Gap, alike, place, rewritten
 from .spacing import blank_runs, depth, shape
 from .transfer import Match, Refusal, Shift, Text
 
@@ -57,8 +57,9 @@ def requote(text: Text, match: Match, search: list[str], replace: list[str]) -> 
     inserts: dict[int, list[str]] = {}
     if gaps:
         g = Gap(lines, s, r, m, out, partner, kept, sorted(set(range(len(r))) - set(kept)))
-        for a, b, run in gaps:
-            lo, hi, k = place(g, a, b, run)
+        settled = rewritten(g, gaps)
+        for i, (a, b, run) in enumerate(gaps):
+            lo, hi, k = settled[i] if i in settled else place(g, a, b, run)
             inserts.setdefault(lo, []).extend(lines[i] for i in run[:k])
             inserts.setdefault(hi, []).extend(lines[i] for i in run[k:])
     result: list[str] = []

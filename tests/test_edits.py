@@ -592,6 +592,11 @@ RULES = [
     # ... or new lines with a blank line of their own sit just past the kept neighbour (that blank may be the lost one).
     ("lost-blank-maybe-written-again-past-kept-line", "alpha = 1\n\nbeta = 2\n",
      [("alpha = 1\nbeta = 2\n", "import os\n\nalpha = 1\nbeta = 3\n")], ("refused", "sit just past the kept line")),
+    # A stretch set apart by lost blank lines on both sides and rewritten: what replaces it stays between them.
+    ("lost-blanks-around-a-rewritten-stretch", "from .a import A\n\nfrom .u import x, y\n\nfrom .s import S\n",
+     [("from .a import A\nfrom .u import x, y\nfrom .s import S\n",
+       "from .a import A\nfrom .u import (\n    x, y, z,\n)\nfrom .s import S\n")],
+     "from .a import A\n\nfrom .u import (\n    x, y, z,\n)\n\nfrom .s import S\n"),
     # New lines that stay deeper than the line below continue the block above the lost blank line.
     ("new-lines-deeper-than-below-continue-above", "def f():\n    x = 1\n\nvalue = f()\n",
      [("    x = 1\nvalue = f()\n", "    x = 1\n    y = 2\nvalue = f()\n")], "def f():\n    x = 1\n    y = 2\n\nvalue = f()\n"),
