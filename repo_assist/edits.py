@@ -122,7 +122,7 @@ def parse_edits(response: str, known_paths: Collection[str] = ()) -> ParsedEdits
         i = end + 1
     if not blocks and not problems:  # no edit block at all: the model may have written a diff instead
         edits, problems = read_diff(lines, lambda head, after: _find_path(lines, head, after, known))
-        blocks = [EditBlock(resolve_path(e.path, known, creating=e.creating), e.search, e.replace) for e in edits]
+        blocks = [EditBlock(resolve_path(e.path, known, creating=e.creating), e.search, e.replace, e.line) for e in edits]
     return ParsedEdits(tuple(blocks), tuple(problems))
 
 

@@ -119,10 +119,10 @@ def apply_blocks(
                 failed.append(BlockFailure(block, f"SEARCH is empty but {block.path} already exists and is not empty; quote the lines to change"))
             continue
         text = Text.parse(content)
-        copies = [j for j in range(i + 1, len(blocks)) if blocks[j] == block]
+        copies = [j for j in range(i + 1, len(blocks)) if _same_edit(blocks[j], block)]
         try:
             _refuse_lazy_replace(block.path, text.lines, search, replace)
-            new_lines, how, places = _apply_one(text, search, replace, fuzzy_threshold, levels, 1 + len(copies))
+            new_lines, how, places = _apply_one(text, search, replace, fuzzy_threshold, levels, 1 + len(copies), block.line)
             if new_lines == list(zip(text.lines, text.eols)):
                 # SEARCH and REPLACE are one text, or differ only by what the cascade reads as the model's noise.
                 raise Refusal("the block changes nothing: applied, its REPLACE is what the file already has; write the change itself")
@@ -154,19 +154,28 @@ def _refuse_lazy_replace(path: str, lines: list[str], search: list[str], replace
 
 
 def _apply_one(
-    text: Text, search: list[str], replace: list[str], threshold: float, levels: Collection[str], copies: int
+    text: Text,
+    search: list[str],
+    replace: list[str],
+    threshold: float,
+    levels: Collection[str],
+    copies: int,
+    line: int | None = None,
 ) -> tuple[list[tuple[str, str]], str, int]:
     """New (line, eol) list for the whole file, how SEARCH was found and in how many places; Refusal otherwise.
 
     A SEARCH found in several places is ambiguous, unless the answer repeats
     the very same block exactly that many times (``copies``): the model
-    asked for the same change in each place, so each gets it.
+    asked for the same change in each place, so each gets it; or unless the
+    block is a diff hunk whose ``@@`` line names one of the places (``line``).
     """
     units = Units.read(text.lines, search, replace)
     for level in _CONTIGUOUS:
         if level not in levels:
             continue
         matches = _find(text.lines, search, level, 0, units)
+        if len(matches) > 1 and not (len(matches) == copies and _apart(matches)):
+            matches = _named_by_line(matches, line)
         if len(matches) > 1 and not (len(matches) == copies and _apart(matches)):
             where = ", ".join(str(m.start + 1) for m in matches[:5])
             raise Refusal(f"SEARCH matches {len(matches)} places ({level}; lines {where}); add surrounding lines to make it unique")
@@ -188,6 +197,28 @@ def _apply_one(
             how = f"fuzzy:{math.floor(ratio * 100) / 100:.2f}"
             return _splice(text, [(match, search, replace, "fuzzy")]), how, 1
     raise elision_refusal or Refusal("SEARCH was not found in the file")
+
+
+_NEAR_LINE, _FAR_LINE = 6, 25  # a place this near where a diff hunk says it starts, every other this far, is the one
+
+
+def _named_by_line(matches: list[Match], line: int | None) -> list[Match]:
+    """The one match a diff hunk's line number points at, as ``[match]``; all of them where it points at none.
+
+    Models get a diff's numbers roughly right at best, so a number decides only
+    when one place is within a few lines of it and every other is far away.
+    """
+    if line is None:
+        return matches
+    near = [m for m in matches if abs(m.start + 1 - line) <= _NEAR_LINE]
+    if len(near) == 1 and all(abs(m.start + 1 - line) >= _FAR_LINE for m in matches if m is not near[0]):
+        return near
+    return matches
+
+
+def _same_edit(a: EditBlock, b: EditBlock) -> bool:
+    """Do two blocks ask for the same change (whatever line numbers came with them)?"""
+    return (a.path, a.search, a.replace) == (b.path, b.search, b.replace)
 
 
 def _apart(matches: list[Match]) -> bool:

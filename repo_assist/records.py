@@ -90,6 +90,7 @@ class EditBlock:
     path: str
     search: str
     replace: str
+    line: int | None = None  # where a diff hunk said its lines start (1-based): only breaks a tie between places
 
 
 @dataclass(frozen=True, slots=True)

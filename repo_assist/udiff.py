@@ -7,9 +7,11 @@ write a diff anyway: a ``diff`` fence, ``--- a/x`` / ``+++ b/x`` headers,
 hunk wherever they like, so ``git apply`` rejects what they meant. Each
 hunk is read as one edit instead, the way Aider reads its udiff format: its
 context and removed lines are what to find, its context and added lines
-what to put there, the numbers are ignored; the edit then goes through the
-same tolerant matching cascade as a block, which refuses what it cannot
-place.
+what to put there; the edit then goes through the same tolerant matching
+cascade as a block, which refuses what it cannot place. The numbers only
+break a tie, the way ``git apply`` uses them: where the hunk's lines occur in
+several places, the one within a few lines of where its ``@@`` line says it
+starts is taken, if every other place is far from there.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ __all__ = ["DiffEdit", "read_diff"]
 _OLD_RE = re.compile(r"^---\s+(\S.*?)\s*$")
 _NEW_RE = re.compile(r"^\+\+\+\s+(\S.*?)\s*$")
 _HUNK_RE = re.compile(r"^@@.*$")
+_NUMBERS_RE = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 _GIT_RE = re.compile(r"^diff --git |^index [0-9a-f]+\.\.|^(?:new|deleted) file mode |^similarity index ")
 _NULL = "/dev/null"
 
@@ -35,7 +38,7 @@ class DiffEdit:
     search: str
     replace: str
     creating: bool  # the diff creates the file (``--- /dev/null``)
-
+    line: int | None = None  # where the ``@@`` line says the hunk starts in the file as edited so far
 
 def read_diff(lines: list[str], path_above: Callable[[int, int], str | None]) -> tuple[list[DiffEdit], list[str]]:
     """The hunks of every file diff in ``lines`` as edits, and a one-line description of each problem.
@@ -68,6 +71,7 @@ def read_diff(lines: list[str], path_above: Callable[[int, int], str | None]) ->
             if above is not None:
                 old = new = above
         where = f"hunk at line {i + 1}"
+        numbers = _NUMBERS_RE.match(line)
         body, i = _hunk(lines, i if bare else i + 1)
         headed, last_end = False, i - 1
         if new is None and old is None:
@@ -79,7 +83,8 @@ def read_diff(lines: list[str], path_above: Callable[[int, int], str | None]) ->
         else:
             search = "".join(text + "\n" for tag, text in body if tag in " -")
             replace = "".join(text + "\n" for tag, text in body if tag in " +")
-            edits.append(DiffEdit(new or old, search, replace, old == _NULL))  # type: ignore[arg-type]
+            start = int(numbers.group(2)) if numbers else None
+            edits.append(DiffEdit(new or old, search, replace, old == _NULL, start))  # type: ignore[arg-type]
     return edits, problems
 
 

@@ -329,7 +329,7 @@ def test_parse_reuses_previous_path_and_ignores_prose() -> None:
 @pytest.mark.parametrize("answer, blocks", [
     # A README's own code fences are context lines of a diff hunk; the diff's closing fence (untagged) ends it.
     ("```diff\n--- a/README.md\n+++ b/README.md\n@@ -3,4 +3,5 @@\n ```python\n import app\n+app.run()\n ```\n```\n",
-     [EditBlock("README.md", "```python\nimport app\n```\n", "```python\nimport app\napp.run()\n```\n")]),
+     [EditBlock("README.md", "```python\nimport app\n```\n", "```python\nimport app\napp.run()\n```\n", 3)]),
     # A diff whose @@ line was left out starts its hunk right under the header.
     ("```diff\n--- a/app.py\n+++ b/app.py\n def f():\n-    return 1\n+    return 2\n```\n",
      [EditBlock("app.py", "def f():\n    return 1\n", "def f():\n    return 2\n")]),
@@ -338,6 +338,39 @@ def test_parse_reuses_previous_path_and_ignores_prose() -> None:
 ])
 def test_parse_reads_other_shapes_of_answer(answer: str, blocks: list[EditBlock]) -> None:
     assert parse_blocks(answer) == blocks
+
+
+# Two functions that end alike: a 3-line diff context of either end occurs twice in the file.
+TWINS = "".join(f"def {name}(x):\n    check(x)\n    x = clean(x)\n    return x\n\n\n" for name in "ab") + "".join(
+    f"def helper_{k}():\n    return {k}\n\n\n" for k in range(8)) + "def c(x):\n    check(x)\n    x = clean(x)\n    return x\n"
+TWIN_HUNK = "@@ -{} +{} @@\n     check(x)\n     x = clean(x)\n-    return x\n+    return x or None\n"
+
+
+@pytest.mark.parametrize("start, taken", [
+    (46, True),  # the @@ line names the third place: taken, the others stay
+    (2, False),  # two places within a few lines of it (lines 2 and 8): still ambiguous
+    (30, False),  # near no place: the numbers say nothing, ambiguous
+    (50, True),  # a few lines off (models miscount) and every other place far away: taken
+])
+def test_diff_line_numbers_break_a_tie_between_places(start: int, taken: bool) -> None:
+    answer = f"```diff\n--- a/m.py\n+++ b/m.py\n{TWIN_HUNK.format(f'{start},3', f'{start},3')}```\n"
+    blocks = parse_blocks(answer, ["m.py"])
+    assert blocks[0].line == start
+    result = apply_blocks({"m.py": TWINS}, blocks)
+    if not taken:
+        assert result.failed and "matches 3 places" in result.failed[0].reason
+        return
+    assert not result.failed, [f.reason for f in result.failed]
+    assert result.new_files["m.py"].split("\n\n\n")[-1] == "def c(x):\n    check(x)\n    x = clean(x)\n    return x or None\n"
+    assert result.new_files["m.py"].count("return x or None") == 1
+
+
+def test_block_given_twice_changes_both_places_whatever_its_line_numbers() -> None:
+    answer = "```diff\n--- a/m.py\n+++ b/m.py\n" + TWIN_HUNK.format("2,3", "2,3") + TWIN_HUNK.format("8,3", "8,3") + "```\n"
+    text = TWINS.rsplit("def helper_0", 1)[0]  # the two twins only
+    result = apply_blocks({"m.py": text}, parse_blocks(answer, ["m.py"]))
+    assert not result.failed, [f.reason for f in result.failed]
+    assert result.new_files["m.py"].count("return x or None") == 2
 
 
 def test_parse_keeps_equals_lines_inside_replace() -> None:
