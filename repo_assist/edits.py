@@ -13,10 +13,11 @@ The format is the conflict-marker one Aider made common::
 
 Why a tolerant parser: small local models wrap blocks in fences (with or
 without a language), decorate the path with backticks, bold or a ``File:``
-label, put prose between blocks, drop the path on the second block for the
+label, name it in the fence's info string (````` ```python:src/app.py `````) or in a
+sentence, put prose between blocks, drop the path on the second block for the
 same file, or write the path with a prefix the repository does not have
-(``repo/src/app.py``, ``./src/app.py``, an absolute path). All of that is
-recoverable. What the parser must never do is invent an edit: a block it
+(``repo/src/app.py``, ``./src/app.py``, an absolute path) or in other case.
+All of that is recoverable. What the parser must never do is invent an edit: a block it
 cannot attribute to a path, or one that is not closed, is an error, not a
 guess. Path *safety* is not decided here (see ``patch.safe_path``). An
 answer with no block at all may be a unified diff, read hunk by hunk as
@@ -192,8 +193,7 @@ def _find_path(lines: list[str], head: int, last_end: int, known: frozenset[str]
             continue
         fence = FENCE_RE.match(line)
         if fence:
-            info = fence.group(1).strip()
-            candidate = _clean_path(info.split()[-1], known) if info else None
+            candidate = _fence_path(fence.group(1), known)
             if candidate:
                 return candidate
             continue
@@ -201,6 +201,21 @@ def _find_path(lines: list[str], head: int, last_end: int, known: frozenset[str]
         candidate = _clean_path(line, known)
         if candidate:
             return candidate
+    return None
+
+
+_FENCE_ATTR_RE = re.compile(r"""^(?:title|file|filename|filepath|path|name)=["']?(.+?)["']?$""", re.IGNORECASE)
+
+
+def _fence_path(info: str, known: frozenset[str]) -> str | None:
+    """The path a fence's info string names: ```` ```python src/x.py ````, ```` ```python:src/x.py ```` (as
+    several editors write it), ```` ```python title="src/x.py" ````; None when it names none."""
+    for word in reversed(info.split()):
+        attr = _FENCE_ATTR_RE.match(word)
+        for candidate in (attr.group(1),) if attr else (word, word.partition(":")[2]):
+            path = _clean_path(candidate, known) if candidate else None
+            if path:
+                return path
     return None
 
 
@@ -224,12 +239,14 @@ def _clean_path(line: str, known: frozenset[str]) -> str | None:
         text = _LABEL_RE.sub("", text).strip()
     if _looks_like_path(text, known):
         return text
-    # "Changes to src/app.py", "src/app.py (new file)": the last or first word, if clearly a path.
+    # "Changes to src/app.py", "src/app.py (new file)": the last or first word, if clearly a path; else the one
+    # word of the line that is a known path ("Update src/app.py as follows:").
     words = [_strip_decor(w) for w in text.split()]
     for word in words[-1:] + words[:1]:
         if (word in known or "/" in word) and _looks_like_path(word, known):
             return word
-    return None
+    named = {w.lstrip("(").rstrip("),;:.!?") for w in words} & known
+    return named.pop() if len(named) == 1 else None
 
 
 def _strip_decor(text: str) -> str:
@@ -257,7 +274,8 @@ def resolve_path(raw: str, known_paths: Collection[str], *, creating: bool = Fal
     (the longest suffix wins: ``a/src/x.py`` prefers ``src/x.py`` over
     ``x.py``). When the block edits an existing file (``creating`` False), a
     path missing its leading folders (``x.py``) is completed if exactly one
-    known path ends with it. Anything else comes back as written (``\\`` made
+    known path ends with it, and one written in other case (``readme.md``) is
+    the one known path it names ignoring case. Anything else comes back as written (``\\`` made
     ``/``, a leading ``./`` dropped), and ``patch.safe_path`` decides whether it
     is allowed.
     """
@@ -279,6 +297,12 @@ def resolve_path(raw: str, known_paths: Collection[str], *, creating: bool = Fal
         ends_with = [k for k in known if k.endswith("/" + path)]
         if len(ends_with) == 1:
             return ends_with[0]
+        # A file that exists, written in other case (``readme.md`` for ``README.md``): the one known path that
+        # matches it, or ends with it, ignoring case.
+        lower = path.lower()
+        folded = [k for k in known if k.lower() == lower] or [k for k in known if k.lower().endswith("/" + lower)]
+        if len(folded) == 1:
+            return folded[0]
     return path
 
 

@@ -418,10 +418,29 @@ def test_resolve_path_prefers_unambiguous_known_paths() -> None:
 @pytest.mark.parametrize("line", ["src/new.py (new file)", "Create `src/new.py`:", "#### src/new.py", "- src/new.py",
                                   "Filename: src/new.py", "```python src/new.py",
                                   # the excerpt header copied whole, and line ranges as editors and code hosts write them
-                                  "src/new.py:L1-9", "`src/new.py:12`", "**src/new.py:3-9**:", "src/new.py#L3-L9", "src/new.py:12:4"])
+                                  "src/new.py:L1-9", "`src/new.py:12`", "**src/new.py:3-9**:", "src/new.py#L3-L9", "src/new.py:12:4",
+                                  # a fence's info string naming the file, as several editors and chat UIs write it
+                                  "```python:src/new.py", '```python title="src/new.py"', "```py file=src/new.py"])
 def test_decorated_path_lines(line: str) -> None:
     answer = f"{line}\n<<<<<<< SEARCH\n=======\nx = 1\n>>>>>>> REPLACE\n"
     assert parse_blocks(answer) == [EditBlock("src/new.py", "", "x = 1\n")]
+
+
+@pytest.mark.parametrize("line, path", [
+    ("Update src/app/core.py as follows:", "src/app/core.py"),  # prose naming one known path
+    ("readme.md", "README.md"),  # an existing file written in other case
+    ("Core.py", "src/app/core.py"),
+    ("Compare src/app/core.py with README.md:", "README.md"),  # the last word, when it is a path, as before
+])
+def test_path_lines_resolved_against_known_paths(line: str, path: str) -> None:
+    answer = f"{line}\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n"
+    assert parse_blocks(answer, ["src/app/core.py", "README.md", "docs/core.rst"])[0].path == path
+
+
+def test_prose_naming_two_known_paths_names_no_file() -> None:
+    answer = "Move it from src/app/core.py into README.md, then:\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n"
+    with pytest.raises(PatchError, match="no file path"):
+        parse_blocks(answer, ["src/app/core.py", "README.md"])
 
 
 def test_render_round_trips_through_the_parser() -> None:
