@@ -21,7 +21,8 @@ block exact; ``spacing`` reads the file's blank-line habits). A lost run of line
   on); they are of a kind (or written just like a line) only one side's
   paragraph has, a block counting as its opening line's kind; or the line
   below starts a section (a heading, comment or definition) and they do not;
-  they are written like one neighbour and unlike the other (by shape); a
+  they are written like one neighbour and unlike the other (by shape, or
+  as written: nearly a copy of one, as entries of a list are); a
   lost blank line never goes between a block opener and its body in a file
   that never spaces them; or exactly one split of the lost lines spaces both
   joins as the file always spaces those kinds of line (asking rougher kinds
@@ -40,6 +41,7 @@ Anything else is refused with a reason, never guessed.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
@@ -218,21 +220,33 @@ def _by_likeness(lines: list[str], top: int, bottom: int, new: list[str], n: int
     Lines are compared by shape (names, strings and numbers blanked out, so
     ``master_doc = "index"`` is written like ``default_role = "code"``) and
     depth: the first new line against the line above, the last against the
-    line below. Prose has one shape everywhere, so it rarely decides.
+    line below. Prose has one shape everywhere, so it rarely decides; where
+    shapes cannot tell, a line that is nearly a copy of one neighbour as
+    written (``[#1096]: …/pull/1096`` under ``[#1091]: …/pull/1091``, above
+    ``[Unreleased]: …/compare/…``) and not like the other goes with it.
     """
     up, down = _likeness(new[0], lines[top]), _likeness(new[-1], lines[bottom])
     if up >= _ALIKE and down <= _UNLIKE:
         return 0
     if down >= _ALIKE and up <= _UNLIKE:
         return n
+    up, down = _likeness(new[0], lines[top], str.strip), _likeness(new[-1], lines[bottom], str.strip)
+    if up >= _NEAR_COPY and down <= _ALIKE:
+        return 0
+    if down >= _NEAR_COPY and up <= _ALIKE:
+        return n
     return None
 
 
 _ALIKE, _UNLIKE = 0.75, 0.5  # shape likeness that makes a neighbour the new lines' own, and the other's most
-def _likeness(a: str, b: str) -> float:
+_NEAR_COPY = 0.9  # likeness as written that makes a line nearly a copy of another
+
+
+def _likeness(a: str, b: str, seen: Callable[[str], str] = shape) -> float:
+    """How alike two lines of one depth are (0 for lines of different depths), by shape or as ``seen`` shows them."""
     if depth(a) != depth(b):
         return 0.0
-    return SequenceMatcher(None, shape(a), shape(b), autojunk=False).ratio()
+    return SequenceMatcher(None, seen(a), seen(b), autojunk=False).ratio()
 
 
 def _opens_block(lines: list[str], opener: str) -> bool:

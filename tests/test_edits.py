@@ -609,6 +609,7 @@ CHANGES = (
 # id, file text, blocks [(SEARCH, REPLACE)], the file afterwards or ("refused", reason part)
 GO_TABS = "package main\n\nfunc main() {\n\tx := 1\n\tif x > 0 {\n\t\tshow(x)\n\t}\n}\n"
 LISTED_CODE = "- item\n  - sub\n" * 15 + "text\n" * 25 + "```python\ndef f():\n    if x:\n        return 1\n```\n"
+LINK_REFS = "[#1]: https://example.org/pull/1\n[#2]: https://example.org/pull/2\n\n[Unreleased]: https://example.org/compare/v1...main\n"
 PY_NESTED = "class A:\n    def f(self):\n        if x:\n            return 1\n\n    def g(self):\n        return 2\n"
 
 RULES = [
@@ -649,6 +650,10 @@ RULES = [
      [("from .a import A\nfrom .u import x, y\nfrom .s import S\n",
        "from .a import A\nfrom .u import (\n    x, y, z,\n)\nfrom .s import S\n")],
      "from .a import A\n\nfrom .u import (\n    x, y, z,\n)\n\nfrom .s import S\n"),
+    # A new line nearly a copy of one neighbour (and not of the other) goes with it, where shapes alone cannot tell.
+    ("new-line-near-copy-of-the-line-above", LINK_REFS,
+     [(LINK_REFS.replace("\n\n", "\n"), LINK_REFS.replace("\n\n", "\n").replace("/2\n", "/2\n[#3]: https://example.org/pull/3\n"))],
+     LINK_REFS.replace("/2\n", "/2\n[#3]: https://example.org/pull/3\n")),
     # New lines that stay deeper than the line below continue the block above the lost blank line.
     ("new-lines-deeper-than-below-continue-above", "def f():\n    x = 1\n\nvalue = f()\n",
      [("    x = 1\nvalue = f()\n", "    x = 1\n    y = 2\nvalue = f()\n")], "def f():\n    x = 1\n    y = 2\n\nvalue = f()\n"),
