@@ -335,7 +335,11 @@ def _elision_pieces(
 ) -> list[tuple[Match, list[str], list[str], str]]:
     """Split both sides at ``...`` lines and find each SEARCH piece, in order.
 
-    The ``...`` lines must be written the same on both sides: one that
+    Each later piece is taken where it is first found past the one before. A
+    first piece found in several places is taken at the one place the other
+    pieces follow; where they follow several, at the last of them (reading it
+    earlier would have the ``...`` elide a copy of the very lines quoted);
+    when the places go on to different places, it is refused. The ``...`` lines must be written the same on both sides: one that
     REPLACE rewrites (say, re-indents) is a line of the file being changed,
     not a placeholder for unchanged code.
     """
@@ -348,31 +352,57 @@ def _elision_pieces(
         )
     if [s for s in search if ELISION_RE.match(s)] != [r for r in replace if ELISION_RE.match(r)]:
         raise Refusal("the `...` lines of SEARCH and REPLACE differ, so they are code, not elisions; write the lines in full")
-    parts = []
-    lo = 0
-    first = True
+    pieces = []
     for s_piece, r_piece in zip(s_parts, r_parts):
         if not any(s.strip() for s in s_piece):
             if [r.strip() for r in r_piece] != [s.strip() for s in s_piece]:
                 raise Refusal("a REPLACE piece between `...` lines has no SEARCH lines to anchor it")
             continue
-        found = None
-        for level in _CONTIGUOUS:
-            if level in levels:
-                found = _find(lines, s_piece, level, 0 if first else lo, units)
-                if found:
-                    break
+        pieces.append((s_piece, r_piece))
+    if not pieces:
+        raise Refusal("SEARCH holds nothing but `...` lines")
+    starts = _find_piece(lines, pieces[0][0], 0, levels, units)
+    if not starts:
+        raise Refusal(f"the SEARCH piece starting {pieces[0][0][0].strip()!r} was not found")
+    chains, missing = [], None
+    for start in starts:
+        try:
+            chains.append([start, *_follow(lines, pieces[1:], start[0].end, levels, units)])
+        except Refusal as refusal:
+            missing = refusal
+    if not chains:
+        raise missing  # type: ignore[misc]
+    # The first piece found in several places: the one place that leads on to the other pieces; or, where several
+    # do and go on to the same places, the last of them (the `...` would otherwise elide a copy of the first piece).
+    if len(chains) > 1 and all(chain[1:] == chains[0][1:] for chain in chains) and len(pieces) > 1:
+        chains = chains[-1:]
+    if len(chains) > 1:
+        raise Refusal(f"the first SEARCH piece before `...` matches {len(starts)} places; quote more lines")
+    return [(match, s_piece, r_piece, level) for (match, level), (s_piece, r_piece) in zip(chains[0], pieces)]
+
+
+def _find_piece(lines: list[str], piece: list[str], lo: int, levels: Collection[str], units: Units) -> list[tuple[Match, str]]:
+    """Where a piece of an elided SEARCH is found from line ``lo`` on, at the first level that finds it."""
+    for level in _CONTIGUOUS:
+        if level in levels:
+            found = _find(lines, piece, level, lo, units)
+            if found:
+                return [(match, level) for match in found]
+    return []
+
+
+def _follow(
+    lines: list[str], pieces: list[tuple[list[str], list[str]]], lo: int, levels: Collection[str], units: Units
+) -> list[tuple[Match, str]]:
+    """Each later piece, where it is first found past the one before it."""
+    out = []
+    for s_piece, _ in pieces:
+        found = _find_piece(lines, s_piece, lo, levels, units)
         if not found:
             raise Refusal(f"the SEARCH piece starting {s_piece[0].strip()!r} was not found after the previous piece")
-        if first and len(found) > 1:
-            raise Refusal(f"the first SEARCH piece before `...` matches {len(found)} places; quote more lines")
-        match = found[0]
-        parts.append((match, s_piece, r_piece, level))
-        lo = match.end
-        first = False
-    if not parts:
-        raise Refusal("SEARCH holds nothing but `...` lines")
-    return parts
+        out.append(found[0])
+        lo = found[0][0].end
+    return out
 
 
 def _split_elided(lines: list[str]) -> list[list[str]]:

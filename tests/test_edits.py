@@ -610,6 +610,7 @@ CHANGES = (
 GO_TABS = "package main\n\nfunc main() {\n\tx := 1\n\tif x > 0 {\n\t\tshow(x)\n\t}\n}\n"
 LISTED_CODE = "- item\n  - sub\n" * 15 + "text\n" * 25 + "```python\ndef f():\n    if x:\n        return 1\n```\n"
 LINK_REFS = "[#1]: https://example.org/pull/1\n[#2]: https://example.org/pull/2\n\n[Unreleased]: https://example.org/compare/v1...main\n"
+TWO_READY = "header\nif ready:\n    start()\n    one()\n    two()\n    three()\n    finish()\nmiddle\nif ready:\n    start()\n    one()\n    two()\n    three()\n    done()\n"
 PY_NESTED = "class A:\n    def f(self):\n        if x:\n            return 1\n\n    def g(self):\n        return 2\n"
 
 RULES = [
@@ -849,6 +850,14 @@ RULES = [
      [('    """Sends a PUTCH request.\n\n    :param url: the URL.\n    :returns: the response.\n',
        '    """Sends a PUTCH request.\n\n    :param url: the URL.\n    :returns: the response.\n    :raises: nothing.\n')],
      ("refused", "about as similar")),
+    # The first piece before `...` in two places: the one the next piece follows; if it follows both, the nearer.
+    ("elided-first-piece-where-the-next-follows", TWO_READY,
+     [("if ready:\n    start()\n    ...\n    done()\n", "if ready:\n    begin()\n    ...\n    done()\n")],
+     TWO_READY.replace("start()\n    one()\n    two()\n    three()\n    done", "begin()\n    one()\n    two()\n    three()\n    done")),
+    ("elided-first-piece-nearest-the-next", TWO_READY, [("if ready:\n    ...\n    done()\n", "if ready:  # checked\n    ...\n    done()\n")],
+     TWO_READY.replace("middle\nif ready:\n", "middle\nif ready:  # checked\n")),
+    ("elided-first-piece-leading-to-two-places", TWO_READY,
+     [("if ready:\n    start()\n    ...\n    three()\n", "if ready:\n    begin()\n    ...\n    three()\n")], ("refused", "matches 2 places")),
     # `...` lines REPLACE rewrites are the file's code, not elisions.
     ("rewritten-ellipsis-lines-are-code", STUBS, [
         ("```go\nfunc A() error {\n    //...\n}\n...\nfunc B() error {\n    //...\n}\n",
