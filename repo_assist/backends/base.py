@@ -10,6 +10,11 @@ from ..records import ModelInfo
 Message = dict  # {"role": "system" | "user" | "assistant", "content": str}
 
 
+def plain_messages(messages: list[Message]) -> list[dict[str, str]]:
+    """The messages as every chat API takes them: a role and a string content (None made empty)."""
+    return [{"role": m["role"], "content": str(m.get("content") or "")} for m in messages]
+
+
 @dataclass(frozen=True, slots=True)
 class ChatUsage:
     """What one call cost, as the backend reported it (None where it did not say)."""

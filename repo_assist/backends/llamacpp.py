@@ -26,7 +26,7 @@ from typing import Any, Iterator
 
 from ..errors import ModelError
 from ..records import ModelInfo
-from .base import ChatUsage, Message
+from .base import ChatUsage, Message, plain_messages
 
 OLLAMA_MODEL_MEDIA_TYPE = "application/vnd.ollama.image.model"
 _VERIFIED_SUFFIX = ".verified.json"
@@ -231,7 +231,7 @@ class LlamaCppBackend:
 
     def _format(self, messages: list[Message]) -> tuple[str, bool]:
         formatter = self._chat_formatter()
-        msgs = [{"role": m["role"], "content": str(m.get("content") or "")} for m in messages]
+        msgs = plain_messages(messages)
         try:
             result = formatter(messages=msgs)
         except Exception as exc:  # the template's raise_exception, or a Jinja error

@@ -22,7 +22,7 @@ from typing import Any, Iterator
 
 from ..errors import ModelError, PromptTruncatedError
 from ..records import ModelInfo
-from .base import ChatUsage, Message
+from .base import ChatUsage, Message, plain_messages
 
 #: UTF-8 bytes per token the estimate assumes. Tokenizers of current models
 #: average 3.5-4.5 bytes per token on English prose and source code, so 3
@@ -188,7 +188,7 @@ class OllamaBackend:
         self._calibration = None
         self.last_finish_reason = None
         options = {"num_ctx": int(n_ctx), "num_predict": int(max_tokens), "temperature": temperature}
-        msgs = [{"role": m["role"], "content": str(m.get("content") or "")} for m in messages]
+        msgs = plain_messages(messages)
         start = time.perf_counter()
         first: float | None = None
         final = None

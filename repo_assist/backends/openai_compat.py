@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from ..errors import ModelError, UsageError
 from ..records import ModelInfo
-from .base import ChatUsage, Message
+from .base import ChatUsage, Message, plain_messages
 from .ollama import MESSAGE_OVERHEAD, PROMPT_OVERHEAD, check_prompt_read, estimate_tokens
 
 _PROBE_TIMEOUT_S = 5.0
@@ -171,7 +171,7 @@ class OpenAICompatBackend:
                 f"more than the {limit}-token context window",
                 hint="lower the context budget, or raise the context window "
                      "(restart the server with a larger one if it is the server's)")
-        msgs = [{"role": m["role"], "content": str(m.get("content") or "")} for m in messages]
+        msgs = plain_messages(messages)
         args: dict[str, Any] = dict(model=self.name, messages=msgs, stream=True,
                                     max_tokens=max_tokens, temperature=temperature,
                                     stream_options={"include_usage": True})
