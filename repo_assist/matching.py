@@ -394,15 +394,28 @@ def _find_piece(lines: list[str], piece: list[str], lo: int, levels: Collection[
 def _follow(
     lines: list[str], pieces: list[tuple[list[str], list[str]]], lo: int, levels: Collection[str], units: Units
 ) -> list[tuple[Match, str]]:
-    """Each later piece, where it is first found past the one before it."""
+    """Each later piece, where it is first found past the one before it.
+
+    A piece of nothing but brackets and punctuation (``)``, ``});``) names no
+    place of its own: where it occurs more than once further on and REPLACE
+    changes it or writes lines around it, which one is meant cannot be told.
+    """
     out = []
-    for s_piece, _ in pieces:
+    for s_piece, r_piece in pieces:
         found = _find_piece(lines, s_piece, lo, levels, units)
         if not found:
             raise Refusal(f"the SEARCH piece starting {s_piece[0].strip()!r} was not found after the previous piece")
+        bare = not any(_WORD_RE.search(x) for x in s_piece)
+        if bare and len(found) > 1 and [x.rstrip() for x in s_piece] != [x.rstrip() for x in r_piece]:
+            raise Refusal(
+                f"the SEARCH piece {s_piece[0].strip()!r} after `...` is found {len(found)} times further on; quote more lines"
+            )
         out.append(found[0])
         lo = found[0][0].end
     return out
+
+
+_WORD_RE = re.compile(r"\w")
 
 
 def _split_elided(lines: list[str]) -> list[list[str]]:

@@ -611,6 +611,7 @@ GO_TABS = "package main\n\nfunc main() {\n\tx := 1\n\tif x > 0 {\n\t\tshow(x)\n\
 LISTED_CODE = "- item\n  - sub\n" * 15 + "text\n" * 25 + "```python\ndef f():\n    if x:\n        return 1\n```\n"
 LINK_REFS = "[#1]: https://example.org/pull/1\n[#2]: https://example.org/pull/2\n\n[Unreleased]: https://example.org/compare/v1...main\n"
 TWO_READY = "header\nif ready:\n    start()\n    one()\n    two()\n    three()\n    finish()\nmiddle\nif ready:\n    start()\n    one()\n    two()\n    three()\n    done()\n"
+CALLS = "a = f(\n    1,\n)\nb = g(\n    2,\n)\n"
 PY_NESTED = "class A:\n    def f(self):\n        if x:\n            return 1\n\n    def g(self):\n        return 2\n"
 
 RULES = [
@@ -858,6 +859,11 @@ RULES = [
      TWO_READY.replace("middle\nif ready:\n", "middle\nif ready:  # checked\n")),
     ("elided-first-piece-leading-to-two-places", TWO_READY,
      [("if ready:\n    start()\n    ...\n    three()\n", "if ready:\n    begin()\n    ...\n    three()\n")], ("refused", "matches 2 places")),
+    # A piece after `...` that is a bare bracket names no place: lines written after it are refused where it recurs.
+    ("elided-bare-bracket-that-recurs", CALLS, [("a = f(\n    ...\n)\n", "a = f(\n    ...\n)\nc = 3\n")],
+     ("refused", "is found 2 times further on")),
+    # ... but where REPLACE keeps it as it is, any of them gives the same file.
+    ("elided-bare-bracket-kept", CALLS, [("a = f(\n    ...\n)\n", "a = h(\n    ...\n)\n")], CALLS.replace("a = f(", "a = h(")),
     # `...` lines REPLACE rewrites are the file's code, not elisions.
     ("rewritten-ellipsis-lines-are-code", STUBS, [
         ("```go\nfunc A() error {\n    //...\n}\n...\nfunc B() error {\n    //...\n}\n",
