@@ -13,13 +13,13 @@ The format is the conflict-marker one Aider made common::
 
 Why a tolerant parser: small local models wrap blocks in fences (with or
 without a language), decorate the path with backticks, bold or a ``File:``
-label, name it in the fence's info string (````` ```python:src/app.py `````) or in a
-sentence, put prose between blocks, drop the path on the second block for the
-same file, or write the path with a prefix the repository does not have
-(``repo/src/app.py``, ``./src/app.py``, an absolute path) or in other case.
-All of that is recoverable. What the parser must never do is invent an edit: a block it
-cannot attribute to a path, or one that is not closed, is an error, not a
-guess. Path *safety* is not decided here (see ``patch.safe_path``). An
+label, name it in the fence's info string (````` ```python:src/app.py `````)
+or in a sentence, put prose between blocks, drop the path on the second block
+for the same file, or write the path with a prefix the repository does not
+have (``repo/src/app.py``, ``./src/app.py``, an absolute path) or in other
+case. All of that is recoverable. What the parser must never do is invent an
+edit: a block it cannot attribute to a path, or one that is not closed, is an
+error, not a guess. Path *safety* is not decided here (see ``patch.safe_path``). An
 answer with no block at all may be a unified diff, read hunk by hunk as
 edits (see ``udiff``).
 """
@@ -275,9 +275,9 @@ def resolve_path(raw: str, known_paths: Collection[str], *, creating: bool = Fal
     ``x.py``). When the block edits an existing file (``creating`` False), a
     path missing its leading folders (``x.py``) is completed if exactly one
     known path ends with it, and one written in other case (``readme.md``) is
-    the one known path it names ignoring case. Anything else comes back as written (``\\`` made
-    ``/``, a leading ``./`` dropped), and ``patch.safe_path`` decides whether it
-    is allowed.
+    the one known path it names ignoring case. Anything else comes back as
+    written (``\\`` made ``/``, a leading ``./`` dropped), and
+    ``patch.safe_path`` decides whether it is allowed.
     """
     known = known_paths if isinstance(known_paths, (set, frozenset, dict)) else frozenset(known_paths)
     path = raw.strip()

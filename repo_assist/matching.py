@@ -339,7 +339,9 @@ def _elision_pieces(
     first piece found in several places is taken at the one place the other
     pieces follow; where they follow several, at the last of them (reading it
     earlier would have the ``...`` elide a copy of the very lines quoted);
-    when the places go on to different places, it is refused. The ``...`` lines must be written the same on both sides: one that
+    where they go on to different places, it is refused.
+
+    The ``...`` lines must be written the same on both sides: one that
     REPLACE rewrites (say, re-indents) is a line of the file being changed,
     not a placeholder for unchanged code.
     """

@@ -299,10 +299,8 @@ def _paragraph(lines: list[str], i: int, step: int) -> list[str]:
 
 def _joins(line: str, paragraph: list[str]) -> bool:
     """Is ``line`` of a kind the paragraph has, or written just like one of its lines (same depth and shape)?"""
-    if not _opens_a_kind(line):
-        return False
     written = shape(line)
-    return kind(line) in {kind(p) for p in paragraph} or any(depth(p) == depth(line) and shape(p) == written for p in paragraph)
+    return _sibling(line, paragraph) or (_has_kind(line) and any(depth(p) == depth(line) and shape(p) == written for p in paragraph))
 
 
 def _head(new: list[str]) -> str:
@@ -315,10 +313,10 @@ def _head(new: list[str]) -> str:
 
 def _sibling(line: str, paragraph: list[str]) -> bool:
     """Is ``line`` of a kind the paragraph already has?"""
-    return _opens_a_kind(line) and kind(line) in {kind(p) for p in paragraph}
+    return _has_kind(line) and kind(line) in {kind(p) for p in paragraph}
 
 
-def _opens_a_kind(line: str) -> bool:
+def _has_kind(line: str) -> bool:
     """Does the line have a kind to compare? (Blank lines have none; a closing bracket is of every kind, so of none.)"""
     return bool(line.strip()) and line.strip()[0] not in ")]}"
 

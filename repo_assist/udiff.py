@@ -40,6 +40,7 @@ class DiffEdit:
     creating: bool  # the diff creates the file (``--- /dev/null``)
     line: int | None = None  # where the ``@@`` line says the hunk starts in the file as edited so far
 
+
 def read_diff(lines: list[str], path_above: Callable[[int, int], str | None]) -> tuple[list[DiffEdit], list[str]]:
     """The hunks of every file diff in ``lines`` as edits, and a one-line description of each problem.
 
