@@ -30,6 +30,7 @@ import math
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 
 from .fuzzy import fuzzy, nearest
 from .indentation import Units, foreign_indent, line_shift
@@ -111,13 +112,16 @@ def apply_blocks(
                 current[block.path] = "".join(line + "\n" for line in replace)
                 applied.append((block, "new-file"))
             continue
+        whole = not search and content != ""
         if not search:
             if content == "":
                 current[block.path] = "".join(line + "\n" for line in replace)
                 applied.append((block, "exact"))
-            else:
+                continue
+            if not _rewrites_whole_file(block_lines(content), replace):
                 failed.append(BlockFailure(block, f"SEARCH is empty but {block.path} already exists and is not empty; quote the lines to change"))
-            continue
+                continue
+            search = block_lines(content)  # the file written out whole, changed: an edit of all its lines
         text = Text.parse(content)
         copies = [j for j in range(i + 1, len(blocks)) if _same_edit(blocks[j], block)]
         try:
@@ -131,10 +135,27 @@ def apply_blocks(
             failed.append(BlockFailure(block, refusal.reason, near, line))
             continue
         current[block.path] = text.render(new_lines)
-        applied.append((block, how))
+        applied.append((block, "whole-file" if whole else how))
         if places > 1:
             done_as_copy.update((j, how) for j in copies)
     return ApplyResult(new_files=current, applied=applied, failed=failed)
+
+
+_WHOLE_FILE_KEPT = 0.8  # share of a file's lines an answer with empty SEARCH must keep, in order, to be the file rewritten
+
+
+def _rewrites_whole_file(lines: list[str], replace: list[str]) -> bool:
+    """Is REPLACE (under an empty SEARCH) the whole file written out again with changes, as models fall back to doing?
+
+    Only when it keeps nearly all the file's non-blank lines in order; a
+    snippet to insert somewhere is not that, and stays refused.
+    """
+    old = [x.strip() for x in lines if x.strip()]
+    new = [x.strip() for x in replace if x.strip()]
+    if not old:
+        return False
+    kept = sum(size for _, _, size in SequenceMatcher(None, old, new, autojunk=False).get_matching_blocks())
+    return kept >= _WHOLE_FILE_KEPT * len(old)
 
 
 def _refuse_lazy_replace(path: str, lines: list[str], search: list[str], replace: list[str]) -> None:

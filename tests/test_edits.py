@@ -318,6 +318,29 @@ def test_empty_search_on_existing_file_is_refused() -> None:
     assert result.failed and "already exists" in result.failed[0].reason
 
 
+WHOLE = "import os\n" + "".join(f"\n\ndef {name}():\n    return os.environ['{name.upper()}']\n" for name in ("home", "path", "lang", "term", "user"))
+
+
+def test_whole_file_written_out_under_empty_search_is_read_as_a_rewrite() -> None:
+    # Models fall back to writing the whole file out, changed.
+    answer = WHOLE.replace("['USER']", ".get('USER', '')") + "\n\ndef shell():\n    return 'sh'\n"
+    result = apply_blocks({"u.py": WHOLE}, [EditBlock("u.py", "", answer)])
+    assert not result.failed, [f.reason for f in result.failed]
+    assert result.new_files["u.py"] == WHOLE.replace("['USER']", ".get('USER', '')") + "\n\ndef shell():\n    return 'sh'\n"
+    assert result.applied[0][1] == "whole-file"
+
+
+@pytest.mark.parametrize("replace, reason", [
+    ("def shell():\n    return 'sh'\n", "already exists"),  # a snippet to put somewhere: not the file rewritten
+    (WHOLE.split("def user")[0] + "# ... rest of the file unchanged\n", "REPLACE elides code"),  # would delete user()
+    (WHOLE.split("def term")[0] + "# ... rest of the file unchanged\n", "already exists"),  # too little of it kept
+])
+def test_empty_search_that_is_not_the_whole_file_is_refused(replace: str, reason: str) -> None:
+    result = apply_blocks({"u.py": WHOLE}, [EditBlock("u.py", "", replace)])
+    assert result.failed and reason in result.failed[0].reason, [f.reason for f in result.failed]
+    assert result.new_files["u.py"] == WHOLE
+
+
 # --- parsing -------------------------------------------------------------------------
 
 
