@@ -19,9 +19,11 @@ shift (a new line that would be indented with spaces in a file indented only
 with tabs, or the reverse, is refused where SEARCH does not show the change
 of unit), and ``transfer.py`` splices it in keeping line endings and the
 final-newline state. A SEARCH found in several places is applied to all of
-them only when the answer repeats the same block that many times. Failures
-come back with the nearest lines of the file (``fuzzy.py``), for a retry
-prompt.
+them only when the answer repeats the same block that many times. An empty
+SEARCH on an existing file is refused, unless REPLACE is the whole file
+written out again (most of its lines kept, in order): then it is an edit of
+all its lines. Failures come back with the nearest lines of the file
+(``fuzzy.py``), for a retry prompt.
 """
 
 from __future__ import annotations
