@@ -124,6 +124,7 @@ def apply_blocks(
                 failed.append(BlockFailure(block, f"SEARCH is empty but {block.path} already exists and is not empty; quote the lines to change"))
                 continue
             search = block_lines(content)  # the file written out whole, changed: an edit of all its lines
+            replace = _with_file_tails(search, replace)
         text = Text.parse(content)
         copies = [j for j in range(i + 1, len(blocks)) if _same_edit(blocks[j], block)]
         try:
@@ -158,6 +159,20 @@ def _rewrites_whole_file(lines: list[str], replace: list[str]) -> bool:
         return False
     kept = sum(size for _, _, size in SequenceMatcher(None, old, new, autojunk=False).get_matching_blocks())
     return kept >= _WHOLE_FILE_KEPT * len(old)
+
+
+def _with_file_tails(lines: list[str], replace: list[str]) -> list[str]:
+    """REPLACE with each line that is a file line but for trailing whitespace written as the file has it.
+
+    A model writing a whole file out again cannot be trusted with trailing
+    whitespace (it drops or adds it as it types); believed, that would fill
+    the diff with lines changed in nothing a reader can see.
+    """
+    out = list(replace)
+    matcher = SequenceMatcher(None, [x.rstrip() for x in lines], [x.rstrip() for x in replace], autojunk=False)
+    for i, j, size in matcher.get_matching_blocks():
+        out[j:j + size] = lines[i:i + size]
+    return out
 
 
 def _refuse_lazy_replace(path: str, lines: list[str], search: list[str], replace: list[str]) -> None:

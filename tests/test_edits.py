@@ -330,6 +330,15 @@ def test_whole_file_written_out_under_empty_search_is_read_as_a_rewrite() -> Non
     assert result.applied[0][1] == "whole-file"
 
 
+def test_whole_file_answer_keeps_the_files_trailing_whitespace() -> None:
+    # Retyping the whole file, the model drops one line's tail and adds another's: neither is a change to make.
+    text = WHOLE.replace("import os\n", "import os  \n")
+    answer = WHOLE.replace("def home():", "def home(): ").replace("['USER']", ".get('USER', '')")
+    result = apply_blocks({"u.py": text}, [EditBlock("u.py", "", answer)])
+    assert not result.failed, [f.reason for f in result.failed]
+    assert result.new_files["u.py"] == text.replace("['USER']", ".get('USER', '')")
+
+
 @pytest.mark.parametrize("replace, reason", [
     ("def shell():\n    return 'sh'\n", "already exists"),  # a snippet to put somewhere: not the file rewritten
     (WHOLE.split("def user")[0] + "# ... rest of the file unchanged\n", "REPLACE elides code"),  # would delete user()
