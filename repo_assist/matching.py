@@ -8,8 +8,9 @@ place at that level is refused as ambiguous, never guessed:
 
 ``exact`` → ``whitespace`` (trailing) → ``indent`` (shifted as a whole, or
 retyped in another unit: tabs as spaces, four spaces as two; ``indentation.py``) →
-``blank-lines`` (lost or extra) → ``elision`` (``...`` on both sides) →
-``fuzzy:<ratio>`` (difflib ratio ≥ threshold, at least two non-blank lines).
+``blank-lines`` (lost or extra) (these four: ``finding.py``) → ``elision``
+(``...`` on both sides; ``elisions.py``) → ``fuzzy:<ratio>`` (difflib ratio ≥
+threshold, at least two non-blank lines).
 
 Once found, the block is made exact against the file (``requoting.py``):
 lines the model kept keep their original bytes (a typo in a context line is
@@ -34,8 +35,10 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
+from .elisions import ELISION_RE, elision_pieces, refuse_lazy_replace
+from .finding import find_first
 from .fuzzy import fuzzy, nearest
-from .indentation import Units, foreign_indent, line_shift
+from .indentation import Units, foreign_indent
 from .records import EditBlock
 from .requoting import requote
 from .transfer import Match, Refusal, Shift, Text, block_lines, transfer
@@ -44,20 +47,6 @@ __all__ = ["ALL_LEVELS", "ApplyResult", "BlockFailure", "apply_blocks", "DEFAULT
 
 DEFAULT_FUZZY_THRESHOLD = 0.92
 ALL_LEVELS = ("exact", "whitespace", "indent", "blank-lines", "elision", "fuzzy")
-_CONTIGUOUS = ("exact", "whitespace", "indent", "blank-lines")
-# Where a bare ``...`` line is code or prose: Python's Ellipsis, an omission in documentation.
-_BARE_ELLIPSIS_FILES = (".py", ".pyi", ".md", ".markdown", ".mdx", ".rst", ".rdoc", ".adoc", ".asciidoc", ".txt")
-# An elision line: a bare ``...`` or a comment that is only an ellipsis, an ellipsis closed by another
-# ("# ... existing code ..."), or an ellipsis and a few words saying code is left out ("// ... rest of the
-# function"). A comment that goes on in prose ("// ... else delete the first two items") is a real comment,
-# and a doctest continuation ("... x = 1") has no comment leader: both are code, not elisions.
-_DOTS = r"(?:\.\.\.|…)"
-_LEFT_OUT = r"(?:existing|unchanged|rest|remaining|remainder|omitted|same|other|previous|more|as before|etc)"
-ELISION_RE = re.compile(
-    rf"^\s*(?:{_DOTS}|(?:#|//|--|;|/\*|<!--)\s*{_DOTS}\s*"
-    rf"(?:[\w\s,()'-]{{0,40}}?{_DOTS}|(?=[\w\s,()'.-]*\b{_LEFT_OUT}\b)[\w\s,()'.-]{{0,40}})?\s*(?:\*/|-->)?)\s*$",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +117,7 @@ def apply_blocks(
         text = Text.parse(content)
         copies = [j for j in range(i + 1, len(blocks)) if _same_edit(blocks[j], block)]
         try:
-            _refuse_lazy_replace(block.path, text.lines, search, replace)
+            refuse_lazy_replace(block.path, text.lines, search, replace)
             new_lines, how, places = _apply_one(text, search, replace, fuzzy_threshold, levels, 1 + len(copies), block.line)
             if new_lines == list(zip(text.lines, text.eols)):
                 # SEARCH and REPLACE are one text, or differ only by what the cascade reads as the model's noise.
@@ -175,22 +164,6 @@ def _with_file_tails(lines: list[str], replace: list[str]) -> list[str]:
     return out
 
 
-def _refuse_lazy_replace(path: str, lines: list[str], search: list[str], replace: list[str]) -> None:
-    """Refuse a REPLACE that elides code (``# ... existing code ...``) which SEARCH spells out.
-
-    Applying it would delete the elided code. A bare ``...`` line is Python's
-    Ellipsis statement and common in documentation examples, so it is allowed
-    in Python and prose files, and in any file that already has such a line.
-    """
-    extra = [r for r in replace if ELISION_RE.match(r)]
-    bare = [r for r in extra if r.strip() in ("...", "…")]
-    # (the file is read only when REPLACE has a bare one)
-    if bare and (path.endswith(_BARE_ELLIPSIS_FILES) or any(x.strip() in ("...", "…") for x in lines)):
-        extra = [r for r in extra if r not in bare]
-    if len(extra) > sum(1 for s in search if ELISION_RE.match(s)):
-        raise Refusal("REPLACE elides code with `...` that SEARCH spells out; write the new lines in full")
-
-
 def _apply_one(
     text: Text,
     search: list[str],
@@ -208,21 +181,18 @@ def _apply_one(
     block is a diff hunk whose ``@@`` line names one of the places (``line``).
     """
     units = Units.read(text.lines, search, replace)
-    for level in _CONTIGUOUS:
-        if level not in levels:
-            continue
-        matches = _find(text.lines, search, level, 0, units)
-        if len(matches) > 1 and not (len(matches) == copies and _apart(matches)):
-            matches = _named_by_line(matches, line)
-        if len(matches) > 1 and not (len(matches) == copies and _apart(matches)):
-            where = ", ".join(str(m.start + 1) for m in matches[:5])
-            raise Refusal(f"SEARCH matches {len(matches)} places ({level}; lines {where}); add surrounding lines to make it unique")
-        if matches:
-            return _splice(text, [(m, search, replace, level) for m in matches]), level, len(matches)
+    matches, level = find_first(text.lines, search, 0, levels, units)
+    if len(matches) > 1 and not (len(matches) == copies and _apart(matches)):
+        matches = _named_by_line(matches, line)
+    if len(matches) > 1 and not (len(matches) == copies and _apart(matches)):
+        where = ", ".join(str(m.start + 1) for m in matches[:5])
+        raise Refusal(f"SEARCH matches {len(matches)} places ({level}; lines {where}); add surrounding lines to make it unique")
+    if matches:
+        return _splice(text, [(m, search, replace, level) for m in matches]), level, len(matches)
     elision_refusal = None
     if "elision" in levels and any(ELISION_RE.match(s) for s in search):
         try:
-            return _splice(text, _elision_pieces(text.lines, search, replace, levels, units)), "elision", 1
+            return _splice(text, elision_pieces(text.lines, search, replace, levels, units)), "elision", 1
         except Refusal as refusal:  # the `...` may be the file's own (a stub body): try fuzzy, if the file has it
             elision_refusal = refusal
             own = {line.strip() for line in text.lines}
@@ -288,181 +258,3 @@ def _splice(text: Text, parts: list[tuple[Match, list[str], list[str], str]]) ->
     return out
 
 
-# --- contiguous levels ------------------------------------------------------
-
-
-def _find(lines: list[str], search: list[str], level: str, lo: int, units: Units) -> list[Match]:
-    """Every place at or after ``lo`` where ``search`` matches at ``level``."""
-    if level == "blank-lines":
-        return _find_sparse(lines, search, lo, units)
-    n = len(search)
-    if level == "exact":
-        return [Match(i, i + n, list(range(i, i + n)), Shift()) for i in range(lo, len(lines) - n + 1) if lines[i:i + n] == search]
-    key = str.rstrip if level == "whitespace" else str.strip
-    skeys = [key(s) for s in search]
-    fkeys = [key(f) for f in lines]
-    out = []
-    for i in range(lo, len(lines) - n + 1):
-        if fkeys[i] != skeys[0] or fkeys[i:i + n] != skeys:
-            continue
-        if level == "whitespace":
-            out.append(Match(i, i + n, list(range(i, i + n)), Shift()))
-            continue
-        shift = line_shift([lines[i + k] for k in range(n)], search, units)
-        if shift is not None and shift.changes:
-            out.append(Match(i, i + n, list(range(i, i + n)), shift))
-    return out
-
-
-def _find_sparse(lines: list[str], search: list[str], lo: int, units: Units) -> list[Match]:
-    """Matches that ignore blank lines on both sides (indent shift allowed)."""
-    s_idx = [k for k, s in enumerate(search) if s.strip()]
-    if not s_idx:
-        return []
-    f_idx = [i for i in range(lo, len(lines)) if lines[i].strip()]
-    skeys = [search[k].strip() for k in s_idx]
-    fkeys = [lines[i].strip() for i in f_idx]
-    n = len(skeys)
-    out = []
-    for j in range(len(f_idx) - n + 1):
-        if fkeys[j] != skeys[0] or fkeys[j:j + n] != skeys:
-            continue
-        shift = line_shift([lines[f_idx[j + t]] for t in range(n)], [search[k] for k in s_idx], units)
-        if shift is None:
-            continue
-        mapping: list[int | None] = [None] * len(search)
-        for t, k in enumerate(s_idx):
-            mapping[k] = f_idx[j + t]
-        _map_blanks(lines, search, mapping, lo)
-        mapped = [x for x in mapping if x is not None]
-        out.append(Match(min(mapped), max(mapped) + 1, mapping, shift))
-    return out
-
-
-def _map_blanks(lines: list[str], search: list[str], mapping: list[int | None], lo: int) -> None:
-    """Pair SEARCH's blank lines with the file's blank lines in the same stretch, in order.
-
-    Blank lines SEARCH does quote (say, one it deletes) must map to real lines;
-    the surplus on either side stays unmapped (extra in SEARCH, or left out).
-    Leading and trailing SEARCH blank lines pair with the file's blank lines
-    just before and after the match.
-    """
-    anchors = [k for k, t in enumerate(mapping) if t is not None]
-    for a, b in zip(anchors, anchors[1:]):
-        files = range(mapping[a] + 1, mapping[b])  # type: ignore[operator]
-        for k, t in zip(range(a + 1, b), files):
-            mapping[k] = t
-    first, last = anchors[0], anchors[-1]
-    t = mapping[first] - 1  # type: ignore[operator]
-    for k in range(first - 1, -1, -1):
-        if t < lo or lines[t].strip():
-            break
-        mapping[k], t = t, t - 1
-    t = mapping[last] + 1  # type: ignore[operator]
-    for k in range(last + 1, len(search)):
-        if t >= len(lines) or lines[t].strip():
-            break
-        mapping[k], t = t, t + 1
-
-
-# --- elision ----------------------------------------------------------------
-
-
-def _elision_pieces(
-    lines: list[str], search: list[str], replace: list[str], levels: Collection[str], units: Units
-) -> list[tuple[Match, list[str], list[str], str]]:
-    """Split both sides at ``...`` lines and find each SEARCH piece, in order.
-
-    Each later piece is taken where it is first found past the one before. A
-    first piece found in several places is taken at the one place the other
-    pieces follow; where they follow several, at the last of them (reading it
-    earlier would have the ``...`` elide a copy of the very lines quoted);
-    where they go on to different places, it is refused.
-
-    The ``...`` lines must be written the same on both sides: one that
-    REPLACE rewrites (say, re-indents) is a line of the file being changed,
-    not a placeholder for unchanged code.
-    """
-    s_parts = _split_elided(search)
-    r_parts = _split_elided(replace)
-    if len(s_parts) != len(r_parts):
-        raise Refusal(
-            f"SEARCH elides {len(s_parts) - 1} region(s) with `...` but REPLACE elides {len(r_parts) - 1}; "
-            "both sides must elide the same unchanged regions"
-        )
-    if [s for s in search if ELISION_RE.match(s)] != [r for r in replace if ELISION_RE.match(r)]:
-        raise Refusal("the `...` lines of SEARCH and REPLACE differ, so they are code, not elisions; write the lines in full")
-    pieces = []
-    for s_piece, r_piece in zip(s_parts, r_parts):
-        if not any(s.strip() for s in s_piece):
-            if [r.strip() for r in r_piece] != [s.strip() for s in s_piece]:
-                raise Refusal("a REPLACE piece between `...` lines has no SEARCH lines to anchor it")
-            continue
-        pieces.append((s_piece, r_piece))
-    if not pieces:
-        raise Refusal("SEARCH holds nothing but `...` lines")
-    starts = _find_piece(lines, pieces[0][0], 0, levels, units)
-    if not starts:
-        raise Refusal(f"the SEARCH piece starting {pieces[0][0][0].strip()!r} was not found")
-    chains, missing = [], None
-    for start in starts:
-        try:
-            chains.append([start, *_follow(lines, pieces[1:], start[0].end, levels, units)])
-        except Refusal as refusal:
-            missing = refusal
-    if not chains:
-        raise missing  # type: ignore[misc]
-    # The first piece found in several places: the one place that leads on to the other pieces; or, where several
-    # do and go on to the same places, the last of them (the `...` would otherwise elide a copy of the first piece).
-    if len(chains) > 1 and all(chain[1:] == chains[0][1:] for chain in chains) and len(pieces) > 1:
-        chains = chains[-1:]
-    if len(chains) > 1:
-        raise Refusal(f"the first SEARCH piece before `...` matches {len(starts)} places; quote more lines")
-    return [(match, s_piece, r_piece, level) for (match, level), (s_piece, r_piece) in zip(chains[0], pieces)]
-
-
-def _find_piece(lines: list[str], piece: list[str], lo: int, levels: Collection[str], units: Units) -> list[tuple[Match, str]]:
-    """Where a piece of an elided SEARCH is found from line ``lo`` on, at the first level that finds it."""
-    for level in _CONTIGUOUS:
-        if level in levels:
-            found = _find(lines, piece, level, lo, units)
-            if found:
-                return [(match, level) for match in found]
-    return []
-
-
-def _follow(
-    lines: list[str], pieces: list[tuple[list[str], list[str]]], lo: int, levels: Collection[str], units: Units
-) -> list[tuple[Match, str]]:
-    """Each later piece, where it is first found past the one before it.
-
-    A piece of nothing but brackets and punctuation (``)``, ``});``) names no
-    place of its own: where it occurs more than once further on and REPLACE
-    changes it or writes lines around it, which one is meant cannot be told.
-    """
-    out = []
-    for s_piece, r_piece in pieces:
-        found = _find_piece(lines, s_piece, lo, levels, units)
-        if not found:
-            raise Refusal(f"the SEARCH piece starting {s_piece[0].strip()!r} was not found after the previous piece")
-        bare = not any(_WORD_RE.search(x) for x in s_piece)
-        if bare and len(found) > 1 and [x.rstrip() for x in s_piece] != [x.rstrip() for x in r_piece]:
-            raise Refusal(
-                f"the SEARCH piece {s_piece[0].strip()!r} after `...` is found {len(found)} times further on; quote more lines"
-            )
-        out.append(found[0])
-        lo = found[0][0].end
-    return out
-
-
-_WORD_RE = re.compile(r"\w")
-
-
-def _split_elided(lines: list[str]) -> list[list[str]]:
-    parts: list[list[str]] = [[]]
-    for line in lines:
-        if ELISION_RE.match(line):
-            parts.append([])
-        else:
-            parts[-1].append(line)
-    return parts

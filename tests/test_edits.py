@@ -15,7 +15,8 @@ import pytest
 
 from repo_assist.edits import parse_blocks, parse_edits, render_blocks, resolve_path
 from repo_assist.errors import PatchError, UnsafePathError
-from repo_assist.matching import ELISION_RE, apply_blocks
+from repo_assist.elisions import ELISION_RE
+from repo_assist.matching import apply_blocks
 from repo_assist.patch import check, load_targets, make_diff
 from repo_assist.records import EditBlock
 

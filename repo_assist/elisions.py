@@ -1,0 +1,139 @@
+"""Blocks that elide unchanged lines with ``...``: which lines are elisions, and where an elided SEARCH is.
+
+Why a module of its own: an elision line stands for lines left out, never
+for lines to delete, and the cascade reads that in two places: a REPLACE
+that elides what SEARCH spells out is refused (applied, it would delete
+code), and an elided SEARCH is split at its ``...`` lines and each piece
+found in order (``finding``), refused where the pieces leave the place open.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+from .finding import find_first
+from .indentation import Units
+from .transfer import Match, Refusal
+
+__all__ = ["ELISION_RE", "elision_pieces", "refuse_lazy_replace"]
+
+# Where a bare ``...`` line is code or prose: Python's Ellipsis, an omission in documentation.
+_BARE_ELLIPSIS_FILES = (".py", ".pyi", ".md", ".markdown", ".mdx", ".rst", ".rdoc", ".adoc", ".asciidoc", ".txt")
+# An elision line: a bare ``...`` or a comment that is only an ellipsis, an ellipsis closed by another
+# ("# ... existing code ..."), or an ellipsis and a few words saying code is left out ("// ... rest of the
+# function"). A comment that goes on in prose ("// ... else delete the first two items") is a real comment,
+# and a doctest continuation ("... x = 1") has no comment leader: both are code, not elisions.
+_DOTS = r"(?:\.\.\.|…)"
+_LEFT_OUT = r"(?:existing|unchanged|rest|remaining|remainder|omitted|same|other|previous|more|as before|etc)"
+ELISION_RE = re.compile(
+    rf"^\s*(?:{_DOTS}|(?:#|//|--|;|/\*|<!--)\s*{_DOTS}\s*"
+    rf"(?:[\w\s,()'-]{{0,40}}?{_DOTS}|(?=[\w\s,()'.-]*\b{_LEFT_OUT}\b)[\w\s,()'.-]{{0,40}})?\s*(?:\*/|-->)?)\s*$",
+    re.IGNORECASE,
+)
+
+
+def refuse_lazy_replace(path: str, lines: list[str], search: list[str], replace: list[str]) -> None:
+    """Refuse a REPLACE that elides code (``# ... existing code ...``) which SEARCH spells out.
+
+    Applying it would delete the elided code. A bare ``...`` line is Python's
+    Ellipsis statement and common in documentation examples, so it is allowed
+    in Python and prose files, and in any file that already has such a line.
+    """
+    extra = [r for r in replace if ELISION_RE.match(r)]
+    bare = [r for r in extra if r.strip() in ("...", "…")]
+    # (the file is read only when REPLACE has a bare one)
+    if bare and (path.endswith(_BARE_ELLIPSIS_FILES) or any(x.strip() in ("...", "…") for x in lines)):
+        extra = [r for r in extra if r not in bare]
+    if len(extra) > sum(1 for s in search if ELISION_RE.match(s)):
+        raise Refusal("REPLACE elides code with `...` that SEARCH spells out; write the new lines in full")
+
+
+def elision_pieces(
+    lines: list[str], search: list[str], replace: list[str], levels: Collection[str], units: Units
+) -> list[tuple[Match, list[str], list[str], str]]:
+    """Split both sides at ``...`` lines and find each SEARCH piece, in order.
+
+    Each later piece is taken where it is first found past the one before. A
+    first piece found in several places is taken at the one place the other
+    pieces follow; where they follow several, at the last of them (reading it
+    earlier would have the ``...`` elide a copy of the very lines quoted);
+    where they go on to different places, it is refused.
+
+    The ``...`` lines must be written the same on both sides: one that
+    REPLACE rewrites (say, re-indents) is a line of the file being changed,
+    not a placeholder for unchanged code.
+    """
+    s_parts = _split_elided(search)
+    r_parts = _split_elided(replace)
+    if len(s_parts) != len(r_parts):
+        raise Refusal(
+            f"SEARCH elides {len(s_parts) - 1} region(s) with `...` but REPLACE elides {len(r_parts) - 1}; "
+            "both sides must elide the same unchanged regions"
+        )
+    if [s for s in search if ELISION_RE.match(s)] != [r for r in replace if ELISION_RE.match(r)]:
+        raise Refusal("the `...` lines of SEARCH and REPLACE differ, so they are code, not elisions; write the lines in full")
+    pieces = []
+    for s_piece, r_piece in zip(s_parts, r_parts):
+        if not any(s.strip() for s in s_piece):
+            if [r.strip() for r in r_piece] != [s.strip() for s in s_piece]:
+                raise Refusal("a REPLACE piece between `...` lines has no SEARCH lines to anchor it")
+            continue
+        pieces.append((s_piece, r_piece))
+    if not pieces:
+        raise Refusal("SEARCH holds nothing but `...` lines")
+    starts, level = find_first(lines, pieces[0][0], 0, levels, units)
+    if not starts:
+        raise Refusal(f"the SEARCH piece starting {pieces[0][0][0].strip()!r} was not found")
+    chains, missing = [], None
+    for start in starts:
+        try:
+            chains.append([(start, level), *_follow(lines, pieces[1:], start.end, levels, units)])
+        except Refusal as refusal:
+            missing = refusal
+    if not chains:
+        raise missing  # type: ignore[misc]
+    # The first piece found in several places: the one place that leads on to the other pieces; or, where several
+    # do and go on to the same places, the last of them (the `...` would otherwise elide a copy of the first piece).
+    if len(chains) > 1 and all(chain[1:] == chains[0][1:] for chain in chains) and len(pieces) > 1:
+        chains = chains[-1:]
+    if len(chains) > 1:
+        raise Refusal(f"the first SEARCH piece before `...` matches {len(starts)} places; quote more lines")
+    return [(match, s_piece, r_piece, level) for (match, level), (s_piece, r_piece) in zip(chains[0], pieces)]
+
+
+def _follow(
+    lines: list[str], pieces: list[tuple[list[str], list[str]]], lo: int, levels: Collection[str], units: Units
+) -> list[tuple[Match, str]]:
+    """Each later piece, where it is first found past the one before it.
+
+    A piece of nothing but brackets and punctuation (``)``, ``});``) names no
+    place of its own: where it occurs more than once further on and REPLACE
+    changes it or writes lines around it, which one is meant cannot be told.
+    """
+    out = []
+    for s_piece, r_piece in pieces:
+        found, level = find_first(lines, s_piece, lo, levels, units)
+        if not found:
+            raise Refusal(f"the SEARCH piece starting {s_piece[0].strip()!r} was not found after the previous piece")
+        bare = not any(_WORD_RE.search(x) for x in s_piece)
+        if bare and len(found) > 1 and [x.rstrip() for x in s_piece] != [x.rstrip() for x in r_piece]:
+            raise Refusal(
+                f"the SEARCH piece {s_piece[0].strip()!r} after `...` is found {len(found)} times further on; quote more lines"
+            )
+        out.append((found[0], level))
+        lo = found[0].end
+    return out
+
+
+_WORD_RE = re.compile(r"\w")
+
+
+def _split_elided(lines: list[str]) -> list[list[str]]:
+    parts: list[list[str]] = [[]]
+    for line in lines:
+        if ELISION_RE.match(line):
+            parts.append([])
+        else:
+            parts[-1].append(line)
+    return parts
