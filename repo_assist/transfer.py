@@ -58,8 +58,7 @@ class Shift:
 
     def try_apply(self, line: str) -> str | None:
         if self.unit_from and line:
-            body = line.lstrip()
-            steps, rest = steps_of(line[: len(line) - len(body)], self.unit_from)
+            steps, rest, body = self._stepped(line)
             if "\t" in rest or steps + self.levels < 0:
                 return None if body else line  # (a whitespace-only line that cannot be retyped stays as written)
             return self.unit_to * (steps + self.levels) + rest + body
@@ -72,10 +71,13 @@ class Shift:
     def aligns_past_steps(self, line: str) -> bool:
         """Is ``line`` indented past whole steps (aligned) in a change between two widths of spaces? How such a
         line was retyped cannot be told: its steps scale, its alignment may or may not."""
-        body = line.lstrip()
-        if not (self.unit_from and body and "\t" not in self.unit_from + self.unit_to):
+        if not (self.unit_from and line.strip() and "\t" not in self.unit_from + self.unit_to):
             return False
-        return bool(steps_of(line[: len(line) - len(body)], self.unit_from)[1])
+        return bool(self._stepped(line)[1])
+
+    def _stepped(self, line: str) -> tuple[int, str, str]:
+        """A line as its whole ``unit_from`` steps, the indentation past them, and the rest."""
+        return (*steps_of(indent_of(line), self.unit_from), line.lstrip())
 
     def apply_all(self, lines: list[str]) -> list[str]:
         """Every line shifted; ``Refusal`` when one cannot follow the shift."""
