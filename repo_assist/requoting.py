@@ -23,9 +23,11 @@ change the bytes but not that intent:
   with that whitespace or the start of it (noise is appended), in which case
   it may be meant and the block is refused. For text lines that means lines
   within the quoted span (a stray tail far away says nothing about the habit
-  here); for whitespace-only lines, anywhere in the file. Where
-  the file's lines written like it (same depth and shape) all end one way,
-  and what the model wrote starts that way, that is what was meant.
+  here); for whitespace-only lines, anywhere in the file. Where the file's
+  lines written like it (same depth and shape) all end one way, or those of
+  them the block quotes and keeps as they are do, and what the model wrote
+  starts that way, that is what was meant (a changed line's own old tail is
+  no witness for its new one: commits strip tails too).
   Losing trailing whitespace is always believed.
 
 The lines go to ``transfer`` as an exact block, which keeps line endings.
@@ -149,23 +151,21 @@ class _Whitespace:
     blank_tails: frozenset[str]  # ... and what its whitespace-only lines hold
     habits: dict[tuple[int, str], str | None]  # (depth, shape) → the one tail every such line has (None: several)
     seen: dict[tuple[int, str], int]  # ... and how many lines of that depth and shape the file has
+    beside: dict[tuple[int, str], str | None]  # (depth, shape) → the one tail of such lines the block leaves as they are
 
     @classmethod
-    def read(cls, lines: list[str], s: list[str], m: list[int | None]) -> "_Whitespace":
+    def read(cls, lines: list[str], s: list[str], m: list[int | None], stays: list[int]) -> "_Whitespace":
+        """``stays``: the file lines the block quotes and keeps byte for byte (SEARCH and REPLACE write them alike)."""
         noisy = any(_tail(x) and (t is None or _tail(lines[t]) != _tail(x)) for x, t in zip(s, m))
         if not noisy:
-            return cls(False, frozenset(), frozenset(), {}, {})
-        habits: dict[tuple[int, str], str | None] = {}
-        seen: dict[tuple[int, str], int] = {}
-        for line in lines:
-            if line.strip():
-                key = (depth(line), shape(line))
-                habits[key] = _tail(line) if habits.get(key, _tail(line)) == _tail(line) else None
-                seen[key] = seen.get(key, 0) + 1
+            return cls(False, frozenset(), frozenset(), {}, {}, {})
+        habits, seen = _tail_habits(lines)
         # A text line's tail outside the quoted span is a stray: the habit here is what the quoted lines show.
         quoted = [t for t in m if t is not None]
         near = lines[min(quoted): max(quoted) + 1] if quoted else []
-        return cls(True, frozenset(_tail(x) for x in near if x.strip()), frozenset(x for x in lines if not x.strip()), habits, seen)
+        text_tails = frozenset(_tail(x) for x in near if x.strip())
+        blank_tails = frozenset(x for x in lines if not x.strip())
+        return cls(True, text_tails, blank_tails, habits, seen, _tail_habits([lines[t] for t in stays])[0])
 
     def written(self, body: str, tail: str, where: str) -> str:
         """``body`` with the trailing whitespace ``tail`` the model wrote on a line it changed or added."""
@@ -175,6 +175,10 @@ class _Whitespace:
             key = (depth(body), shape(body))
             habit = self.habits.get(key)
             if habit is not None and self.seen[key] >= _TAIL_HABIT and tail.startswith(habit):
+                return body + habit
+            # ... or the quoted lines written like it that the block keeps do (one is enough: it stands right there).
+            habit = self.beside.get(key)
+            if habit is not None and tail.startswith(habit):
                 return body + habit
         found = self.text_tails if body else self.blank_tails
         # Noise is added at the end, so what was meant is a start of what was written.
@@ -186,10 +190,23 @@ class _Whitespace:
         return body
 
 
+def _tail_habits(lines: list[str]) -> tuple[dict[tuple[int, str], str | None], dict[tuple[int, str], int]]:
+    """Per (depth, shape) of non-blank lines: the one tail all such lines end with (None: several), and their count."""
+    habits: dict[tuple[int, str], str | None] = {}
+    seen: dict[tuple[int, str], int] = {}
+    for line in lines:
+        if line.strip():
+            key = (depth(line), shape(line))
+            habits[key] = _tail(line) if habits.get(key, _tail(line)) == _tail(line) else None
+            seen[key] = seen.get(key, 0) + 1
+    return habits, seen
+
+
 def _replace_lines(text: Text, s: list[str], r: list[str], m: list[int | None], kept: list[int | None]) -> list[str | None]:
     """Each REPLACE line as it should be written (None: a line SEARCH invented, dropped)."""
     lines = text.lines
-    ws = _Whitespace.read(lines, s, m)
+    stays = [t for k, (j, t) in enumerate(zip(kept, m)) if j is not None and t is not None and s[k] == r[j]]
+    ws = _Whitespace.read(lines, s, m, stays)
     of_r = {j: k for k, j in enumerate(kept) if j is not None}
     # A line the model moved comes back as the file has it, when the quote names one file line.
     quoted: dict[str, set[str]] = {}

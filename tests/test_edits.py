@@ -817,6 +817,13 @@ RULES = [
     # ... and where every line written like it (depth and shape) ends one way, a new line ends that way.
     ("trailing-noise-on-a-line-like-others", "## One \n## Two \ntext here\n",
      [("## Two \ntext here \n", "## Two \n## Three  \ntext here \n")], "## One \n## Two \n## Three \ntext here\n"),
+    # ... or where the lines written like it that the block quotes and keeps end one way (one will do: it is right there).
+    ("trailing-noise-on-a-line-like-a-kept-neighbour", "\n1.0 / 2011-10-31 \n==========\n\n  * first\n",
+     [("\n1.0 / 2011-10-31  \n==========\n", "\n1.1 / 2011-11-01 \n========== \n\n  * second\n\n1.0 / 2011-10-31  \n==========\n")],
+     "\n1.1 / 2011-11-01 \n==========\n\n  * second\n\n1.0 / 2011-10-31 \n==========\n\n  * first\n"),
+    # ... but a changed line's own old tail says nothing of its new one.
+    ("trailing-tail-of-the-changed-line-itself-is-no-habit", "key: \nother: 1\n",
+     [("key:  \nother: 1\n", "key: \nother: 2\n")], ("refused", "trailing whitespace on line")),
     # Losing trailing whitespace is believed even from a noisy model.
     ("trailing-space-removed-by-a-noisy-model", "a = 1 \nb = 2\n", [("a = 1 \nb = 2  \n", "a = 1\nb = 2  \n")], "a = 1\nb = 2\n"),
     # A new whitespace-only line is new, not a moved copy of the file's blank line.
