@@ -14,7 +14,8 @@ model answer, parsed, and applied to the parent's blobs (``git show``, no
 checkout). The *unified-diff* row writes the unperturbed hunks as a model's
 diff instead (wrong start lines, wrong or missing counts in half the hunks,
 blank context lines missing their space); its alternative is ``git apply``
-on that diff as written. The *retyped-indent* row retypes the blocks'
+on that diff as written. The *apply-patch* row writes them in the
+``apply_patch`` envelope OpenAI's open-weight models use. The *retyped-indent* row retypes the blocks'
 indentation in another unit, as models do (a tab-indented file quoted with
 two or four spaces, a space-indented one with tabs or the other width).
 Each case is *exact* (result == the commit's files), *refused* (the engine
@@ -51,11 +52,12 @@ MAX_FILE_BYTES = 300_000
 ELISION_RUN = 5  # an inner unchanged run this long or longer gets elided
 PERTURBATIONS = (
     "clean", "indent", "trailing-space", "blank-lines", "elision", "typo", "path-prefix", "mixed", "unified-diff", "retyped-indent",
+    "apply-patch",
 )
 # The rows the perturbed figure sums (unified-diff is a format, not a misquote; retyped-indent came later and is
 # kept out so that the figure stays comparable with earlier runs).
 MISQUOTES = ("indent", "trailing-space", "blank-lines", "elision", "typo", "path-prefix", "mixed")
-OWN_RNG = ("unified-diff", "retyped-indent")  # rows drawing from a generator of their own (added later: see main)
+OWN_RNG = ("unified-diff", "retyped-indent", "apply-patch")  # rows drawing from a generator of their own (added later: see main)
 UNIQUE_CONTEXTS = (3, 6, 12, 24)  # lines of context tried, least first, until every SEARCH is unique in its file
 WRONG_PREFIXES = ("./", "repo/", "/home/user/project/")
 
@@ -289,7 +291,7 @@ def perturb(case: Case, name: str, rng: random.Random) -> list[tuple[str, Hunk]]
                 new = trailing_space(indent_drift(lose_blank_lines(hunk, rng) or hunk, rng), rng)
             touched |= new is not None and new != hunk
             out.append((path, new if new is not None else hunk))
-    if name in ("clean", "path-prefix", "unified-diff"):
+    if name in ("clean", "path-prefix", "unified-diff", "apply-patch"):
         return out
     return out if touched else None
 
@@ -298,6 +300,8 @@ def render(blocks: list[tuple[str, Hunk]], name: str, rng: random.Random) -> str
     """A model-style answer: prose, a path line (sometimes omitted when repeated), fenced blocks."""
     if name == "unified-diff":
         return render_diff(blocks, rng)
+    if name == "apply-patch":
+        return render_apply_patch(blocks, rng)
     parts = ["Here are the changes.\n"]
     previous = None
     for path, hunk in blocks:
@@ -330,6 +334,23 @@ def render_diff(blocks: list[tuple[str, Hunk]], rng: random.Random) -> str:
             lines += [tag + text if tag != " " or text or not drop_space else "" for tag, text in hunk]
         parts.append("```diff\n" + "\n".join(lines) + "\n```\n")
     return "\n".join(parts)
+
+
+def render_apply_patch(blocks: list[tuple[str, Hunk]], rng: random.Random) -> str:
+    """The blocks in the ``apply_patch`` envelope (the bench's files all exist: ``*** Update File``), each hunk under
+    ``@@`` (bare, or naming its first context line, as models do), a blank context line sometimes without its space."""
+    lines = ["*** Begin Patch"]
+    by_path: dict[str, list[Hunk]] = {}
+    for path, hunk in blocks:
+        by_path.setdefault(path, []).append(hunk)
+    for path, hunks in by_path.items():
+        lines.append(f"*** Update File: {path}")
+        drop_space = rng.random() < 0.5
+        for hunk in hunks:
+            first = next((text.strip() for tag, text in hunk if tag == " " and text.strip()), "")
+            lines.append(rng.choice(("@@", f"@@ {first}".rstrip())))
+            lines += [tag + text if tag != " " or text or not drop_space else "" for tag, text in hunk]
+    return "Here is the patch.\n\n```\n" + "\n".join([*lines, "*** End Patch"]) + "\n```\n"
 
 
 # --- running -------------------------------------------------------------------------

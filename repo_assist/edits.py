@@ -21,7 +21,7 @@ case. All of that is recoverable. What the parser must never do is invent an
 edit: a block it cannot attribute to a path, or one that is not closed, is an
 error, not a guess. Path *safety* is not decided here (see ``patch.safe_path``). An
 answer with no block at all may be a unified diff, read hunk by hunk as
-edits (see ``udiff``).
+edits (see ``udiff``), or an ``apply_patch`` envelope (see ``applypatch``).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 from .errors import PatchError
 from .records import EditBlock
+from .applypatch import read_apply_patch, writes_apply_patch
 from .udiff import read_diff
 
 __all__ = ["ParsedEdits", "parse_blocks", "parse_edits", "resolve_path", "render_blocks"]
@@ -121,8 +122,11 @@ def parse_edits(response: str, known_paths: Collection[str] = ()) -> ParsedEdits
             prev_path = raw_path
         last_end = end
         i = end + 1
-    if not blocks and not problems:  # no edit block at all: the model may have written a diff instead
-        edits, problems = read_diff(lines, lambda head, after: _find_path(lines, head, after, known))
+    if not blocks and not problems:  # no edit block at all: the model may have written a patch or a diff instead
+        if writes_apply_patch(lines):
+            edits, problems = read_apply_patch(lines)
+        else:
+            edits, problems = read_diff(lines, lambda head, after: _find_path(lines, head, after, known))
         blocks = [EditBlock(resolve_path(e.path, known, creating=e.creating), e.search, e.replace, e.line) for e in edits]
     return ParsedEdits(tuple(blocks), tuple(problems))
 

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["DiffEdit", "read_diff"]
+__all__ = ["DiffEdit", "hunk_lines", "read_diff"]
 
 _OLD_RE = re.compile(r"^---\s+(\S.*?)\s*$")
 _NEW_RE = re.compile(r"^\+\+\+\s+(\S.*?)\s*$")
@@ -73,7 +73,7 @@ def read_diff(lines: list[str], path_above: Callable[[int, int], str | None]) ->
                 old = new = above
         where = f"hunk at line {i + 1}"
         numbers = _NUMBERS_RE.match(line)
-        body, i = _hunk(lines, i if bare else i + 1)
+        body, i = hunk_lines(lines, i if bare else i + 1)
         headed, last_end = False, i - 1
         if new is None and old is None:
             problems.append(f"{where}: no `--- a/FILE` / `+++ b/FILE` header or path line names its file")
@@ -89,7 +89,7 @@ def read_diff(lines: list[str], path_above: Callable[[int, int], str | None]) ->
     return edits, problems
 
 
-def _hunk(lines: list[str], i: int) -> tuple[list[tuple[str, str]], int]:
+def hunk_lines(lines: list[str], i: int) -> tuple[list[tuple[str, str]], int]:
     """The (tag, text) lines of the hunk starting at ``i``, and the index just past it.
 
     A hunk ends at the next hunk or file header, or a line no diff line starts

@@ -127,6 +127,35 @@ def test_patch_reads_a_models_unified_diff(repo, tmp_path, capsys):
     assert subprocess.run(["git", "apply", "--check"], input=diff.encode(), cwd=repo).returncode == 0
 
 
+RENAME_AS_APPLY_PATCH = """*** Begin Patch
+*** Update File: billing.py
+@@
+-def total(lines):
++def grand_total(lines):
+     return sum(a for _, a in lines)
+@@ def report(lines):
+-    return "total: %s" % total(lines)
++    return "total: %s" % grand_total(lines)
+*** Update File: main.py
+@@
+-from billing import total
++from billing import grand_total
+
+-print(total([("a", 1)]))
++print(grand_total([("a", 1)]))
+*** End Patch
+"""
+
+
+def test_patch_reads_a_models_apply_patch_envelope(repo, tmp_path, capsys):
+    code, diff, err = run(capsys, "patch", "--from-response", str(_write(tmp_path / "resp.md", RENAME_AS_APPLY_PATCH)),
+                          "--repo", str(repo))
+    assert code == 0, err
+    _, expected, _ = run(capsys, "patch", "--from-response", str(_write(tmp_path / "blocks.md", RENAME)), "--repo", str(repo))
+    assert diff == expected
+    assert subprocess.run(["git", "apply", "--check"], input=diff.encode(), cwd=repo).returncode == 0
+
+
 def _write(path, text):
     path.write_text(text)
     return path

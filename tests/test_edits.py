@@ -420,12 +420,59 @@ def test_parse_keeps_equals_lines_inside_replace() -> None:
     ("```diff\n@@ -1 +1 @@\n-x\n+y\n```\n", "no `--- a/FILE`"),
     ("```diff\n--- a/a.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n```\n", "deletes a.py"),
     ("```diff\n--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n x\n```\n", "changes nothing"),
+    # The apply_patch envelope: what is not an edit of a file's lines is a problem, never half done.
+    ("*** Begin Patch\n*** Delete File: a.py\n*** End Patch\n", "deletes a.py"),
+    ("*** Begin Patch\n*** Update File: a.py\n*** Move to: b.py\n@@\n-x\n+y\n*** End Patch\n", "moves a.py to b.py"),
+    ("*** Begin Patch\n*** Update File: a.py\n@@ def f():\n+    pass\n*** End Patch\n", "no line of the file quoted"),
+    ("*** Begin Patch\n*** Update File: a.py\n@@\n x\n*** End Patch\n", "changes nothing"),
 ])
 def test_parse_refuses_malformed_answers(answer: str, message: str) -> None:
     with pytest.raises(PatchError) as err:
         parse_blocks(answer)
     assert message in err.value.message
     assert "\n" not in err.value.one_line()
+
+
+GREET = "import os\n\n\ndef greet(name):\n    print('Hi', name)\n\n\ndef main():\n    greet(os.getlogin())\n"
+APPLY_PATCH = """I'll make the change.
+
+```
+*** Begin Patch
+*** Update File: app.py
+@@ def greet(name):
+-    print('Hi', name)
++    print('Hello', name)
+@@ def main():
+ def main():
+-    greet(os.getlogin())
++    greet(os.environ.get('USER', 'you'))
+*** End of File
+*** Add File: docs/usage.md
++# Usage
+
++Run `python app.py`.
+*** End Patch
+```
+"""
+
+
+def test_parse_reads_an_apply_patch_envelope_and_applies_it() -> None:
+    blocks = parse_blocks(APPLY_PATCH, ["app.py"])
+    assert blocks == [
+        EditBlock("app.py", "    print('Hi', name)\n", "    print('Hello', name)\n"),
+        EditBlock("app.py", "def main():\n    greet(os.getlogin())\n", "def main():\n    greet(os.environ.get('USER', 'you'))\n"),
+        EditBlock("docs/usage.md", "", "# Usage\n\nRun `python app.py`.\n"),
+    ]
+    result = apply_blocks({"app.py": GREET, "docs/usage.md": None}, blocks)
+    assert not result.failed, [f.reason for f in result.failed]
+    assert result.new_files["app.py"] == GREET.replace("'Hi'", "'Hello'").replace("os.getlogin()", "os.environ.get('USER', 'you')")
+    assert result.new_files["docs/usage.md"] == "# Usage\n\nRun `python app.py`.\n"
+
+
+def test_apply_patch_first_hunk_may_come_without_its_at_line() -> None:
+    answer = "*** Begin Patch\n*** Update File: ./app.py\n def main():\n-    greet(os.getlogin())\n+    greet('me')\n*** End Patch\n"
+    assert parse_blocks(answer, ["app.py"]) == [
+        EditBlock("app.py", "def main():\n    greet(os.getlogin())\n", "def main():\n    greet('me')\n")]
 
 
 def test_parse_edits_keeps_good_blocks_of_a_truncated_answer() -> None:
