@@ -13,11 +13,11 @@ The format is the conflict-marker one Aider made common::
 
 Why a tolerant parser: small local models wrap blocks in fences (with or
 without a language), decorate the path with backticks, bold or a ``File:``
-label, name it in the fence's info string (````` ```python:src/app.py `````)
-or in a sentence, put prose between blocks, drop the path on the second block
-for the same file, or write the path with a prefix the repository does not
-have (``repo/src/app.py``, ``./src/app.py``, an absolute path) or in other
-case. All of that is recoverable. What the parser must never do is invent an
+label, name it in the fence's info string (````` ```python:src/app.py `````),
+on the head line (``<<<<<<< SEARCH src/app.py``) or in a sentence, put prose
+between blocks, drop the path on the second block for the same file, or
+write the path with a prefix the repository does not have
+(``repo/src/app.py``, ``./src/app.py``, an absolute path) or in other case. All of that is recoverable. What the parser must never do is invent an
 edit: a block it cannot attribute to a path, or one that is not closed, is an
 error, not a guess. Path *safety* is not decided here (see ``patch.safe_path``). An
 answer with no block at all may be a unified diff, read hunk by hunk as
@@ -39,7 +39,8 @@ __all__ = ["ParsedEdits", "parse_blocks", "parse_edits", "resolve_path", "render
 
 # Aider tolerates 5-9 marker characters; so do we (small models miscount). ORIGINAL/UPDATED is the format's
 # older spelling, still in many models' training data.
-HEAD_RE = re.compile(r"^\s*<{5,9}\s*(?:SEARCH|ORIGINAL)\s*>?\s*$", re.IGNORECASE)
+# Some models name the file on the head line itself (``<<<<<<< SEARCH src/app.py``); other words there are ignored.
+HEAD_RE = re.compile(r"^\s*<{5,9}\s*(?:SEARCH|ORIGINAL)\b\s*[:\-]?\s*(?P<path>[^\s>][^>]*?)?\s*>?\s*$", re.IGNORECASE)
 DIVIDER_RE = re.compile(r"^\s*={5,9}\s*$")
 UPDATED_RE = re.compile(r"^\s*>{5,9}\s*(?:REPLACE|UPDATED)\s*<?\s*$", re.IGNORECASE)
 FENCE_RE = re.compile(r"^\s*(?:`{3,}|~{3,})(.*)$")
@@ -111,7 +112,8 @@ def parse_edits(response: str, known_paths: Collection[str] = ()) -> ParsedEdits
             problems.append(f"block {number} (line {i + 1}): {problem}")
             i = end + 1
             continue
-        raw_path = _find_path(lines, i, last_end, known)
+        inline = HEAD_RE.match(line).group("path")  # type: ignore[union-attr]
+        raw_path = (inline and _clean_path(inline, known)) or _find_path(lines, i, last_end, known)
         if raw_path is None:
             raw_path = prev_path
         if raw_path is None:

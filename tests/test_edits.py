@@ -366,6 +366,9 @@ def test_parse_reuses_previous_path_and_ignores_prose() -> None:
     # A diff whose @@ line was left out starts its hunk right under the header.
     ("```diff\n--- a/app.py\n+++ b/app.py\n def f():\n-    return 1\n+    return 2\n```\n",
      [EditBlock("app.py", "def f():\n    return 1\n", "def f():\n    return 2\n")]),
+    # The path on the head line itself; other words there leave the path to the line above.
+    ("```python\n<<<<<<< SEARCH src/a.py\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n```\n", [EditBlock("src/a.py", "x = 1\n", "x = 2\n")]),
+    ("a.py\n<<<<<<< SEARCH (first edit)\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n", [EditBlock("a.py", "x = 1\n", "x = 2\n")]),
     # The format's older ORIGINAL/UPDATED markers.
     ("a.py\n```\n<<<<<<< ORIGINAL\nx = 1\n=======\nx = 2\n>>>>>>> UPDATED\n```\n", [EditBlock("a.py", "x = 1\n", "x = 2\n")]),
 ])
