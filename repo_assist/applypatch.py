@@ -15,9 +15,10 @@ asked for SEARCH/REPLACE blocks::
 
 An update's hunks are read like a unified diff's (context and removed lines
 are what to find, context and added lines what to put there) and go through
-the same tolerant cascade; the text after ``@@`` only names a line somewhere
-above the hunk, so it is not used to place it (an ambiguous hunk is refused,
-as any other). What is not an edit of a file's lines is reported as a
+the same tolerant cascade. The text after ``@@`` names the definition the hunk
+is in (``@@ def greet():``; several ``@@`` lines in a row, outermost first);
+like a diff's line numbers it only breaks a tie: a hunk whose lines occur in
+several places goes to the one inside that definition, when exactly one is. What is not an edit of a file's lines is reported as a
 problem, never half done: deleting or moving a file, and lines added with no
 line quoted to place them by (``apply_patch`` itself appends those at the
 end of the file; a model rarely means that).
@@ -35,6 +36,7 @@ _OP_RE = re.compile(r"^\*\*\*\s*(Update|Add|Delete)\s+File:\s*(\S.*?)\s*$", re.I
 _MOVE_RE = re.compile(r"^\*\*\*\s*Move\s+to:\s*(\S.*?)\s*$", re.IGNORECASE)
 _MARK_RE = re.compile(r"^\*\*\*\s*(?:Begin Patch|End Patch|End of File)\s*$", re.IGNORECASE)
 _HUNK_RE = re.compile(r"^@@")
+_NUMBERS_RE = re.compile(r"^\s*-\d+(?:,\d+)?\s+\+\d+(?:,\d+)?\s*@@")  # a unified diff's numbers, written out of habit
 
 
 def writes_apply_patch(lines: list[str]) -> bool:
@@ -95,7 +97,12 @@ def _update(lines: list[str], i: int, path: str, edits: list[DiffEdit], problems
         if not (_HUNK_RE.match(line) or line[:1] in (" ", "+", "-")):
             break  # the closing fence or prose
         where = f"hunk at line {i + 1}"
-        body, i = hunk_lines(lines, i + 1 if _HUNK_RE.match(line) else i)
+        within: list[str] = []
+        while i < len(lines) and _HUNK_RE.match(lines[i]):  # "@@ class A" then "@@ def f():": nested
+            header = _NUMBERS_RE.sub("", lines[i][2:]).strip()
+            within += [header] if header else []
+            i += 1
+        body, i = hunk_lines(lines, i)
         if not any(tag in "+-" for tag, _ in body):
             problems.append(f"{where}: changes nothing (no `+` or `-` lines)")
         elif not any(tag in " -" for tag, _ in body):
@@ -103,7 +110,7 @@ def _update(lines: list[str], i: int, path: str, edits: list[DiffEdit], problems
         else:
             search = "".join(text + "\n" for tag, text in body if tag in " -")
             replace = "".join(text + "\n" for tag, text in body if tag in " +")
-            edits.append(DiffEdit(path, search, replace, False))
+            edits.append(DiffEdit(path, search, replace, False, within=tuple(within)))
     return i
 
 

@@ -129,7 +129,8 @@ def parse_edits(response: str, known_paths: Collection[str] = ()) -> ParsedEdits
             edits, problems = read_apply_patch(lines)
         else:
             edits, problems = read_diff(lines, lambda head, after: _find_path(lines, head, after, known))
-        blocks = [EditBlock(resolve_path(e.path, known, creating=e.creating), e.search, e.replace, e.line) for e in edits]
+        blocks = [EditBlock(resolve_path(e.path, known, creating=e.creating), e.search, e.replace, e.line, e.within)
+                  for e in edits]
     return ParsedEdits(tuple(blocks), tuple(problems))
 
 

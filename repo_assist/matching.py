@@ -41,6 +41,7 @@ from .fuzzy import fuzzy, nearest
 from .indentation import Units, foreign_indent
 from .records import EditBlock
 from .requoting import requote
+from .scopes import named_scope
 from .transfer import Match, Refusal, Shift, Text, block_lines, transfer
 
 __all__ = ["ALL_LEVELS", "ApplyResult", "BlockFailure", "apply_blocks", "DEFAULT_FUZZY_THRESHOLD"]
@@ -118,7 +119,7 @@ def apply_blocks(
         copies = [j for j in range(i + 1, len(blocks)) if _same_edit(blocks[j], block)]
         try:
             refuse_lazy_replace(block.path, text.lines, search, replace)
-            new_lines, how, places = _apply_one(text, search, replace, fuzzy_threshold, levels, 1 + len(copies), block.line)
+            new_lines, how, places = _apply_one(text, search, replace, fuzzy_threshold, levels, 1 + len(copies), block)
             if new_lines == list(zip(text.lines, text.eols)):
                 # SEARCH and REPLACE are one text, or differ only by what the cascade reads as the model's noise.
                 raise Refusal("the block changes nothing: applied, its REPLACE is what the file already has; write the change itself")
@@ -171,19 +172,21 @@ def _apply_one(
     threshold: float,
     levels: Collection[str],
     copies: int,
-    line: int | None = None,
+    block: EditBlock | None = None,
 ) -> tuple[list[tuple[str, str]], str, int]:
     """New (line, eol) list for the whole file, how SEARCH was found and in how many places; Refusal otherwise.
 
     A SEARCH found in several places is ambiguous, unless the answer repeats
     the very same block exactly that many times (``copies``): the model
     asked for the same change in each place, so each gets it; or unless the
-    block is a diff hunk whose ``@@`` line names one of the places (``line``).
+    block is a diff hunk whose ``@@`` line names one of the places (its
+    ``line``, or the definition it is in: ``within``).
     """
     units = Units.read(text.lines, search, replace)
     matches, level = find_first(text.lines, search, 0, levels, units)
     if len(matches) > 1 and not (len(matches) == copies and _apart(matches)):
-        matches = _named_by_line(matches, line)
+        matches = _named_by_line(matches, block.line if block else None)
+        matches = _named_by_scope(matches, named_scope(text.lines, block.within) if block else None)
     if len(matches) > 1 and not (len(matches) == copies and _apart(matches)):
         where = ", ".join(str(m.start + 1) for m in matches[:5])
         raise Refusal(f"SEARCH matches {len(matches)} places ({level}; lines {where}); add surrounding lines to make it unique")
@@ -222,6 +225,14 @@ def _named_by_line(matches: list[Match], line: int | None) -> list[Match]:
     if len(near) == 1 and all(abs(m.start + 1 - line) >= _FAR_LINE for m in matches if m is not near[0]):
         return near
     return matches
+
+
+def _named_by_scope(matches: list[Match], scope: tuple[int, int] | None) -> list[Match]:
+    """The one match inside the definition a hunk's ``@@`` names, as ``[match]``; all of them otherwise."""
+    if scope is None:
+        return matches
+    inside = [m for m in matches if scope[0] <= m.start and m.end <= scope[1]]
+    return inside if len(inside) == 1 else matches
 
 
 def _same_edit(a: EditBlock, b: EditBlock) -> bool:

@@ -91,6 +91,7 @@ class EditBlock:
     search: str
     replace: str
     line: int | None = None  # where a diff hunk said its lines start (1-based): only breaks a tie between places
+    within: tuple[str, ...] = ()  # lines an apply_patch hunk's @@ names, outermost first: only breaks a tie too
 
 
 @dataclass(frozen=True, slots=True)

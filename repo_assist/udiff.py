@@ -39,6 +39,7 @@ class DiffEdit:
     replace: str
     creating: bool  # the diff creates the file (``--- /dev/null``)
     line: int | None = None  # where the ``@@`` line says the hunk starts in the file as edited so far
+    within: tuple[str, ...] = ()  # the lines an apply_patch hunk's ``@@`` lines name (the definitions it is in)
 
 
 def read_diff(lines: list[str], path_above: Callable[[int, int], str | None]) -> tuple[list[DiffEdit], list[str]]:

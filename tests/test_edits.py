@@ -462,8 +462,9 @@ APPLY_PATCH = """I'll make the change.
 def test_parse_reads_an_apply_patch_envelope_and_applies_it() -> None:
     blocks = parse_blocks(APPLY_PATCH, ["app.py"])
     assert blocks == [
-        EditBlock("app.py", "    print('Hi', name)\n", "    print('Hello', name)\n"),
-        EditBlock("app.py", "def main():\n    greet(os.getlogin())\n", "def main():\n    greet(os.environ.get('USER', 'you'))\n"),
+        EditBlock("app.py", "    print('Hi', name)\n", "    print('Hello', name)\n", within=("def greet(name):",)),
+        EditBlock("app.py", "def main():\n    greet(os.getlogin())\n", "def main():\n    greet(os.environ.get('USER', 'you'))\n",
+                  within=("def main():",)),
         EditBlock("docs/usage.md", "", "# Usage\n\nRun `python app.py`.\n"),
     ]
     result = apply_blocks({"app.py": GREET, "docs/usage.md": None}, blocks)
@@ -476,6 +477,30 @@ def test_apply_patch_first_hunk_may_come_without_its_at_line() -> None:
     answer = "*** Begin Patch\n*** Update File: ./app.py\n def main():\n-    greet(os.getlogin())\n+    greet('me')\n*** End Patch\n"
     assert parse_blocks(answer, ["app.py"]) == [
         EditBlock("app.py", "def main():\n    greet(os.getlogin())\n", "def main():\n    greet('me')\n")]
+
+
+# Three classes with a method written alike.
+SHAPES = "\n\n".join(f"class {name}:\n    def area(self):\n        return {area}\n\n    def grow(self):\n        self.w += 1\n"
+                     for name, area in (("Square", "self.w ** 2"), ("Rect(Shape)", "self.w * self.h"), ("Disc", "3 * self.w ** 2")))
+
+
+@pytest.mark.parametrize("heads, changed", [
+    (["@@ class Rect", "@@ def grow(self):"], "Rect"),  # nested: the class (by the start of its line), then the method
+    (["@@ class Square:"], "Square"),  # the class alone: one of the places is inside it
+    (["@@ def grow(self):"], None),  # names three lines: decides nothing
+    (["@@ class Circle:"], None),  # names no line
+    (["@@ class Square:", "@@ def area(self):"], None),  # names a definition no place is in
+    (["@@"], None),  # names nothing
+])
+def test_apply_patch_at_line_names_the_definition_that_breaks_a_tie(heads: list[str], changed: str | None) -> None:
+    answer = "*** Begin Patch\n*** Update File: s.py\n" + "\n".join(heads) + "\n-        self.w += 1\n+        self.w += 2\n*** End Patch\n"
+    result = apply_blocks({"s.py": SHAPES}, parse_blocks(answer, ["s.py"]))
+    if changed is None:
+        assert result.failed and "matches 3 places" in result.failed[0].reason, [f.reason for f in result.failed]
+        return
+    assert not result.failed, [f.reason for f in result.failed]
+    parts = result.new_files["s.py"].split("\n\n\nclass ")
+    assert [("+= 2" in part) for part in parts] == [changed == "Square", changed == "Rect", False]
 
 
 def test_parse_edits_keeps_good_blocks_of_a_truncated_answer() -> None:
