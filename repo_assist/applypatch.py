@@ -18,10 +18,11 @@ are what to find, context and added lines what to put there) and go through
 the same tolerant cascade. The text after ``@@`` names the definition the hunk
 is in (``@@ def greet():``; several ``@@`` lines in a row, outermost first);
 like a diff's line numbers it only breaks a tie: a hunk whose lines occur in
-several places goes to the one inside that definition, when exactly one is. What is not an edit of a file's lines is reported as a
-problem, never half done: deleting or moving a file, and lines added with no
-line quoted to place them by (``apply_patch`` itself appends those at the
-end of the file; a model rarely means that).
+several places goes to the one inside that definition, when exactly one is.
+What is not an edit of a file's lines is reported as a problem, never half
+done: deleting or moving a file, and lines added with no line quoted to
+place them by (``apply_patch`` itself appends those at the end of the file;
+a model rarely means that).
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ def read_apply_patch(lines: list[str]) -> tuple[list[DiffEdit], list[str]]:
         else:
             moved = _MOVE_RE.match(lines[i]) if i < len(lines) else None
             if moved:
-                problems.append(f"{where}: moves {path} to {moved.group(1)}; a file is not moved by an edit (use `git mv`)")
+                problems.append(f"{where}: moves {path} to {moved.group(1)}; a file is not moved by an edit "
+                                "(use `git mv`)")
             i = _update(lines, i, path, edits, problems)
     return edits, problems
 

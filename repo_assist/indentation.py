@@ -8,7 +8,11 @@ of unit is accepted only when every SEARCH line indented by whole steps lands
 on its file line's depth with one and the same level offset, and only when
 no prefix shift explains the quote (a quote of one depth fits both; read as
 retyped, such quotes broke more prefix-shifted blocks than they fixed
-retyped ones, measured on real commits). Where a new line
+retyped ones, measured on real commits) — unless the block's new lines
+tell: shifted, some would sit off the file's steps from the quoted lines,
+while retyped step for step (each depth keeping its count of steps) none
+would, as when a model retypes a method's body and adds a definition after
+it. Where a new line
 would still be indented unlike any line of the file (spaces in a file
 indented only with tabs, or the reverse), ``foreign_indent`` finds it, so the
 block is refused rather than written with mixed indentation.
@@ -38,6 +42,7 @@ class Units:
 
     block: str | None
     lines: list[str] = field(repr=False, compare=False)
+    new: tuple[str, ...] = field(default=(), repr=False, compare=False)  # REPLACE's indented lines SEARCH lacks
 
     @cached_property
     def file(self) -> str | None:
@@ -50,7 +55,8 @@ class Units:
             indents = {indent_of(x) for x in search + replace if x.strip()}
             only = next(iter(indents)) if len(indents) == 1 else ""
             block = only if only and not only.strip(" ") else None
-        return cls(block, lines)
+        quoted = {x.strip() for x in search}
+        return cls(block, lines, tuple(x for x in replace if x.strip() and x.strip() not in quoted))
 
 
 def unit(*texts: list[str]) -> str | None:
@@ -120,7 +126,29 @@ def line_shift(file_lines: list[str], search: list[str], units: Units) -> Shift 
     else a change of unit. The file's unit is the quoted lines' own where they show one (a file may quote code in
     another unit: shell in a Go string)."""
     shift = _prefix_shift(file_lines, search)
-    return shift if shift is not None else _unit_shift(file_lines, search, unit(file_lines) or units.file, units.block)
+    if shift is None:
+        return _unit_shift(file_lines, search, unit(file_lines) or units.file, units.block)
+    # A quote of one depth fits a prefix shift and a change of unit alike (if it is indented at all: unindented, it
+    # shows no unit); the new lines tell them apart where, shifted, some would be indented off the file's steps from
+    # the quoted lines and, retyped step for step (each depth the same count of steps), none would.
+    if shift.changes and units.new and any(indent_of(s) for s in search if s.strip()):
+        retyped = _unit_shift(file_lines, search, unit(file_lines) or units.file, units.block)
+        base = indent_of(next(f for f, s in zip(file_lines, search) if s.strip()))
+        if retyped is not None and retyped.levels == 0 and _off_steps(shift, units, base):
+            return retyped if not _off_steps(retyped, units, base) else shift
+    return shift
+
+
+def _off_steps(shift: Shift, units: Units, base: str) -> int:
+    """How many of the block's new lines ``shift`` indents other than whole steps of the file's unit away from
+    ``base`` (the quoted lines' indentation in the file)."""
+    step = units.file
+    if step is None:
+        return 0
+    moved = [shift.try_apply(x) for x in units.new]
+    if step == "\t":
+        return sum(x is None or steps_of(indent_of(x), step)[1] != "" for x in moved)
+    return sum(x is None or "\t" in indent_of(x) or (len(indent_of(x)) - len(base)) % len(step) != 0 for x in moved)
 
 
 def _prefix_shift(file_lines: list[str], search: list[str]) -> Shift | None:

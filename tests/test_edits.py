@@ -926,6 +926,15 @@ RULES = [
     ("new-aligned-line-in-retyped-indentation", PY_NESTED,
      [("  def f(self):\n    if x:\n      return 1\n", "  def f(self):\n    if x:\n      return g(1,\n               2)\n")],
      ("refused", "aligned past whole")),
+    # ... a quote of one depth that a prefix shift explains too is read as retyped where its new lines say so: shifted,
+    # they would sit off the file's steps (a new definition two spaces in), retyped step for step, none would ...
+    ("one-depth-quote-retyped-where-the-new-lines-show-it", "def f():\n    x = 1\n    return x\n",
+     [("  x = 1\n  return x\n", "  x = 1\n  return x\n\n\ndef g():\n  if y:\n    return 2\n")],
+     "def f():\n    x = 1\n    return x\n\n\ndef g():\n    if y:\n        return 2\n"),
+    # ... but not where the unit change would also move every line by whole steps (a list quoted four spaces deep):
+    # that quote is shifted, and its new lines with it.
+    ("one-depth-quote-shifted-where-a-retyping-would-also-move-it", "Intro\n\n    code\n        deeper\n\n- one\n- two\n",
+     [("    - one\n    - two\n", "    - one\n      more\n    - two\n")], "Intro\n\n    code\n        deeper\n\n- one\n  more\n- two\n"),
     # ... a Makefile recipe quoted with spaces keeps its tabs (make refuses a recipe line without one) ...
     ("makefile-recipe-quoted-with-spaces", "x: x.c\n\t$(CC) -o x x.c\n\nclean:\n\trm -f x\n",
      [("x: x.c\n    $(CC) -o x x.c\n", "x: x.c\n    $(CC) -O2 -o x x.c\n    strip x\n")],
