@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 from .errors import PatchError
 
-__all__ = ["FileDiff", "apply_hunks", "make_diff", "parse_diff"]
+__all__ = ["HUNK_RE", "FileDiff", "apply_hunks", "make_diff", "parse_diff"]
 
 ENC = ("utf-8", "surrogateescape")  # any byte survives str round trips
-_HUNK_RE = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+HUNK_RE = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _NEEDS_QUOTE = re.compile(r'["\\\x00-\x1f\x7f]')
 
 
@@ -104,6 +104,8 @@ class FileDiff:
     old_path: str | None  # None for a new file
     new_path: str | None  # None for a deleted file
     hunks: list[tuple[int, list[str]]]  # (old start, lines with their +/-/space/\ tag)
+    head: list[str] = field(default_factory=list)  # the lines before the first hunk, from "diff --git" on
+    headers: list[str] = field(default_factory=list)  # each hunk's "@@" line, as written
 
     @property
     def path(self) -> str:
@@ -121,9 +123,10 @@ def parse_diff(diff: str) -> list[FileDiff]:
             i += 1
             continue
         guess = _paths_from_git_line(line[len("diff --git "):].rstrip("\n"))
-        fd = FileDiff(guess[0], guess[1], [])
+        fd = FileDiff(guess[0], guess[1], [], [line])
         i += 1
         while i < len(lines) and not lines[i].startswith(("diff --git ", "@@")):
+            fd.head.append(lines[i])
             head = lines[i].rstrip("\n")
             if head.startswith("new file mode"):
                 fd.old_path = None
@@ -139,12 +142,13 @@ def parse_diff(diff: str) -> list[FileDiff]:
                 fd.new_path = _diff_name(head[4:])
             i += 1
         while i < len(lines) and lines[i].startswith("@@"):
-            m = _HUNK_RE.match(lines[i])
+            m = HUNK_RE.match(lines[i])
             if not m:
                 raise PatchError(f"malformed hunk header: {lines[i].strip()}", "regenerate the diff")
             old_left = int(m.group(2)) if m.group(2) is not None else 1
             new_left = int(m.group(4)) if m.group(4) is not None else 1
             body: list[str] = []
+            fd.headers.append(lines[i])
             i += 1
             while i < len(lines) and (old_left > 0 or new_left > 0 or lines[i].startswith("\\")):
                 tag = lines[i][:1]

@@ -167,6 +167,15 @@ def test_partial_diffs_of_every_hunk_subset_apply_and_give_the_chosen_edit(tmp_p
     assert "x * 6" in only_middle and "x - 0" not in only_middle and "11.0" not in only_middle
 
 
+def test_review_names_files_git_quotes_and_tells_new_from_deleted() -> None:
+    old = {'notes/say "hi".md': "a\n", "gone.txt": "x\n", "new.txt": None}
+    new = {'notes/say "hi".md': "b\n", "gone.txt": None, "new.txt": "y\n"}
+    diff = make_diff(old, new)
+    assert '"b/notes/say \\"hi\\".md"' in diff  # git's quoting, which the review must read back
+    files = {f.path: f.kind for f in parse_diff(diff)}
+    assert files == {'notes/say "hi".md': "modified", "gone.txt": "deleted", "new.txt": "added"}
+
+
 def test_keymap_reads_keys_tables_and_names_bad_ids(tmp_path: Path) -> None:
     repo = tmp_path / "r"
     repo.mkdir()

@@ -10,12 +10,9 @@ stays the judge of whether it applies.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from ..errors import PatchError
-
-_HUNK_RE = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$")
+from .. import diffs
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +35,8 @@ class Hunk:
     def with_new_start(self, new_start: int) -> str:
         old = f"{self.old_start},{self.old_len}" if self.old_len != 1 else f"{self.old_start}"
         new = f"{new_start},{self.new_len}" if self.new_len != 1 else f"{new_start}"
-        m = _HUNK_RE.match(self.header)
-        tail = m.group(5) if m else ""
+        m = diffs.HUNK_RE.match(self.header)
+        tail = self.header[m.end():] if m else ""
         return f"@@ -{old} +{new} @@{tail}\n" + "".join(self.body)
 
 
@@ -57,62 +54,26 @@ class FileChange:
 
 
 def parse_diff(diff: str) -> list[FileChange]:
-    """The files of a git-style unified diff; PatchError when a hunk is malformed."""
-    lines = diff.splitlines(keepends=True)
+    """The files of a git-style unified diff (read by ``diffs.parse_diff``); PatchError when a hunk is malformed."""
     files: list[FileChange] = []
-    i = 0
-    while i < len(lines):
-        if not lines[i].startswith("diff --git "):
-            i += 1
-            continue
-        head = [lines[i]]
-        i += 1
-        while i < len(lines) and not lines[i].startswith(("diff --git ", "@@")):
-            head.append(lines[i])
-            i += 1
-        hunks: list[Hunk] = []
-        while i < len(lines) and lines[i].startswith("@@"):
-            m = _HUNK_RE.match(lines[i].rstrip("\n"))
-            if not m:
-                raise PatchError(f"malformed hunk header: {lines[i].strip()}", "regenerate the diff")
+    for fd in diffs.parse_diff(diff):
+        hunks = []
+        for header, (old_start, body) in zip(fd.headers, fd.hunks):
+            m = diffs.HUNK_RE.match(header)
+            assert m is not None  # diffs.parse_diff read it with the same pattern
             old_len = int(m.group(2)) if m.group(2) is not None else 1
             new_len = int(m.group(4)) if m.group(4) is not None else 1
-            old_left, new_left = old_len, new_len
-            header = lines[i].rstrip("\n")
-            body: list[str] = []
-            i += 1
-            while i < len(lines) and (old_left > 0 or new_left > 0 or lines[i].startswith("\\")):
-                tag = lines[i][:1]
-                if tag not in (" ", "-", "+", "\\"):
-                    raise PatchError(f"malformed hunk line: {lines[i].rstrip()}", "regenerate the diff")
-                old_left -= tag in (" ", "-")
-                new_left -= tag in (" ", "+")
-                body.append(lines[i])
-                i += 1
-            hunks.append(Hunk(header, int(m.group(1)), old_len, int(m.group(3)), new_len, tuple(body)))
-        files.append(FileChange(_path_of(head), tuple(head), tuple(hunks), _kind(head)))
+            hunks.append(Hunk(header.rstrip("\n"), old_start, old_len, int(m.group(3)), new_len, tuple(body)))
+        files.append(FileChange(fd.path, tuple(fd.head), tuple(hunks), _kind(fd)))
     return files
 
 
-def _kind(head: list[str]) -> str:
-    for line in head:
-        if line.startswith("new file mode"):
-            return "added"
-        if line.startswith("deleted file mode"):
-            return "deleted"
-        if line.startswith("rename from"):
-            return "renamed"
-    return "modified"
-
-
-def _path_of(head: list[str]) -> str:
-    for prefix in ("+++ b/", "rename to ", "--- a/"):
-        for line in head:
-            if line.startswith(prefix):
-                return line[len(prefix):].rstrip("\n").rstrip("\t")
-    rest = head[0][len("diff --git "):].rstrip("\n")
-    half = (len(rest) - 1) // 2
-    return rest[half + 1:][2:] if rest[:half][2:] == rest[half + 1:][2:] else rest
+def _kind(fd: diffs.FileDiff) -> str:
+    if fd.old_path is None:
+        return "added"
+    if fd.new_path is None:
+        return "deleted"
+    return "renamed" if any(line.startswith("rename from") for line in fd.head) else "modified"
 
 
 def select(files: list[FileChange], accepted: set[tuple[int, int]]) -> str:
