@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 
-from .udiff import DiffEdit, hunk_lines
+from .udiff import DiffEdit, hunk_lines, hunk_sides
 
 __all__ = ["read_apply_patch", "writes_apply_patch"]
 
@@ -110,9 +110,7 @@ def _update(lines: list[str], i: int, path: str, edits: list[DiffEdit], problems
         elif not any(tag in " -" for tag, _ in body):
             problems.append(f"{where}: adds lines to {path} with no line of the file quoted to place them by")
         else:
-            search = "".join(text + "\n" for tag, text in body if tag in " -")
-            replace = "".join(text + "\n" for tag, text in body if tag in " +")
-            edits.append(DiffEdit(path, search, replace, False, within=tuple(within)))
+            edits.append(DiffEdit(path, *hunk_sides(body), False, within=tuple(within)))
     return i
 
 

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["DiffEdit", "hunk_lines", "read_diff"]
+__all__ = ["DiffEdit", "hunk_lines", "hunk_sides", "read_diff"]
 
 _OLD_RE = re.compile(r"^---\s+(\S.*?)\s*$")
 _NEW_RE = re.compile(r"^\+\+\+\s+(\S.*?)\s*$")
@@ -83,8 +83,7 @@ def read_diff(lines: list[str], path_above: Callable[[int, int], str | None]) ->
         elif not any(tag in "+-" for tag, _ in body):
             problems.append(f"{where}: changes nothing (no `+` or `-` lines)")
         else:
-            search = "".join(text + "\n" for tag, text in body if tag in " -")
-            replace = "".join(text + "\n" for tag, text in body if tag in " +")
+            search, replace = hunk_sides(body)
             start = int(numbers.group(2)) if numbers else None
             edits.append(DiffEdit(new or old, search, replace, old == _NULL, start))  # type: ignore[arg-type]
     return edits, problems
@@ -115,6 +114,12 @@ def hunk_lines(lines: list[str], i: int) -> tuple[list[tuple[str, str]], int]:
             break
         i += 1
     return body, i - blanks
+
+
+def hunk_sides(body: list[tuple[str, str]]) -> tuple[str, str]:
+    """A hunk as an edit: its context and removed lines (what to find), its context and added lines (what to put)."""
+    return ("".join(text + "\n" for tag, text in body if tag in " -"),
+            "".join(text + "\n" for tag, text in body if tag in " +"))
 
 
 def _header_at(lines: list[str], i: int) -> tuple[str, str] | None:
