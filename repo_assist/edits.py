@@ -17,11 +17,13 @@ label, name it in the fence's info string (````` ```python:src/app.py `````),
 on the head line (``<<<<<<< SEARCH src/app.py``) or in a sentence, put prose
 between blocks, drop the path on the second block for the same file, or
 write the path with a prefix the repository does not have
-(``repo/src/app.py``, ``./src/app.py``, an absolute path) or in other case. All of that is recoverable. What the parser must never do is invent an
-edit: a block it cannot attribute to a path, or one that is not closed, is an
-error, not a guess. Path *safety* is not decided here (see ``patch.safe_path``). An
-answer with no block at all may be a unified diff, read hunk by hunk as
-edits (see ``udiff``), or an ``apply_patch`` envelope (see ``applypatch``).
+(``repo/src/app.py``, ``./src/app.py``, an absolute path) or in other case.
+All of that is recoverable. What the parser must never do is invent an
+edit: a block it cannot attribute to a path, or one that is not closed, is
+an error, not a guess. Path *safety* is not decided here (see
+``patch.safe_path``). An answer with no block at all may be a unified diff,
+read hunk by hunk as edits (see ``udiff``), or an ``apply_patch`` envelope
+(see ``applypatch``).
 """
 
 from __future__ import annotations
@@ -30,9 +32,9 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from .applypatch import read_apply_patch, writes_apply_patch
 from .errors import PatchError
 from .records import EditBlock
-from .applypatch import read_apply_patch, writes_apply_patch
 from .udiff import read_diff
 
 __all__ = ["ParsedEdits", "parse_blocks", "parse_edits", "resolve_path", "render_blocks"]

@@ -42,7 +42,7 @@ class Units:
 
     block: str | None
     lines: list[str] = field(repr=False, compare=False)
-    new: tuple[str, ...] = field(default=(), repr=False, compare=False)  # REPLACE's indented lines SEARCH lacks
+    new: tuple[str, ...] = field(default=(), repr=False, compare=False)  # REPLACE's non-blank lines SEARCH lacks
 
     @cached_property
     def file(self) -> str | None:
