@@ -42,9 +42,10 @@ __all__ = ["ParsedEdits", "parse_blocks", "parse_edits", "resolve_path", "render
 # Aider tolerates 5-9 marker characters; so do we (small models miscount). ORIGINAL/UPDATED is the format's
 # older spelling, still in many models' training data.
 # Some models name the file on the head line itself (``<<<<<<< SEARCH src/app.py``); other words there are ignored.
-HEAD_RE = re.compile(r"^\s*<{5,9}\s*(?:SEARCH|ORIGINAL)\b\s*[:\-]?\s*(?P<path>[^\s>][^>]*?)?\s*>?\s*$", re.IGNORECASE)
+# (Blank runs are read possessively throughout: a marker line padded with thousands of spaces costs no backtracking.)
+HEAD_RE = re.compile(r"^\s*+<{5,9}\s*+(?:SEARCH|ORIGINAL)\b\s*+[:\-]?\s*+(?P<path>[^\s>][^>]*+)?>?\s*+$", re.IGNORECASE)
 DIVIDER_RE = re.compile(r"^\s*={5,9}\s*$")
-UPDATED_RE = re.compile(r"^\s*>{5,9}\s*(?:REPLACE|UPDATED)\s*<?\s*$", re.IGNORECASE)
+UPDATED_RE = re.compile(r"^\s*+>{5,9}\s*+(?:REPLACE|UPDATED)\s*+<?\s*+$", re.IGNORECASE)
 FENCE_RE = re.compile(r"^\s*(?:`{3,}|~{3,})(.*)$")
 _LABEL_RE = re.compile(
     r"^(?:file\s*name|file\s*path|filename|filepath|file|path|in|edit|editing|update|create|new\s+file)\s*[:\-]\s*",

@@ -26,9 +26,11 @@ _BARE_ELLIPSIS_FILES = (".py", ".pyi", ".md", ".markdown", ".mdx", ".rst", ".rdo
 # and a doctest continuation ("... x = 1") has no comment leader: both are code, not elisions.
 _DOTS = r"(?:\.\.\.|…)"
 _LEFT_OUT = r"(?:existing|unchanged|rest|remaining|remainder|omitted|same|other|previous|more|as before|etc)"
+# (An elision line is short: longer lines are ruled out at once, and runs of blanks are read possessively, so a
+# degenerate answer line of thousands of spaces costs no backtracking.)
 ELISION_RE = re.compile(
-    rf"^\s*(?:{_DOTS}|(?:#|//|--|;|/\*|<!--)\s*{_DOTS}\s*"
-    rf"(?:[\w\s,()'-]{{0,40}}?{_DOTS}|(?=[\w\s,()'.-]*\b{_LEFT_OUT}\b)[\w\s,()'.-]{{0,40}})?\s*(?:\*/|-->)?)\s*$",
+    rf"^(?=.{{0,160}}$)\s*+(?:{_DOTS}|(?:#|//|--|;|/\*|<!--)\s*+{_DOTS}\s*+"
+    rf"(?:[\w\s,()'-]{{0,40}}?{_DOTS}|(?=[\w\s,()'.-]*\b{_LEFT_OUT}\b)[\w\s,()'.-]{{0,40}})?\s*+(?:\*/|-->)?)\s*$",
     re.IGNORECASE,
 )
 

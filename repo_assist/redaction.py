@@ -30,7 +30,7 @@ TOKEN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 PRIVATE_KEY_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
 PRIVATE_KEY_END = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
 ASSIGNMENT = re.compile(
-    r"""(?P<key>[A-Za-z0-9_.\-]*(?:password|passwd|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|private[_\-]?key|auth|credential|client[_\-]?secret)[A-Za-z0-9_.\-]*)
+    r"""(?<![A-Za-z0-9_.\-])(?P<key>[A-Za-z0-9_.\-]*(?:password|passwd|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|private[_\-]?key|auth|credential|client[_\-]?secret)[A-Za-z0-9_.\-]*)
         (?P<sep>["']?\s*(?::=|=>|=|:)\s*)
         (?P<q>["'`]?)(?P<value>[^\s"'`,;]{8,})(?P=q)""",
     re.IGNORECASE | re.VERBOSE,

@@ -10,14 +10,14 @@ from .codetokens import STOP
 # `File "src/app.py", line 12` (Python), `at foo (src/a.js:10:5)` (JS), `src/a.go:45`, `a.rs:3:9`
 TRACE_RE = re.compile(
     r"""File\ "(?P<py>[^"]+)",\ line\ (?P<pyline>\d+)
-      | (?P<path>[\w./\\-]+\.[A-Za-z][\w]{0,5}):(?P<line>\d+)(?::\d+)?""",
+      | (?<![\w./\\-])(?P<path>[\w./\\-]+\.[A-Za-z][\w]{0,5}):(?P<line>\d+)(?::\d+)?""",
     re.VERBOSE,
 )
 # what a frame says about *where*, not what: dropped from the text the content signals see
 FRAME_NOISE_RE = re.compile(
     r"""Traceback\ \(most\ recent\ call\ last\):
       | File\ "[^"]+",\ line\ \d+,?
-      | \(?[\w./\\-]+\.[A-Za-z][\w]{0,5}:\d+(?::\d+)?\)?""",
+      | \(?(?<![\w./\\-])[\w./\\-]+\.[A-Za-z][\w]{0,5}:\d+(?::\d+)?\)?""",
     re.VERBOSE,
 )
 PATH_RE = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+\.[A-Za-z][\w]{0,5})(?![\w/])")

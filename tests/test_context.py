@@ -101,3 +101,11 @@ def test_citations_are_checked_against_packed_spans():
     marked = mark_invalid(answer, check(answer, pack))
     assert "src/app.py:38-45 [unverified]" in marked and "nothere.py:1-2 [unverified]" in marked
     assert "src/app.py:12-20 [unverified]" not in marked
+
+
+def test_citations_in_a_degenerate_answer_are_read_in_one_pass():
+    # A looping model's run of path-like text ends in a real citation; each word is tried once (read with
+    # backtracking, such a line took seconds per few thousand characters).
+    pack = ContextPack((PackedSpan("src/app.py", 10, 40, "", 0),), 0, 100)
+    answer = "a/" * 20000 + " " + "a." * 20000 + "! then /src/app.py:12-14"
+    assert [(c.path, c.start_line, c.end_line, c.valid) for c in check(answer, pack)] == [("src/app.py", 12, 14, True)]

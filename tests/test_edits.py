@@ -503,6 +503,16 @@ def test_apply_patch_at_line_names_the_definition_that_breaks_a_tie(heads: list[
     assert [("+= 2" in part) for part in parts] == [changed == "Square", changed == "Rect", False]
 
 
+def test_degenerate_padding_in_an_answer_is_read_as_text() -> None:
+    # Small models loop into runs of blanks; marker and elision lines padded so are read in one pass, not by
+    # backtracking over the run (which took minutes per line).
+    pad = " " * 5000
+    answer = (f"a.py\n<<<<<<< SEARCH{pad}(first)\nx = 1\n======={pad}\nx = 2\n// ...{pad}and so on\n"
+              f">>>>>>> REPLACE{pad}\n")
+    assert parse_blocks(answer) == [EditBlock("a.py", "x = 1\n", f"x = 2\n// ...{pad}and so on\n")]
+    assert not ELISION_RE.match(f"// ...{pad}and so on") and ELISION_RE.match("    // ... rest of the function  ")
+
+
 def test_parse_edits_keeps_good_blocks_of_a_truncated_answer() -> None:
     answer = "a.py\n<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE\n\nb.py\n<<<<<<< SEARCH\nq\n=="
     parsed = parse_edits(answer)

@@ -23,7 +23,7 @@ from .keymap import INPUT_BINDINGS
 from .messages import OpenSource
 
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
-_INLINE_CODE = re.compile(r"(`+)(.+?)\1")
+_INLINE_CODE = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")  # a span closes with a run of as many backticks
 CITE_SCHEME = "cite:"
 
 
