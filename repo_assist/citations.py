@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from .records import ContextPack
 
 # A path with a slash or an extension, then ``:N`` or ``:N-M`` (leading slashes are stripped from the path).
-# Tried only where a word starts and read
-# possessively (the extension checked ahead), so a long run of ``a.a.a…`` in an answer costs no backtracking.
+# Tried only where a word starts and read possessively (the extension checked ahead), so a long run of
+# ``a.a.a…`` in an answer costs no backtracking.
 CITE = re.compile(
     r"(?<![\w.@+/-])(?P<path>/*+(?=[\w.@+-]*+/|[\w.@+-]*\.[A-Za-z0-9_]+:)[\w.@+-]++(?:/[\w.@+-]++)*+)"
     r":L?(?P<start>\d+)(?:\s*[-–]\s*L?(?P<end>\d+))?"
