@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from .spacing import depth
+
 __all__ = ["named_scope"]
 
 _CLOSING_RE = re.compile(r"^(?:[\]\)\}]+[;,]?|end)$")  # a line that only closes what the definition opened
@@ -44,13 +46,9 @@ def _find_once(lines: list[str], name: str, lo: int, hi: int) -> int | None:
 
 
 def _end(lines: list[str], at: int, hi: int) -> int:
-    depth = _depth(lines[at])
+    own = depth(lines[at])
     for j in range(at + 1, hi):
         line = lines[j]
-        if line.strip() and _depth(line) <= depth:
+        if line.strip() and depth(line) <= own:
             return j + 1 if _CLOSING_RE.match(line.strip()) else j
     return hi
-
-
-def _depth(line: str) -> int:
-    return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip())
