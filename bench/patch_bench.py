@@ -315,14 +315,24 @@ def render(blocks: list[tuple[str, Hunk]], name: str, rng: random.Random) -> str
     return "\n".join(parts)
 
 
+def by_path(blocks: list[tuple[str, Hunk]]) -> dict[str, list[Hunk]]:
+    """The blocks' hunks grouped by file, files in the order they first come."""
+    out: dict[str, list[Hunk]] = {}
+    for path, hunk in blocks:
+        out.setdefault(path, []).append(hunk)
+    return out
+
+
+def diff_lines(hunk: Hunk, drop_space: bool) -> list[str]:
+    """A hunk's lines as a diff writes them, a blank context line without its space where ``drop_space``."""
+    return [tag + text if tag != " " or text or not drop_space else "" for tag, text in hunk]
+
+
 def render_diff(blocks: list[tuple[str, Hunk]], rng: random.Random) -> str:
     """The blocks as a model writes a unified diff: one fence per file, start lines wrong, counts right in half
     the hunks (wrong or left out in the rest), a blank context line sometimes without its space."""
     parts = ["Here is the diff.\n"]
-    by_path: dict[str, list[Hunk]] = {}
-    for path, hunk in blocks:
-        by_path.setdefault(path, []).append(hunk)
-    for path, hunks in by_path.items():
+    for path, hunks in by_path(blocks).items():
         lines = [f"--- a/{path}", f"+++ b/{path}"]
         drop_space = rng.random() < 0.5
         for hunk in hunks:
@@ -331,7 +341,7 @@ def render_diff(blocks: list[tuple[str, Hunk]], rng: random.Random) -> str:
             lines.append(rng.choice((  # counts right (the start is wrong, which git forgives), counts wrong, none
                 f"@@ -{start},{old_n} +{start},{new_n} @@", f"@@ -{start},{old_n} +{start},{new_n} @@",
                 f"@@ -{start},{len(hunk)} +{start},{len(hunk)} @@", "@@ ... @@")))
-            lines += [tag + text if tag != " " or text or not drop_space else "" for tag, text in hunk]
+            lines += diff_lines(hunk, drop_space)
         parts.append("```diff\n" + "\n".join(lines) + "\n```\n")
     return "\n".join(parts)
 
@@ -340,16 +350,13 @@ def render_apply_patch(blocks: list[tuple[str, Hunk]], rng: random.Random) -> st
     """The blocks in the ``apply_patch`` envelope (the bench's files all exist: ``*** Update File``), each hunk under
     ``@@`` (bare, or naming its first context line, as models do), a blank context line sometimes without its space."""
     lines = ["*** Begin Patch"]
-    by_path: dict[str, list[Hunk]] = {}
-    for path, hunk in blocks:
-        by_path.setdefault(path, []).append(hunk)
-    for path, hunks in by_path.items():
+    for path, hunks in by_path(blocks).items():
         lines.append(f"*** Update File: {path}")
         drop_space = rng.random() < 0.5
         for hunk in hunks:
             first = next((text.strip() for tag, text in hunk if tag == " " and text.strip()), "")
             lines.append(rng.choice(("@@", f"@@ {first}".rstrip())))
-            lines += [tag + text if tag != " " or text or not drop_space else "" for tag, text in hunk]
+            lines += diff_lines(hunk, drop_space)
     return "Here is the patch.\n\n```\n" + "\n".join([*lines, "*** End Patch"]) + "\n```\n"
 
 
