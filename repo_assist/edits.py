@@ -52,7 +52,7 @@ _LABEL_RE = re.compile(
     re.IGNORECASE,
 )
 _BULLET_RE = re.compile(r"^(?:#+|[-*+]\s+|\d+[.)]\s+|>\s*)")
-_PATH_CHARS_RE = re.compile(r"^[\w.~@+\-/\\]+$")
+_PATH_CHARS_RE = re.compile(r"^[\w.~@+\-/\\$\[\]%=]+$")  # ``$`` (Java inner classes), ``[id]`` (route folders)
 _EXTENSION_RE = re.compile(r"\.[A-Za-z0-9_+\-]+$")
 # A line range after a path, as excerpt headers (`src/app.py:L10-20`), editors and code hosts write them.
 _LINES_RE = re.compile(r"(?::L?\d+(?:-L?\d+)?(?::\d+)?|#L\d+(?:-L?\d+)?)$")
@@ -269,10 +269,12 @@ def _strip_decor(text: str) -> str:
 def _looks_like_path(text: str, known: frozenset[str]) -> bool:
     if not text or text in ("...", "…"):
         return False
-    if text in known:
-        return True
+    if text in known or ("/" in text and any(text.endswith("/" + k) for k in known)):
+        return True  # a known path, or one under a wrong prefix (``/home/me/repo/docs/My Notes.md``)
     if not _PATH_CHARS_RE.match(text) or not any(ch.isalpha() for ch in text):
         return False
+    if text.startswith("[") and text.endswith("]"):
+        return False  # a bracketed label, not a route folder
     return "/" in text or bool(_EXTENSION_RE.search(text))
 
 

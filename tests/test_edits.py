@@ -555,6 +555,23 @@ def test_path_lines_resolved_against_known_paths(line: str, path: str) -> None:
     assert parse_blocks(answer, ["src/app/core.py", "README.md", "docs/core.rst"])[0].path == path
 
 
+@pytest.mark.parametrize("line, path", [
+    # names with the characters real trees have: Java inner classes, route folders; under a wrong prefix too
+    ("**/home/user/project/src/main/$Gson$Types.java**", "src/main/$Gson$Types.java"),
+    ("`./app/[slug]/page.tsx`", "app/[slug]/page.tsx"),
+    ("/home/me/repo/docs/My Notes.md", "docs/My Notes.md"),  # a space: known under the prefix
+])
+def test_path_lines_with_unusual_characters(line: str, path: str) -> None:
+    answer = f"{line}\n```\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n```\n"
+    known = ["src/main/$Gson$Types.java", "app/[slug]/page.tsx", "docs/My Notes.md"]
+    assert parse_blocks(answer, known)[0].path == path
+
+
+def test_new_route_folder_path_is_read() -> None:
+    answer = "app/[id]/edit/page.tsx\n<<<<<<< SEARCH\n=======\nexport default 1\n>>>>>>> REPLACE\n"
+    assert parse_blocks(answer, [])[0].path == "app/[id]/edit/page.tsx"
+
+
 def test_prose_naming_two_known_paths_names_no_file() -> None:
     answer = "Move it from src/app/core.py into README.md, then:\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n"
     with pytest.raises(PatchError, match="no file path"):
