@@ -111,7 +111,10 @@ def apply_blocks(
                 applied.append((block, "exact"))
                 continue
             if not _rewrites_whole_file(block_lines(content), replace):
-                failed.append(BlockFailure(block, f"SEARCH is empty but {block.path} already exists and is not empty; quote the lines to change"))
+                failed.append(BlockFailure(block, (
+                    f"{block.path} already exists and is not empty, yet the block quotes none of its lines (an empty"
+                    " SEARCH, or the file written as a new one) and is not the whole file written out again; quote"
+                    " the lines to change")))
                 continue
             search = block_lines(content)  # the file written out whole, changed: an edit of all its lines
             replace = _with_file_tails(search, replace)

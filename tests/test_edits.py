@@ -473,6 +473,15 @@ def test_parse_reads_an_apply_patch_envelope_and_applies_it() -> None:
     assert result.new_files["docs/usage.md"] == "# Usage\n\nRun `python app.py`.\n"
 
 
+def test_apply_patch_adding_a_file_that_exists_is_refused_in_its_own_words() -> None:
+    answer = "*** Begin Patch\n*** Add File: app.py\n+print('new')\n*** End Patch\n"
+    result = apply_blocks({"app.py": GREET}, parse_blocks(answer, ["app.py"]))
+    assert result.new_files["app.py"] == GREET
+    assert len(result.failed) == 1
+    reason = result.failed[0].reason
+    assert "app.py already exists" in reason and "written as a new one" in reason and "SEARCH is empty" not in reason
+
+
 def test_apply_patch_first_hunk_may_come_without_its_at_line() -> None:
     answer = "*** Begin Patch\n*** Update File: ./app.py\n def main():\n-    greet(os.getlogin())\n+    greet('me')\n*** End Patch\n"
     assert parse_blocks(answer, ["app.py"]) == [
