@@ -112,9 +112,9 @@ def apply_blocks(
                 continue
             if not _rewrites_whole_file(block_lines(content), replace):
                 failed.append(BlockFailure(block, (
-                    f"{block.path} already exists and is not empty, yet the block quotes none of its lines (an empty"
-                    " SEARCH, or the file written as a new one) and is not the whole file written out again; quote"
-                    " the lines to change")))
+                    "the file already exists and is not empty, yet the block quotes none of its lines (an empty"
+                    " SEARCH, or the file added as a new one) and is not the whole file written out again; quote the"
+                    " lines to change")))
                 continue
             search = block_lines(content)  # the file written out whole, changed: an edit of all its lines
             replace = _with_file_tails(search, replace)

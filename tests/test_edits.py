@@ -479,7 +479,7 @@ def test_apply_patch_adding_a_file_that_exists_is_refused_in_its_own_words() -> 
     assert result.new_files["app.py"] == GREET
     assert len(result.failed) == 1
     reason = result.failed[0].reason
-    assert "app.py already exists" in reason and "written as a new one" in reason and "SEARCH is empty" not in reason
+    assert "already exists" in reason and "added as a new one" in reason and "SEARCH is empty" not in reason
 
 
 def test_apply_patch_first_hunk_may_come_without_its_at_line() -> None:
