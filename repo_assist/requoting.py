@@ -14,6 +14,11 @@ change the bytes but not that intent:
   A kept line SEARCH invented (an extra blank line the file lacks) is
   dropped; a line the model moved keeps the file's spelling when the quote
   names one file line.
+* **Retyped indentation is read from the quote.** Where the model retyped
+  the indentation in another unit, a line indented just like a quoted line is
+  indented as that line's file line (an alignment the change of unit cannot
+  say: five spaces of continuation quoted as a tab and a space); every other
+  line follows the change of unit.
 * **Lost lines are put back** where ``placing`` says, or the block is
   refused; a result that piles them into a longer blank run than the file
   has anywhere is refused too.
@@ -41,7 +46,7 @@ from difflib import SequenceMatcher
 
 from .placing import Gap, alike, place, rewritten
 from .spacing import blank_runs, depth, shape
-from .transfer import Match, Refusal, Shift, Text
+from .transfer import Match, Refusal, Shift, Text, indent_of
 
 __all__ = ["requote"]
 
@@ -51,8 +56,9 @@ _TAIL_HABIT = 2  # lines of one depth and shape, all ending alike, that say how 
 
 def requote(text: Text, match: Match, search: list[str], replace: list[str]) -> list[str]:
     """The lines that replace file lines [match.start, match.end); ``Refusal`` when intent is unclear."""
-    s, r = _shifted(match.shift, search, replace)
     lines, m = text.lines, match.mapping
+    quoted_as = _quoted_indents(lines, search, m) if match.shift.unit_from else {}
+    s, r = _shifted(match.shift, search, replace, quoted_as)
     gaps = _left_out(m)
     kept, partner = _align(s, r, gaps)
     out = _replace_lines(text, s, r, m, kept)
@@ -124,15 +130,37 @@ def _align(s: list[str], r: list[str], gaps: list[tuple[int, int, range]]) -> tu
     return kept, partner
 
 
-def _shifted(shift: Shift, search: list[str], replace: list[str]) -> tuple[list[str], list[str]]:
+def _shifted(shift: Shift, search: list[str], replace: list[str], quoted_as: dict[str, str]) -> tuple[list[str], list[str]]:
+    """SEARCH and REPLACE indented as the file is. Where the model retyped the indentation in another unit, a line
+    indented as a quoted line is indented as that line's file line (``quoted_as``: the quote shows how, as for a
+    continuation line aligned five spaces in, quoted as a tab and a space), every other line by the change of unit."""
     quoted = {x.strip() for x in search}
-    aligned = next((x for x in replace if x.strip() not in quoted and shift.aligns_past_steps(x)), None)
+    aligned = next((x for x in replace if x.strip() not in quoted and indent_of(x) not in quoted_as
+                    and shift.aligns_past_steps(x)), None)
     if aligned is not None:
         raise Refusal(
             f"the new line {aligned.strip()[:40]!r} is aligned past whole indentation steps the model retyped from "
             f"{shift.unit_from!r} to {shift.unit_to!r}; cannot tell where it goes — quote the file's indentation"
         )
-    return shift.apply_all(search), shift.apply_all(replace)
+    return _reindent(shift, search, quoted_as), _reindent(shift, replace, quoted_as)
+
+
+def _reindent(shift: Shift, lines: list[str], quoted_as: dict[str, str]) -> list[str]:
+    """Each line indented as the quote shows the file indents it, or else shifted."""
+    def known(x: str) -> bool:
+        return bool(x.strip()) and indent_of(x) in quoted_as
+
+    moved = iter(shift.apply_all([x for x in lines if not known(x)]))
+    return [quoted_as[indent_of(x)] + x.lstrip() if known(x) else next(moved) for x in lines]
+
+
+def _quoted_indents(lines: list[str], search: list[str], m: list[int | None]) -> dict[str, str]:
+    """Each indentation the quote writes → the indentation of the file lines it stands for, where always the same."""
+    seen: dict[str, set[str]] = {}
+    for x, t in zip(search, m):
+        if t is not None and x.strip() and lines[t].strip():
+            seen.setdefault(indent_of(x), set()).add(indent_of(lines[t]))
+    return {k: v.pop() for k, v in seen.items() if len(v) == 1}
 
 
 def _tail(line: str) -> str:

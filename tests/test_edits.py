@@ -962,6 +962,17 @@ RULES = [
     ("new-aligned-line-in-retyped-indentation", PY_NESTED,
      [("  def f(self):\n    if x:\n      return 1\n", "  def f(self):\n    if x:\n      return g(1,\n               2)\n")],
      ("refused", "aligned past whole")),
+    # ... unless a quoted line is indented just like it: the quote shows where that indentation goes in the file.
+    ("new-line-aligned-like-a-quoted-line-in-retyped-indentation", PY_NESTED.replace("return 1", "return g(1,\n               2)"),
+     [("  def f(self):\n    if x:\n      return g(1,\n               2)\n",
+       "  def f(self):\n    if x:\n      return g(1,\n               2,\n               3)\n")],
+     PY_NESTED.replace("return 1", "return g(1,\n               2,\n               3)")),
+    # A continuation line five spaces in, quoted as a tab and a space (a file of four-space steps retyped as tabs):
+    # the line replacing it is five spaces in too, not one step and a space of some other unit.
+    ("continuation-line-retyped-as-a-tab-and-a-space", "import os\n\n\ndef f():\n    if x:\n        return 2\n\n\n"
+     "from .t import a, \\\n     b\n\nfrom .e import c\n",
+     [("\nfrom .t import a, \\\n\t b\n\nfrom .e import c\n", "\nfrom .t import a, \\\n\t b, d\n\nfrom .e import c\n")],
+     "import os\n\n\ndef f():\n    if x:\n        return 2\n\n\nfrom .t import a, \\\n     b, d\n\nfrom .e import c\n"),
     # ... a quote of one depth that a prefix shift explains too is read as retyped where its new lines say so: shifted,
     # they would sit off the file's steps (a new definition two spaces in), retyped step for step, none would ...
     ("one-depth-quote-retyped-where-the-new-lines-show-it", "def f():\n    x = 1\n    return x\n",
