@@ -18,7 +18,9 @@ change the bytes but not that intent:
   the indentation in another unit, a line indented just like a quoted line is
   indented as that line's file line (an alignment the change of unit cannot
   say: five spaces of continuation quoted as a tab and a space); every other
-  line follows the change of unit.
+  line follows the change of unit. Where quoted lines written alike stand for
+  file lines indented in two ways (a shell script in a Go string), a new line
+  written so is refused: it could be either.
 * **Lost lines are put back** where ``placing`` says, or the block is
   refused; a result that piles them into a longer blank run than the file
   has anywhere is refused too.
@@ -130,37 +132,44 @@ def _align(s: list[str], r: list[str], gaps: list[tuple[int, int, range]]) -> tu
     return kept, partner
 
 
-def _shifted(shift: Shift, search: list[str], replace: list[str], quoted_as: dict[str, str]) -> tuple[list[str], list[str]]:
+def _shifted(shift: Shift, search: list[str], replace: list[str], quoted_as: dict[str, str | None]) -> tuple[list[str], list[str]]:
     """SEARCH and REPLACE indented as the file is. Where the model retyped the indentation in another unit, a line
     indented as a quoted line is indented as that line's file line (``quoted_as``: the quote shows how, as for a
     continuation line aligned five spaces in, quoted as a tab and a space), every other line by the change of unit."""
     quoted = {x.strip() for x in search}
-    aligned = next((x for x in replace if x.strip() not in quoted and indent_of(x) not in quoted_as
-                    and shift.aligns_past_steps(x)), None)
-    if aligned is not None:
-        raise Refusal(
-            f"the new line {aligned.strip()[:40]!r} is aligned past whole indentation steps the model retyped from "
-            f"{shift.unit_from!r} to {shift.unit_to!r}; cannot tell where it goes — quote the file's indentation"
-        )
+    for x in replace:
+        if not x.strip() or x.strip() in quoted:
+            continue
+        if indent_of(x) in quoted_as and quoted_as[indent_of(x)] is None:
+            raise Refusal(
+                f"the new line {x.strip()[:40]!r} is indented as quoted lines the file indents in different ways (the"
+                " model retyped them alike); cannot tell which it is like — quote the file's indentation"
+            )
+        if indent_of(x) not in quoted_as and shift.aligns_past_steps(x):
+            raise Refusal(
+                f"the new line {x.strip()[:40]!r} is aligned past whole indentation steps the model retyped from "
+                f"{shift.unit_from!r} to {shift.unit_to!r}; cannot tell where it goes — quote the file's indentation"
+            )
     return _reindent(shift, search, quoted_as), _reindent(shift, replace, quoted_as)
 
 
-def _reindent(shift: Shift, lines: list[str], quoted_as: dict[str, str]) -> list[str]:
+def _reindent(shift: Shift, lines: list[str], quoted_as: dict[str, str | None]) -> list[str]:
     """Each line indented as the quote shows the file indents it, or else shifted."""
-    def known(x: str) -> bool:
-        return bool(x.strip()) and indent_of(x) in quoted_as
+    def known(x: str) -> str | None:
+        return quoted_as.get(indent_of(x)) if x.strip() else None
 
-    moved = iter(shift.apply_all([x for x in lines if not known(x)]))
-    return [quoted_as[indent_of(x)] + x.lstrip() if known(x) else next(moved) for x in lines]
+    moved = iter(shift.apply_all([x for x in lines if known(x) is None]))
+    return [(known(x) or "") + x.lstrip() if known(x) is not None else next(moved) for x in lines]
 
 
-def _quoted_indents(lines: list[str], search: list[str], m: list[int | None]) -> dict[str, str]:
-    """Each indentation the quote writes → the indentation of the file lines it stands for, where always the same."""
+def _quoted_indents(lines: list[str], search: list[str], m: list[int | None]) -> dict[str, str | None]:
+    """Each indentation the quote writes → the indentation of the file lines it stands for (None: not always the
+    same, as where a Go string holds a shell script indented with spaces and both were retyped alike)."""
     seen: dict[str, set[str]] = {}
     for x, t in zip(search, m):
         if t is not None and x.strip() and lines[t].strip():
             seen.setdefault(indent_of(x), set()).add(indent_of(lines[t]))
-    return {k: v.pop() for k, v in seen.items() if len(v) == 1}
+    return {k: v.pop() if len(v) == 1 else None for k, v in seen.items()}
 
 
 def _tail(line: str) -> str:

@@ -973,6 +973,11 @@ RULES = [
      "from .t import a, \\\n     b\n\nfrom .e import c\n",
      [("\nfrom .t import a, \\\n\t b\n\nfrom .e import c\n", "\nfrom .t import a, \\\n\t b, d\n\nfrom .e import c\n")],
      "import os\n\n\ndef f():\n    if x:\n        return 2\n\n\nfrom .t import a, \\\n     b, d\n\nfrom .e import c\n"),
+    # ... but where the file indents lines the model retyped alike in two ways (a shell script of four-space steps in a
+    # Go string, the Go around it in tabs), a new line indented so could be either: refused, not guessed.
+    ("new-line-indented-like-quoted-lines-the-file-indents-two-ways", "func f() {\n\tx := `\n    echo a\n`\n\ty := 1\n}\n",
+     [("    x := `\n    echo a\n`\n    y := 1\n", "    x := `\n    echo a\n    echo b\n`\n    y := 1\n")],
+     ("refused", "indents in different ways")),
     # ... a quote of one depth that a prefix shift explains too is read as retyped where its new lines say so: shifted,
     # they would sit off the file's steps (a new definition two spaces in), retyped step for step, none would ...
     ("one-depth-quote-retyped-where-the-new-lines-show-it", "def f():\n    x = 1\n    return x\n",
