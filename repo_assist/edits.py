@@ -269,7 +269,7 @@ def _strip_decor(text: str) -> str:
 def _looks_like_path(text: str, known: frozenset[str]) -> bool:
     if not text or text in ("...", "…"):
         return False
-    if text in known or ("/" in text and any(text.endswith("/" + k) for k in known)):
+    if text in known or any(text[i + 1:] in known for i, ch in enumerate(text) if ch == "/"):
         return True  # a known path, or one under a wrong prefix (``/home/me/repo/docs/My Notes.md``)
     if not _PATH_CHARS_RE.match(text) or not any(ch.isalpha() for ch in text):
         return False

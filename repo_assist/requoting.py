@@ -159,7 +159,11 @@ def _reindent(shift: Shift, lines: list[str], quoted_as: dict[str, str | None]) 
         return quoted_as.get(indent_of(x)) if x.strip() else None
 
     moved = iter(shift.apply_all([x for x in lines if known(x) is None]))
-    return [(known(x) or "") + x.lstrip() if known(x) is not None else next(moved) for x in lines]
+    out = []
+    for x in lines:
+        indent = known(x)
+        out.append(indent + x.lstrip() if indent is not None else next(moved))
+    return out
 
 
 def _quoted_indents(lines: list[str], search: list[str], m: list[int | None]) -> dict[str, str | None]:
