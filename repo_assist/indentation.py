@@ -12,7 +12,8 @@ retyped ones, measured on real commits) — unless the block's new lines
 tell: shifted, some would sit off the file's steps from the quoted lines,
 while retyped step for step (each depth keeping its count of steps) none
 would, as when a model retypes a method's body and adds a definition after
-it. Where a new line
+it; or, where both units are of spaces, the block's lines nest one of its own
+steps deeper than the line above them (shifted, not one of the file's). Where a new line
 would still be indented unlike any line of the file (spaces in a file
 indented only with tabs, or the reverse), ``foreign_indent`` finds it, so the
 block is refused rather than written with mixed indentation.
@@ -43,6 +44,7 @@ class Units:
     block: str | None
     lines: list[str] = field(repr=False, compare=False)
     new: tuple[str, ...] = field(default=(), repr=False, compare=False)  # REPLACE's non-blank lines SEARCH lacks
+    replace: tuple[str, ...] = field(default=(), repr=False, compare=False)  # REPLACE's non-blank lines
 
     @cached_property
     def file(self) -> str | None:
@@ -56,7 +58,8 @@ class Units:
             only = next(iter(indents)) if len(indents) == 1 else ""
             block = only if only and not only.strip(" ") else None
         quoted = {x.strip() for x in search}
-        return cls(block, lines, tuple(x for x in replace if x.strip() and x.strip() not in quoted))
+        return cls(block, lines, tuple(x for x in replace if x.strip() and x.strip() not in quoted),
+                   tuple(x for x in replace if x.strip()))
 
 
 def unit(*texts: list[str]) -> str | None:
@@ -134,7 +137,7 @@ def line_shift(file_lines: list[str], search: list[str], units: Units) -> Shift 
     if shift.changes and units.new and any(indent_of(s) for s in search if s.strip()):
         retyped = _unit_shift(file_lines, search, unit(file_lines) or units.file, units.block)
         base = indent_of(next(f for f, s in zip(file_lines, search) if s.strip()))
-        if retyped is not None and retyped.levels == 0 and _off_steps(shift, units, base):
+        if retyped is not None and retyped.levels == 0 and (_off_steps(shift, units, base) or _nests_by(units)):
             return retyped if not _off_steps(retyped, units, base) else shift
     return shift
 
@@ -149,6 +152,15 @@ def _off_steps(shift: Shift, units: Units, base: str) -> int:
     if step == "\t":
         return sum(x is None or steps_of(indent_of(x), step)[1] != "" for x in moved)
     return sum(x is None or "\t" in indent_of(x) or (len(indent_of(x)) - len(base)) % len(step) != 0 for x in moved)
+
+
+def _nests_by(units: Units) -> bool:
+    """Does a line of the block sit one block step deeper than the line above it, where the block steps by other
+    spaces than the file (so shifted, it would not sit one of the file's steps deeper)?"""
+    step, file = units.block, units.file
+    if not step or not file or step == file or "\t" in step + file:
+        return False
+    return any(len(indent_of(b)) - len(indent_of(a)) == len(step) for a, b in zip(units.replace, units.replace[1:]))
 
 
 def _prefix_shift(file_lines: list[str], search: list[str]) -> Shift | None:
@@ -186,3 +198,4 @@ def foreign_indent(lines: list[str], result: list[str]) -> str | None:
         if (spaced and "\t" in indent) or (tabbed and (indent.startswith(" ") or " \t" in indent)):
             return x
     return None
+

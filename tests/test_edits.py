@@ -983,6 +983,14 @@ RULES = [
     ("one-depth-quote-retyped-where-the-new-lines-show-it", "def f():\n    x = 1\n    return x\n",
      [("  x = 1\n  return x\n", "  x = 1\n  return x\n\n\ndef g():\n  if y:\n    return 2\n")],
      "def f():\n    x = 1\n    return x\n\n\ndef g():\n    if y:\n        return 2\n"),
+    # ... or nest one of the block's steps deeper than the line above them, where the block steps unlike the file
+    # (shifted, `return` would sit two of the file's steps in from its `if`) ...
+    ("one-depth-quote-retyped-where-the-new-lines-nest-by-its-step",
+     "f() {\n  local x=1\n  setopt nonomatch\n  eval \"b=$b\"\n  if [ 1 ]; then\n    echo\n  fi\n}\n",
+     [("    setopt nonomatch\n    eval \"b=$b\"\n", "    setopt nonomatch\n    if [[ $b = *x* ]]; then\n        return\n    fi\n"
+       "    eval \"b=$b\"\n")],
+     "f() {\n  local x=1\n  setopt nonomatch\n  if [[ $b = *x* ]]; then\n    return\n  fi\n  eval \"b=$b\"\n  if [ 1 ]; then\n"
+     "    echo\n  fi\n}\n"),
     # ... but not where the unit change would also move every line by whole steps (a list quoted four spaces deep):
     # that quote is shifted, and its new lines with it.
     ("one-depth-quote-shifted-where-a-retyping-would-also-move-it", "Intro\n\n    code\n        deeper\n\n- one\n- two\n",
