@@ -54,6 +54,14 @@ def test_kill_9_at_random_moments_always_converges(tmp_path):
     repo = make_repo(tmp_path / "r", {f"pkg/m{i}.py": module(i, "a") for i in range(40)})
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     ws = assistant.open_workspace(repo)
+    assistant.index(ws)
+    # Kill moments spread over how long a run takes on this machine, measured first on a round's worth of changes
+    # (seconds: more on a busy machine, less on a fast one).
+    write(repo, {f"pkg/m{i}.py": module(i, "calibrate") for i in range(0, 40, 6)})
+    started = time.monotonic()
+    subprocess.run([EXE, "index", str(repo), "--json"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   check=True)
+    run_s = time.monotonic() - started
     kills = 0
     for round_ in range(20):
         # give every round real work: rewrite some files, add one, delete one
@@ -64,7 +72,7 @@ def test_kill_9_at_random_moments_always_converges(tmp_path):
             (repo / f"pkg/new{round_ - 1}.py").unlink()
         proc = subprocess.Popen([EXE, "index", str(repo), "--json"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.3, 4.0))  # a run takes ~4 s on an idle machine, longer on a busy one
+        time.sleep(rng.uniform(0.05, 0.9) * run_s)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1

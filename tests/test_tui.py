@@ -263,7 +263,20 @@ async def test_ask_streams_the_packaged_models_answer(indexed, monkeypatch) -> N
         gauge = app.query_one(TokenGauge)
         assert 0 < gauge.used <= gauge.budget < gauge.n_ctx <= 2048
         assert "llamacpp/default" in str(app.query_one("#ctx-model", Static).render())
-        # a follow-up stopped with ctrl+g before its first token: no modal, the turn says so, history unchanged
+        # a follow-up stopped with ctrl+g before its first token: no modal, the turn says so, history unchanged. Its
+        # first token is held until the stop key is pressed, so that a fast machine cannot stream it before the key.
+        sink = app.token_sink
+
+        def held_sink(turn_id: int):
+            on_token = sink(turn_id)
+
+            def held(piece: str) -> None:
+                app._stop.wait(MODEL_WAIT_S)
+                on_token(piece)
+
+            return held
+
+        monkeypatch.setattr(app, "token_sink", held_sink)
         await pilot.press(*"And the discount?", "enter")
         second = list(app.query(Turn))[-1]
         await until(pilot, lambda: app.busy == "answering", "the follow-up to start")
