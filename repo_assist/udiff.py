@@ -11,7 +11,9 @@ what to put there; the edit then goes through the same tolerant matching
 cascade as a block, which refuses what it cannot place. The numbers only
 break a tie, the way ``git apply`` uses them: where the hunk's lines occur in
 several places, the one within a few lines of where its ``@@`` line says it
-starts is taken, if every other place is far from there.
+starts is taken, if every other place is far from there; else the one inside
+the definition git's function context after the numbers names
+(``@@ -3,4 +3,4 @@ def greet():``), if exactly one is (``scopes.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ _OLD_RE = re.compile(r"^---\s+(\S.*?)\s*$")
 _NEW_RE = re.compile(r"^\+\+\+\s+(\S.*?)\s*$")
 _HUNK_RE = re.compile(r"^@@.*$")
 _NUMBERS_RE = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+_CONTEXT_RE = re.compile(r"^@@[^@]*+@@[ \t]*+(\S.*)$")  # git's function context after the numbers
 _GIT_RE = re.compile(r"^diff --git |^index [0-9a-f]+\.\.|^(?:new|deleted) file mode |^similarity index ")
 _NULL = "/dev/null"
 
@@ -39,7 +42,7 @@ class DiffEdit:
     replace: str
     creating: bool  # the diff creates the file (``--- /dev/null``)
     line: int | None = None  # where the ``@@`` line says the hunk starts in the file as edited so far
-    within: tuple[str, ...] = ()  # the lines an apply_patch hunk's ``@@`` lines name (the definitions it is in)
+    within: tuple[str, ...] = ()  # the definitions the hunk is in: an apply_patch hunk's ``@@`` lines, a diff's context
 
 
 def read_diff(lines: list[str], path_above: Callable[[int, int], str | None]) -> tuple[list[DiffEdit], list[str]]:
@@ -85,7 +88,9 @@ def read_diff(lines: list[str], path_above: Callable[[int, int], str | None]) ->
         else:
             search, replace = hunk_sides(body)
             start = int(numbers.group(2)) if numbers else None
-            edits.append(DiffEdit(new or old, search, replace, old == _NULL, start))  # type: ignore[arg-type]
+            context = _CONTEXT_RE.match(line) if not bare else None
+            edits.append(DiffEdit(new or old, search, replace, old == _NULL, start,  # type: ignore[arg-type]
+                                  (context.group(1).strip(),) if context else ()))
     return edits, problems
 
 

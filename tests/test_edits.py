@@ -401,6 +401,26 @@ def test_diff_line_numbers_break_a_tie_between_places(start: int, taken: bool) -
     assert result.new_files["m.py"].count("return x or None") == 1
 
 
+@pytest.mark.parametrize("context, changed", [
+    ("def c(x):", "c"),  # git's function context names the definition: of three places, the one inside it
+    ("def b", "b"),  # the start of its line, once
+    ("def helper_3():", None),  # a definition none of the places is in: decides nothing
+    ("check(x)", None),  # a line found three times: names nothing
+])
+def test_diff_function_context_breaks_a_tie_the_numbers_leave(context: str, changed: str | None) -> None:
+    hunk = TWIN_HUNK.format("30,3", "30,3").replace(" @@\n", f" @@ {context}\n", 1)  # line 30: near no place
+    blocks = parse_blocks(f"```diff\n--- a/m.py\n+++ b/m.py\n{hunk}```\n", ["m.py"])
+    assert blocks[0].within == (context,)
+    result = apply_blocks({"m.py": TWINS}, blocks)
+    if changed is None:
+        assert result.failed and "matches 3 places" in result.failed[0].reason
+        return
+    assert not result.failed, [f.reason for f in result.failed]
+    new = result.new_files["m.py"]
+    assert new.count("return x or None") == 1
+    assert new.split(f"def {changed}(x):\n")[1].startswith("    check(x)\n    x = clean(x)\n    return x or None\n")
+
+
 def test_block_given_twice_changes_both_places_whatever_its_line_numbers() -> None:
     answer = "```diff\n--- a/m.py\n+++ b/m.py\n" + TWIN_HUNK.format("2,3", "2,3") + TWIN_HUNK.format("8,3", "8,3") + "```\n"
     text = TWINS.rsplit("def helper_0", 1)[0]  # the two twins only
