@@ -54,6 +54,7 @@ _LABEL_RE = re.compile(
 _BULLET_RE = re.compile(r"^(?:#+|[-*+]\s+|\d+[.)]\s+|>\s*)")
 _PATH_CHARS_RE = re.compile(r"^[\w.~@+\-/\\$\[\]%=]+$")  # ``$`` (Java inner classes), ``[id]`` (route folders)
 _EXTENSION_RE = re.compile(r"\.[A-Za-z0-9_+\-]+$")
+_LINK_RE = re.compile(r"\[([^\[\]\n]{1,300})\]\(([^()\s]{1,300})\)")
 # A line range after a path, as excerpt headers (`src/app.py:L10-20`), editors and code hosts write them.
 _LINES_RE = re.compile(r"(?::L?\d+(?:-L?\d+)?(?::\d+)?|#L\d+(?:-L?\d+)?)$")
 _LOOKBACK = 3  # non-blank lines searched above a block for its path, as Aider does
@@ -230,10 +231,16 @@ def _fence_path(info: str, known: frozenset[str]) -> str | None:
 
 
 def _clean_path(line: str, known: frozenset[str]) -> str | None:
-    """The path a decorated line names (``**File:** `src/x.py`:``), or None for prose."""
+    """The path a decorated line names (``**File:** `src/x.py`:``, ``[src/x.py](src/x.py)``), or None for prose."""
     text = line.strip()
     if text in known:
         return text
+    links = _LINK_RE.findall(text)
+    if len(links) == 1 and _undecorated(_LINK_RE.sub("\0", text)) == "\0":  # a line that is a Markdown link to the file
+        for candidate in (links[0][1].removeprefix("file://"), links[0][0]):
+            candidate = _strip_decor(candidate)
+            if _looks_like_path(candidate, known):
+                return candidate
     spans = re.findall(r"`([^`\n]+)`", text)
     if spans:
         for span in reversed(spans):
@@ -241,12 +248,7 @@ def _clean_path(line: str, known: frozenset[str]) -> str | None:
             if _looks_like_path(candidate, known):
                 return candidate
         return None
-    prev = None
-    while text != prev:
-        prev = text
-        text = _strip_decor(text)
-        text = _BULLET_RE.sub("", text).strip()
-        text = _LABEL_RE.sub("", text).strip()
+    text = _undecorated(text)
     if _looks_like_path(text, known):
         return text
     # "Changes to src/app.py", "src/app.py (new file)": the last or first word, if clearly a path; else the one
@@ -257,6 +259,17 @@ def _clean_path(line: str, known: frozenset[str]) -> str | None:
             return word
     named = {w.lstrip("(").rstrip("),;:.!?") for w in words} & known
     return named.pop() if len(named) == 1 else None
+
+
+def _undecorated(text: str) -> str:
+    """A line without its decoration: bold, quotes, a bullet or heading mark, a ``File:`` label."""
+    prev = None
+    while text != prev:
+        prev = text
+        text = _strip_decor(text)
+        text = _BULLET_RE.sub("", text).strip()
+        text = _LABEL_RE.sub("", text).strip()
+    return text
 
 
 def _strip_decor(text: str) -> str:

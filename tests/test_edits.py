@@ -567,7 +567,9 @@ def test_resolve_path_prefers_unambiguous_known_paths() -> None:
                                   # the excerpt header copied whole, and line ranges as editors and code hosts write them
                                   "src/new.py:L1-9", "`src/new.py:12`", "**src/new.py:3-9**:", "src/new.py#L3-L9", "src/new.py:12:4",
                                   # a fence's info string naming the file, as several editors and chat UIs write it
-                                  "```python:src/new.py", '```python title="src/new.py"', "```py file=src/new.py"])
+                                  "```python:src/new.py", '```python title="src/new.py"', "```py file=src/new.py",
+                                  # a Markdown link to the file, as chat UIs render paths
+                                  "[src/new.py](src/new.py)", "- **File:** [`new.py`](./src/new.py#L1-L9):"])
 def test_decorated_path_lines(line: str) -> None:
     answer = f"{line}\n<<<<<<< SEARCH\n=======\nx = 1\n>>>>>>> REPLACE\n"
     assert parse_blocks(answer) == [EditBlock("src/new.py", "", "x = 1\n")]
@@ -599,6 +601,12 @@ def test_path_lines_with_unusual_characters(line: str, path: str) -> None:
 def test_new_route_folder_path_is_read() -> None:
     answer = "app/[id]/edit/page.tsx\n<<<<<<< SEARCH\n=======\nexport default 1\n>>>>>>> REPLACE\n"
     assert parse_blocks(answer, [])[0].path == "app/[id]/edit/page.tsx"
+
+
+def test_prose_linking_to_another_file_does_not_name_the_blocks_file() -> None:
+    answer = ("src/app/core.py\n\nThis follows [the guide](docs/core.rst):\n"
+              "<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n")
+    assert parse_blocks(answer, ["src/app/core.py", "docs/core.rst"])[0].path == "src/app/core.py"
 
 
 def test_prose_naming_two_known_paths_names_no_file() -> None:
