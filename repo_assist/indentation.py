@@ -43,12 +43,17 @@ class Units:
 
     block: str | None
     lines: list[str] = field(repr=False, compare=False)
-    new: tuple[str, ...] = field(default=(), repr=False, compare=False)  # REPLACE's non-blank lines SEARCH lacks
     replace: tuple[str, ...] = field(default=(), repr=False, compare=False)  # REPLACE's non-blank lines
+    quoted: frozenset[str] = field(default=frozenset(), repr=False, compare=False)  # SEARCH's lines, stripped
 
     @cached_property
     def file(self) -> str | None:
         return unit(self.lines)
+
+    @cached_property
+    def new(self) -> tuple[str, ...]:
+        """REPLACE's non-blank lines SEARCH lacks."""
+        return tuple(x for x in self.replace if x.strip() not in self.quoted)
 
     @classmethod
     def read(cls, lines: list[str], search: list[str], replace: list[str]) -> "Units":
@@ -57,9 +62,7 @@ class Units:
             indents = {indent_of(x) for x in search + replace if x.strip()}
             only = next(iter(indents)) if len(indents) == 1 else ""
             block = only if only and not only.strip(" ") else None
-        quoted = {x.strip() for x in search}
-        return cls(block, lines, tuple(x for x in replace if x.strip() and x.strip() not in quoted),
-                   tuple(x for x in replace if x.strip()))
+        return cls(block, lines, tuple(x for x in replace if x.strip()), frozenset(x.strip() for x in search))
 
 
 def unit(*texts: list[str]) -> str | None:
@@ -198,4 +201,3 @@ def foreign_indent(lines: list[str], result: list[str]) -> str | None:
         if (spaced and "\t" in indent) or (tabbed and (indent.startswith(" ") or " \t" in indent)):
             return x
     return None
-
