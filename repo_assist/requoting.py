@@ -34,7 +34,9 @@ change the bytes but not that intent:
   lines written like it (same depth and shape) all end one way, or those of
   them the block quotes and keeps as they are do, and what the model wrote
   starts that way, that is what was meant (a changed line's own old tail is
-  no witness for its new one: commits strip tails too).
+  no witness for its new one: commits strip tails too). A new
+  whitespace-only line indented just as the lines around it (deeper than a
+  stray keystroke or two) is an editor's habit, so that indentation is meant.
   Losing trailing whitespace is always believed.
 
 The lines go to ``transfer`` as an exact block, which keeps line endings.
@@ -54,6 +56,7 @@ __all__ = ["requote"]
 
 _MAX_PAIRING = 4000  # line pairs compared when pairing edited lines; past this none are paired
 _TAIL_HABIT = 2  # lines of one depth and shape, all ending alike, that say how a new such line ends
+_STRAY = frozenset((" ", "  ", "\t"))  # whitespace a blank line may carry by a stray keystroke or two
 
 
 def requote(text: Text, match: Match, search: list[str], replace: list[str]) -> list[str]:
@@ -208,10 +211,15 @@ class _Whitespace:
         blank_tails = frozenset(x for x in lines if not x.strip())
         return cls(True, text_tails, blank_tails, habits, seen, _tail_habits([lines[t] for t in stays])[0])
 
-    def written(self, body: str, tail: str, where: str) -> str:
-        """``body`` with the trailing whitespace ``tail`` the model wrote on a line it changed or added."""
+    def written(self, body: str, tail: str, where: str, around: str | None = None) -> str:
+        """``body`` with the trailing whitespace ``tail`` the model wrote on a line it changed or added.
+
+        ``around``: for a new whitespace-only line, the indentation both non-blank lines around it share.
+        """
         if not tail or not self.noisy:
             return body + tail
+        if not body and around and around not in _STRAY and tail.startswith(around):
+            return around  # indented as the lines around it, as editors leave blank lines: deeper than a stray blank
         if body:  # the file's lines written just like it all end the same way: that is what was meant
             key = (depth(body), shape(body))
             habit = self.habits.get(key)
@@ -229,6 +237,15 @@ class _Whitespace:
                 "SEARCH adds trailing whitespace the file lacks, yet the file ends lines like that; quote it exactly"
             )
         return body
+
+
+def _around(r: list[str], j: int) -> str | None:
+    """The indentation the non-blank lines just above and below REPLACE line j share (None: none, or not shared)."""
+    above = next((x for x in reversed(r[:j]) if x.strip()), None)
+    below = next((x for x in r[j + 1:] if x.strip()), None)
+    if above is None or below is None or indent_of(above) != indent_of(below):
+        return None
+    return indent_of(above)
 
 
 def _tail_habits(lines: list[str]) -> tuple[dict[tuple[int, str], str | None], dict[tuple[int, str], int]]:
@@ -259,7 +276,10 @@ def _replace_lines(text: Text, s: list[str], r: list[str], m: list[int | None], 
         k = of_r.get(j)
         if k is None:
             known = quoted.get(line.rstrip(), ()) if line.strip() else ()  # a new blank line is not a moved one
-            out.append(next(iter(known)) if len(known) == 1 else ws.written(line.rstrip(), _tail(line), "new line"))
+            if len(known) == 1:
+                out.append(next(iter(known)))
+            else:
+                out.append(ws.written(line.rstrip(), _tail(line), "new line", _around(r, j) if not line.strip() else None))
             continue
         t = m[k]
         if t is None:

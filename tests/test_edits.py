@@ -963,6 +963,14 @@ RULES = [
     # ... but a changed line's own old tail says nothing of its new one.
     ("trailing-tail-of-the-changed-line-itself-is-no-habit", "key: \nother: 1\n",
      [("key:  \nother: 1\n", "key: \nother: 2\n")], ("refused", "trailing whitespace on line")),
+    # A new whitespace-only line indented just as the lines around it is an editor's habit, not noise: kept (its
+    # indentation, where noise was written on top) ...
+    ("trailing-noise-on-a-blank-line-indented-as-its-neighbours", "def f():\n    a = 1\n    b = 2\n",
+     [("    a = 1 \n    b = 2\n", "    a = 1 \n     \n    c = 3\n    \n    b = 2\n")],
+     "def f():\n    a = 1\n    \n    c = 3\n    \n    b = 2\n"),
+    # ... but whitespace a stray keystroke leaves is noise even where the lines around are that deep.
+    ("trailing-noise-on-a-blank-line-one-stray-deep", "if x {\n\ta()\n\tb()\n}\n",
+     [("\ta() \n\tb()\n", "\ta() \n\t\n\tc()\n\tb()\n")], "if x {\n\ta()\n\n\tc()\n\tb()\n}\n"),
     # Losing trailing whitespace is believed even from a noisy model.
     ("trailing-space-removed-by-a-noisy-model", "a = 1 \nb = 2\n", [("a = 1 \nb = 2  \n", "a = 1\nb = 2  \n")], "a = 1\nb = 2\n"),
     # A new whitespace-only line is new, not a moved copy of the file's blank line.
