@@ -18,8 +18,10 @@ block exact; ``spacing`` reads the file's blank-line habits). A lost run of line
   lost and are not one more of a run of lines the file keeps together; they
   stay deeper than the line below while starting as deep as the line above,
   or the line above is deeper than the line below too (the block above goes
-  on); they are of a kind (or written just like a line) only one side's
-  paragraph has, a block counting as its opening line's kind; or the line
+  on), unless they start a definition after the end of a block (a member
+  beside it, no more of its paragraph either); they are of a kind (or
+  written just like a line) only one side's paragraph has, a block counting
+  as its opening line's kind; or the line
   below starts a section (a heading, comment or definition) and they do not;
   they are written like one neighbour and unlike the other (by shape, or
   as written: nearly a copy of one, as entries of a list are); a
@@ -132,7 +134,8 @@ def _position(g: Gap, a: int, b: int, run: range) -> tuple[int, int, int]:
     if not any(x.strip() for x in new):  # is one of them the lost one, written again?
         raise _cannot_place(run, "blank lines were inserted right there")
     # New lines where the lost blank lines were: their shape must say where they go.
-    joins_above = _joins(new[0], _paragraph(g.lines, g.m[a], -1))  # type: ignore[arg-type]
+    # A new definition after the end of a block is a member beside it, not more of the paragraph the block is.
+    joins_above = not _member_after(top, new[0]) and _joins(new[0], _paragraph(g.lines, g.m[a], -1))  # type: ignore[arg-type]
     # Below a heading, comment or definition the kind to match is that line's own, not its body's; elsewhere a
     # block of new lines is of its opening line's kind.
     if _opens_at(g.lines, g.m[b]):  # type: ignore[arg-type]
@@ -199,7 +202,8 @@ def _by_shape(
     if depth(new[0]) > depth(top) and _opens_block(g.lines, top):
         return 0
     depths = [depth(x) for x in new]
-    if min(depths) > depth(bottom) and (depths[0] >= depth(top) or depth(top) > depth(bottom)):
+    goes_on = depths[0] >= depth(top) or depth(top) > depth(bottom)
+    if min(depths) > depth(bottom) and goes_on and not _member_after(top, new[0]):
         return 0  # they stay deeper than the line below, which the line above is deeper than too: its block goes on
     if DEFINITION_RE.match(bottom) and all(COMMENT_RE.match(x) and depth(x) == depth(bottom) for x in new):
         return n  # a comment right above a definition is its header: the lost lines go above it
@@ -286,6 +290,11 @@ def _moved(g: Gap, k: int) -> bool:
         else (j not in edits and (g.r[j].strip() == line if in_place else alike(line, g.r[j])))
         for j in g.added if j != g.partner[k]
     )
+
+
+def _member_after(top: str, line: str) -> bool:
+    """Does ``line`` start a definition right after the end of a block (a deeper line, or a closing bracket as deep)?"""
+    return bool(DEFINITION_RE.match(line)) and (depth(top) > depth(line) or (depth(top) == depth(line) and top.strip()[:1] in ")]}"))
 
 
 def _paragraph(lines: list[str], i: int, step: int) -> list[str]:

@@ -773,6 +773,9 @@ VERBS = (
 )
 NOTES = "# Notes\n\n## Latest\n\n### Fixes\n\n* one\n\n## 0.1\n\n* two\n"
 HARD_BREAKS = "Line one  \nLine two  \nLine three\n"
+MEMBERS = (
+    "class A {\n    function f() {\n        return 1;\n    }\n\n    function g() {\n        return 2;\n    }\n\n}\n"
+)
 CHANGES = (
     "Version 4\n---------\n\n\nVersion 3\n---------\n\n- x\n\n\nVersion 2\n---------\n\n- a\n- b\n\n\n"
     "Version 1\n---------\n\n- c\n"
@@ -929,6 +932,11 @@ RULES = [
     # ... or after any code, where the file always spaces such definitions after code alike.
     ("lost-blanks-split-by-the-files-spacing-of-definitions-after-code", MODULE,
      [("B = 2\nclass C:\n", "B = 2\nA = 3\n\nclass C:\n")], MODULE.replace("B = 2\n", "B = 2\n\nA = 3\n")),
+    # A new definition after the end of a block is not more of that block (nor of the paragraph it ends): the lost
+    # line could go before it, as the file spaces methods, or after it, before the class's end.
+    ("lost-blank-beside-a-new-member-after-a-block", MEMBERS,
+     [("        return 2;\n    }\n}\n", "        return 2;\n    }\n    function h() {}\n}\n")],
+     ("refused", "new lines were inserted")),
     # A placement that would space two kinds of line unlike everywhere else in the file is refused.
     ("placement-against-the-files-spacing", GO, [("}\nfunc c() {\n", "}\nfunc x() {\n}\nfunc c() {\n")], ("refused", "spaced unlike")),
     # Blank lines the block adds where one was lost: one of them may be the lost one.
