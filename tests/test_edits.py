@@ -740,7 +740,6 @@ def test_a_misquoted_line_the_model_moves_keeps_the_files_spelling() -> None:
 
 # --- how models misquote: one row per rule of requoting/placing/matching, each a case the rule decides ----
 
-GO = "func a() {\n}\n\nfunc b() {\n}\n\nfunc c() {\n}\n"
 TWIN = (
     "def test_a():\n    result = run(input='Hi!\\n')\n    assert not result.exception\n    assert result.output == 'Hi!\\nHi!\\n'\n\n\n"
     "def test_b():\n    result = run(input=Bytes(b'Hi!\\n'))\n    assert not result.exception\n    assert result.output == 'Hi!\\nHi!\\n'\n"
@@ -938,7 +937,8 @@ RULES = [
      [("        return 2;\n    }\n}\n", "        return 2;\n    }\n    function h() {}\n}\n")],
      ("refused", "new lines were inserted")),
     # A placement that would space two kinds of line unlike everywhere else in the file is refused.
-    ("placement-against-the-files-spacing", GO, [("}\nfunc c() {\n", "}\nfunc x() {\n}\nfunc c() {\n")], ("refused", "spaced unlike")),
+    ("placement-against-the-files-spacing", "v = 1\n\nimport os\n\nv = 2\n\nimport re\n\nv = 3\n\n# end\nw = 4\n",
+     [("v = 3\n# end\n", "v = 3\nimport sys\n# end\n")], ("refused", "spaced unlike")),
     # Blank lines the block adds where one was lost: one of them may be the lost one.
     ("blank-line-written-where-one-was-lost", "a\n\nb\n", [("a\nb\n", "a\n\nb\n")], ("refused", "blank lines were inserted")),
     # Putting lost blank lines back must not pile them up past anything the file has.
