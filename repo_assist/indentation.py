@@ -5,7 +5,8 @@ spaces as two. A prefix shift cannot say that, and re-indenting new lines by
 a prefix then writes mixed indentation (``\\t    x``) into the file. Here the
 unit a file indents by and the unit a block indents by are read, and a change
 of unit is accepted only when every SEARCH line indented by whole steps lands
-on its file line's depth with one and the same level offset, and only when
+on its file line's depth with one and the same level offset (an indented
+line among them, unless no new line is indented), and only when
 no prefix shift explains the quote (a quote of one depth fits both; read as
 retyped, such quotes broke more prefix-shifted blocks than they fixed
 retyped ones, measured on real commits) — unless the block's new lines
@@ -88,13 +89,17 @@ def unit(*texts: list[str]) -> str | None:
     return " " * max(steps, key=lambda k: (steps[k], -k))
 
 
-def _unit_shift(file_lines: list[str], search: list[str], file: str | None, block: str | None) -> Shift | None:
+def _unit_shift(
+    file_lines: list[str], search: list[str], file: str | None, block: str | None, flat: bool
+) -> Shift | None:
     """The change of unit that puts every SEARCH line indented by whole steps at its file line's depth, if one does.
 
     The units read from the file and the block are tried first. Where they do
     not fit (a quote at two depths eight spaces apart steps by four, if the
     file's lines there are two steps apart), other units are tried — only on
-    a quote of several depths: one depth fits any unit.
+    a quote of several depths: one depth fits any unit. Unindented lines
+    agree with any unit, so an indented one must agree too, unless ``flat``:
+    no new line is indented, so the unit is never used.
     """
     if file is None or block is None:
         return None
@@ -103,15 +108,16 @@ def _unit_shift(file_lines: list[str], search: list[str], file: str | None, bloc
     tried = [(block, file)] + [(b, f) for f in (file, *narrower) for b in (block, "\t", *_SPACE_UNITS)]
     for k, (unit_from, unit_to) in enumerate(dict.fromkeys(tried)):
         one_depth = k == 0 and unit_from in _UNITS  # (a block read as stepping by seven spaces is aligned, not stepped)
-        levels = _levels(pairs, unit_from, unit_to, 1 if one_depth else 2) if unit_from != unit_to else None
+        levels = _levels(pairs, unit_from, unit_to, 1 if one_depth else 2, flat) if unit_from != unit_to else None
         if levels is not None:
             return Shift(unit_from=unit_from, unit_to=unit_to, levels=levels)
     return None
 
 
-def _levels(pairs: list[tuple[str, str]], block: str, file: str, depths: int) -> int | None:
+def _levels(pairs: list[tuple[str, str]], block: str, file: str, depths: int, flat: bool) -> int | None:
     """The one level offset from ``block`` steps to ``file`` steps on every (file, SEARCH) indentation pair whose
-    steps are followed by the same alignment (none, mostly), where those pairs span at least ``depths`` depths."""
+    steps are followed by the same alignment (none, mostly), where those pairs span at least ``depths`` depths and,
+    unless ``flat``, take in an indented line."""
     levels: int | None = None
     seen = set()
     for f, s in pairs:
@@ -124,7 +130,7 @@ def _levels(pairs: list[tuple[str, str]], block: str, file: str, depths: int) ->
         elif levels != f_steps - s_steps:
             return None
         seen.add(s_steps)
-    return levels if len(seen) >= depths else None
+    return levels if len(seen) >= depths and (flat or any(seen)) else None
 
 
 def line_shift(file_lines: list[str], search: list[str], units: Units) -> Shift | None:
@@ -133,16 +139,27 @@ def line_shift(file_lines: list[str], search: list[str], units: Units) -> Shift 
     another unit: shell in a Go string)."""
     shift = _prefix_shift(file_lines, search)
     if shift is None:
-        return _unit_shift(file_lines, search, unit(file_lines) or units.file, units.block)
+        return _retyped(file_lines, search, units)
     # A quote of one depth fits a prefix shift and a change of unit alike (if it is indented at all: unindented, it
     # shows no unit); the new lines tell them apart where, shifted, some would be indented off the file's steps from
     # the quoted lines and, retyped step for step (each depth the same count of steps), none would.
     if shift.changes and units.new and any(indent_of(s) for s in search if s.strip()):
-        retyped = _unit_shift(file_lines, search, unit(file_lines) or units.file, units.block)
+        retyped = _retyped(file_lines, search, units)
         base = indent_of(next(f for f, s in zip(file_lines, search) if s.strip()))
         if retyped is not None and retyped.levels == 0 and (_off_steps(shift, units, base) or _nests_by(units)):
             return retyped if not _off_steps(retyped, units, base) else shift
     return shift
+
+
+def _retyped(file_lines: list[str], search: list[str], units: Units) -> Shift | None:
+    """The change of unit from the block's to the quoted lines' own unit, or else to the whole file's (a few quoted
+    lines can read as stepping by seven spaces: a continuation aligned eleven in above a line four in)."""
+    flat = not any(indent_of(x) for x in units.new)
+    for file in dict.fromkeys((unit(file_lines) or units.file, units.file)):
+        shift = _unit_shift(file_lines, search, file, units.block, flat)
+        if shift is not None:
+            return shift
+    return None
 
 
 def _off_steps(shift: Shift, units: Units, base: str) -> int:

@@ -781,6 +781,9 @@ CHANGES = (
 )
 
 # id, file text, blocks [(SEARCH, REPLACE)], the file afterwards or ("refused", reason part)
+PROMPT = 'def prompt(text,\n           show=True):\n    """Ask."""\n    return text\n\n\ndef other():\n    if x:\n        return 1\n'
+RST_CODE = "Intro\n-----\n\n.. code::\n\n    with f():\n        invoke(a,\n               b=True)\n        invoke(c)\n\nNext\n----\n"
+ALIGNED = "import os\n\n\ndef f():\n    return 1\n\n\nA = ('x' in os.environ and\n              'y' in os.environ)\nWIN = 1\n"
 GO_TABS = "package main\n\nfunc main() {\n\tx := 1\n\tif x > 0 {\n\t\tshow(x)\n\t}\n}\n"
 LISTED_CODE = "- item\n  - sub\n" * 15 + "text\n" * 25 + "```python\ndef f():\n    if x:\n        return 1\n```\n"
 LINK_REFS = "[#1]: https://example.org/pull/1\n[#2]: https://example.org/pull/2\n\n[Unreleased]: https://example.org/compare/v1...main\n"
@@ -998,6 +1001,23 @@ RULES = [
     ("four-spaces-retyped-as-two", PY_NESTED,
      [("  def f(self):\n    if x:\n      return 1\n", "  def f(self):\n    if x:\n      if y:\n        return 1\n")],
      PY_NESTED.replace("            return 1\n", "            if y:\n                return 1\n")),
+    # ... where the quoted lines alone read as stepping by seven (a continuation aligned eleven in above a line
+    # four in), by the file's own unit ...
+    ("retyped-where-the-quote-alone-shows-no-unit", PROMPT,
+     [("def prompt(text,\n\t\t   show=True):\n\t\"\"\"Ask.\"\"\"\n",
+       "def prompt(text,\n\t\t   show=True, err=False):\n\t\"\"\"Ask.\"\"\"\n\tif err:\n\t\treturn None\n")],
+     PROMPT.replace("show=True):", "show=True, err=False):").replace('"""Ask."""\n', '"""Ask."""\n    if err:\n        return None\n')),
+    # ... never by a unit only unindented lines agree with (each indented one read as aligned past its steps).
+    ("retyped-unit-that-only-unindented-lines-agree-with", RST_CODE,
+     [("\t\t\t   b=True)\n\t\tinvoke(c)\n\nNext\n----\n",
+       "\t\t\t   b=True)\n\t\tinvoke(c)\n\twith g():\n\t\tinvoke(d)\n\nNext\n----\n")],
+     RST_CODE.replace("invoke(c)\n", "invoke(c)\n    with g():\n        invoke(d)\n")),
+    # ... but where no new line is indented, the unit is never used: a quote whose only indented line is aligned
+    # past its steps (retyped as whole steps) still applies.
+    ("retyped-alignment-only-and-no-new-line-indented", ALIGNED,
+     [("A = ('x' in os.environ and\n        'y' in os.environ)\nWIN = 1\n",
+       "MSYS = 2\nA = ('x' in os.environ and\n        'y' in os.environ)\nWIN = 1 and not MSYS\n")],
+     ALIGNED.replace("A = (", "MSYS = 2\nA = (").replace("WIN = 1", "WIN = 1 and not MSYS")),
     # ... but a quote of one depth that a prefix shift explains is shifted, even where the file elsewhere steps
     # otherwise (Python in a Markdown file of two-space lists).
     ("one-depth-quote-shifted-where-the-code-around-steps-alike", LISTED_CODE,
