@@ -251,6 +251,8 @@ def _clean_path(line: str, known: frozenset[str]) -> str | None:
     text = _undecorated(text)
     if _looks_like_path(text, known):
         return text
+    if text.startswith("[") and text.endswith("]") and _looks_like_path(text[1:-1], known):
+        return text[1:-1]  # a path in brackets alone (``[src/x.py]``), as some models head a file
     # "Changes to src/app.py", "src/app.py (new file)": the last or first word, if clearly a path; else the one
     # word of the line that is a known path ("Update src/app.py as follows:").
     words = [_strip_decor(w) for w in text.split()]

@@ -569,7 +569,9 @@ def test_resolve_path_prefers_unambiguous_known_paths() -> None:
                                   # a fence's info string naming the file, as several editors and chat UIs write it
                                   "```python:src/new.py", '```python title="src/new.py"', "```py file=src/new.py",
                                   # a Markdown link to the file, as chat UIs render paths
-                                  "[src/new.py](src/new.py)", "- **File:** [`new.py`](./src/new.py#L1-L9):"])
+                                  "[src/new.py](src/new.py)", "- **File:** [`new.py`](./src/new.py#L1-L9):",
+                                  # a path in brackets alone, as some models head a file
+                                  "[src/new.py]", "**[src/new.py]**"])
 def test_decorated_path_lines(line: str) -> None:
     answer = f"{line}\n<<<<<<< SEARCH\n=======\nx = 1\n>>>>>>> REPLACE\n"
     assert parse_blocks(answer) == [EditBlock("src/new.py", "", "x = 1\n")]
@@ -596,6 +598,12 @@ def test_path_lines_with_unusual_characters(line: str, path: str) -> None:
     answer = f"{line}\n```\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n```\n"
     known = ["src/main/$Gson$Types.java", "app/[slug]/page.tsx", "docs/My Notes.md"]
     assert parse_blocks(answer, known)[0].path == path
+
+
+def test_bracketed_word_is_not_a_path() -> None:
+    answer = "[note]\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n"
+    with pytest.raises(PatchError, match="no file path"):
+        parse_blocks(answer, ["src/app/core.py"])
 
 
 def test_new_route_folder_path_is_read() -> None:
