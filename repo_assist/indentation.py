@@ -101,8 +101,15 @@ def _unit_shift(
     agree with any unit, so an indented one must agree too, unless ``flat``:
     no new line is indented, so the unit is never used.
     """
-    if file is None or block is None:
+    if file is None:
         return None
+    if block not in _UNITS:
+        # Read as stepping by no width or an odd one (a space between ``/**`` and `` *``, seven from an alignment):
+        # the quote's shallowest indentation is one step, where that is a unit.
+        shallowest = min((indent_of(s) for s in search if s.strip() and indent_of(s)), key=len, default=None)
+        block = shallowest if shallowest in _UNITS else block
+        if block is None:
+            return None
     pairs = [(indent_of(f), indent_of(s)) for f, s in zip(file_lines, search) if s.strip()]
     narrower = [u for u in _SPACE_UNITS if file != "\t" and len(u) < len(file) and len(file) % len(u) == 0]
     tried = [(block, file)] + [(b, f) for f in (file, *narrower) for b in (block, "\t", *_SPACE_UNITS)]

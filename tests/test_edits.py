@@ -791,6 +791,10 @@ CHANGES = (
 # id, file text, blocks [(SEARCH, REPLACE)], the file afterwards or ("refused", reason part)
 PROMPT = 'def prompt(text,\n           show=True):\n    """Ask."""\n    return text\n\n\ndef other():\n    if x:\n        return 1\n'
 RST_CODE = "Intro\n-----\n\n.. code::\n\n    with f():\n        invoke(a,\n               b=True)\n        invoke(c)\n\nNext\n----\n"
+DOCSTRING = (
+    'def prompt(text):\n    """Ask.\n\n    :param value_proc: a function that\n                       converts a value.\n'
+    '    :param suffix: a suffix.\n    """\n    return text\n'
+)
 ALIGNED = "import os\n\n\ndef f():\n    return 1\n\n\nA = ('x' in os.environ and\n              'y' in os.environ)\nWIN = 1\n"
 GO_TABS = "package main\n\nfunc main() {\n\tx := 1\n\tif x > 0 {\n\t\tshow(x)\n\t}\n}\n"
 LISTED_CODE = "- item\n  - sub\n" * 15 + "text\n" * 25 + "```python\ndef f():\n    if x:\n        return 1\n```\n"
@@ -1020,6 +1024,12 @@ RULES = [
      [("\t\t\t   b=True)\n\t\tinvoke(c)\n\nNext\n----\n",
        "\t\t\t   b=True)\n\t\tinvoke(c)\n\twith g():\n\t\tinvoke(d)\n\nNext\n----\n")],
      RST_CODE.replace("invoke(c)\n", "invoke(c)\n    with g():\n        invoke(d)\n")),
+    # ... where the block steps by no width it shows (one depth, and a line aligned far past it), its one depth
+    # is one step ...
+    ("retyped-one-depth-beside-an-alignment", DOCSTRING,
+     [("             converts a value.\n  :param suffix: a suffix.\n  \"\"\"\n",
+       "             converts a value.\n  :param suffix: a suffix.\n  :param err: to stderr.\n  \"\"\"\n")],
+     DOCSTRING.replace("a suffix.\n", "a suffix.\n    :param err: to stderr.\n")),
     # ... but where no new line is indented, the unit is never used: a quote whose only indented line is aligned
     # past its steps (retyped as whole steps) still applies.
     ("retyped-alignment-only-and-no-new-line-indented", ALIGNED,
