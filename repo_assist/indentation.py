@@ -91,8 +91,11 @@ def unit(*texts: list[str]) -> str | None:
 
 def _unit_shift(
     file_lines: list[str], search: list[str], file: str | None, block: str | None, flat: bool
-) -> Shift | None:
-    """The change of unit that puts every SEARCH line indented by whole steps at its file line's depth, if one does.
+) -> tuple[Shift, int] | None:
+    """The change of unit that puts every SEARCH line indented by whole steps at its file line's depth, if one does,
+    and how many quoted lines it reads as aligned past their steps unlike the file's (of several that fit, the one
+    that reads fewest so: continuation lines six in above methods four in read as stepping by four, in a file that
+    steps by two).
 
     The units read from the file and the block are tried first. Where they do
     not fit (a quote at two depths eight spaces apart steps by four, if the
@@ -113,31 +116,36 @@ def _unit_shift(
     pairs = [(indent_of(f), indent_of(s)) for f, s in zip(file_lines, search) if s.strip()]
     narrower = [u for u in _SPACE_UNITS if file != "\t" and len(u) < len(file) and len(file) % len(u) == 0]
     tried = [(block, file)] + [(b, f) for f in (file, *narrower) for b in (block, "\t", *_SPACE_UNITS)]
+    best: tuple[Shift, int] | None = None
     for k, (unit_from, unit_to) in enumerate(dict.fromkeys(tried)):
         one_depth = k == 0 and unit_from in _UNITS  # (a block read as stepping by seven spaces is aligned, not stepped)
-        levels = _levels(pairs, unit_from, unit_to, 1 if one_depth else 2, flat) if unit_from != unit_to else None
-        if levels is not None:
-            return Shift(unit_from=unit_from, unit_to=unit_to, levels=levels)
-    return None
+        found = _levels(pairs, unit_from, unit_to, 1 if one_depth else 2, flat) if unit_from != unit_to else None
+        if found is not None and (best is None or found[1] < best[1]):
+            best = Shift(unit_from=unit_from, unit_to=unit_to, levels=found[0]), found[1]
+    return best
 
 
-def _levels(pairs: list[tuple[str, str]], block: str, file: str, depths: int, flat: bool) -> int | None:
+def _levels(pairs: list[tuple[str, str]], block: str, file: str, depths: int, flat: bool) -> tuple[int, int] | None:
     """The one level offset from ``block`` steps to ``file`` steps on every (file, SEARCH) indentation pair whose
     steps are followed by the same alignment (none, mostly), where those pairs span at least ``depths`` depths and,
-    unless ``flat``, take in an indented line."""
+    unless ``flat``, take in an indented line; and how many lines that leaves aligned past their steps."""
     levels: int | None = None
     seen = set()
+    aligned = 0
     for f, s in pairs:
         s_steps, s_rest = steps_of(s, block)
         f_steps, f_rest = steps_of(f, file)
         if s_rest != f_rest:
+            aligned += 1
             continue  # alignment past the steps unlike the file's: its own line is kept, so it need not agree
         if levels is None:
             levels = f_steps - s_steps
         elif levels != f_steps - s_steps:
             return None
         seen.add(s_steps)
-    return levels if len(seen) >= depths and (flat or any(seen)) else None
+    if levels is None or len(seen) < depths or not (flat or any(seen)):
+        return None
+    return levels, aligned
 
 
 def line_shift(file_lines: list[str], search: list[str], units: Units) -> Shift | None:
@@ -159,14 +167,13 @@ def line_shift(file_lines: list[str], search: list[str], units: Units) -> Shift 
 
 
 def _retyped(file_lines: list[str], search: list[str], units: Units) -> Shift | None:
-    """The change of unit from the block's to the quoted lines' own unit, or else to the whole file's (a few quoted
-    lines can read as stepping by seven spaces: a continuation aligned eleven in above a line four in)."""
+    """The change of unit from the block's to the quoted lines' own unit, or to the whole file's where that reads
+    fewer quoted lines as aligned past their steps, or where the own one fits nothing (a few quoted lines can read
+    as stepping by seven spaces: a continuation aligned eleven in above a line four in)."""
     flat = not any(indent_of(x) for x in units.new)
-    for file in dict.fromkeys((unit(file_lines) or units.file, units.file)):
-        shift = _unit_shift(file_lines, search, file, units.block, flat)
-        if shift is not None:
-            return shift
-    return None
+    files = dict.fromkeys((unit(file_lines) or units.file, units.file))
+    fits = [fit for file in files if (fit := _unit_shift(file_lines, search, file, units.block, flat)) is not None]
+    return min(fits, key=lambda fit: fit[1])[0] if fits else None  # (the first of those reading fewest lines aligned)
 
 
 def _off_steps(shift: Shift, units: Units, base: str) -> int:

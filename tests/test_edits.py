@@ -791,6 +791,10 @@ CHANGES = (
 # id, file text, blocks [(SEARCH, REPLACE)], the file afterwards or ("refused", reason part)
 PROMPT = 'def prompt(text,\n           show=True):\n    """Ask."""\n    return text\n\n\ndef other():\n    if x:\n        return 1\n'
 RST_CODE = "Intro\n-----\n\n.. code::\n\n    with f():\n        invoke(a,\n               b=True)\n        invoke(c)\n\nNext\n----\n"
+JAVA_TWO = (
+    "final class T {\n  static final F DOUBLE\n      = make(1);\n\n  static final A STRING = new A() {\n    @Override\n"
+    "    String read() {\n      return s;\n    }\n  };\n}\n"
+)
 DOCSTRING = (
     'def prompt(text):\n    """Ask.\n\n    :param value_proc: a function that\n                       converts a value.\n'
     '    :param suffix: a suffix.\n    """\n    return text\n'
@@ -1030,6 +1034,15 @@ RULES = [
      [("             converts a value.\n  :param suffix: a suffix.\n  \"\"\"\n",
        "             converts a value.\n  :param suffix: a suffix.\n  :param err: to stderr.\n  \"\"\"\n")],
      DOCSTRING.replace("a suffix.\n", "a suffix.\n    :param err: to stderr.\n")),
+    # ... and of the units that fit, by the one that reads fewest quoted lines as aligned past their steps
+    # (continuation lines six in above methods four in read as stepping by four, in a file that steps by two).
+    ("retyped-unit-that-most-quoted-lines-disagree-with", JAVA_TWO,
+     [("\tstatic final F DOUBLE\n\t\t\t= make(1);\n\n\tstatic final A STRING = new A() {\n\t\t@Override\n\t\tString read() {\n",
+       "\tstatic final F DOUBLE\n\t\t\t= make(1);\n\n\tstatic final A CHAR = new A() {\n\t\t@Override\n\t\tChar read() {\n"
+       "\t\t\tif (x) {\n\t\t\t\treturn null;\n\t\t\t}\n\t\t\treturn c;\n\t\t}\n\t};\n\n"
+       "\tstatic final A STRING = new A() {\n\t\t@Override\n\t\tString read() {\n")],
+     JAVA_TWO.replace("  static final A STRING", "  static final A CHAR = new A() {\n    @Override\n    Char read() {\n"
+                      "      if (x) {\n        return null;\n      }\n      return c;\n    }\n  };\n\n  static final A STRING")),
     # ... but where no new line is indented, the unit is never used: a quote whose only indented line is aligned
     # past its steps (retyped as whole steps) still applies.
     ("retyped-alignment-only-and-no-new-line-indented", ALIGNED,
