@@ -35,8 +35,9 @@ change the bytes but not that intent:
   them the block quotes and keeps as they are do, and what the model wrote
   starts that way, that is what was meant (a changed line's own old tail is
   no witness for its new one: commits strip tails too). A new
-  whitespace-only line indented just as the lines around it (deeper than a
-  stray keystroke or two) is an editor's habit, so that indentation is meant.
+  whitespace-only line indented just as a line next to it (deeper than a
+  stray keystroke or two) is an editor's habit, so that indentation is meant
+  — unless SEARCH shows the model indenting the file's empty blank lines.
   Losing trailing whitespace is always believed.
 
 The lines go to ``transfer`` as an exact block, which keeps line endings.
@@ -196,30 +197,33 @@ class _Whitespace:
     habits: dict[tuple[int, str], str | None]  # (depth, shape) → the one tail every such line has (None: several)
     seen: dict[tuple[int, str], int]  # ... and how many lines of that depth and shape the file has
     beside: dict[tuple[int, str], str | None]  # (depth, shape) → the one tail of such lines the block leaves as they are
+    pads_blanks: bool  # SEARCH indents an empty blank line of the file (more than a stray blank): the model's habit
 
     @classmethod
     def read(cls, lines: list[str], s: list[str], m: list[int | None], stays: list[int]) -> "_Whitespace":
         """``stays``: the file lines the block quotes and keeps byte for byte (SEARCH and REPLACE write them alike)."""
         noisy = any(_tail(x) and (t is None or _tail(lines[t]) != _tail(x)) for x, t in zip(s, m))
         if not noisy:
-            return cls(False, frozenset(), frozenset(), {}, {}, {})
+            return cls(False, frozenset(), frozenset(), {}, {}, {}, False)
         habits, seen = _tail_habits(lines)
         # A text line's tail outside the quoted span is a stray: the habit here is what the quoted lines show.
         quoted = [t for t in m if t is not None]
         near = lines[min(quoted): max(quoted) + 1] if quoted else []
         text_tails = frozenset(_tail(x) for x in near if x.strip())
         blank_tails = frozenset(x for x in lines if not x.strip())
-        return cls(True, text_tails, blank_tails, habits, seen, _tail_habits([lines[t] for t in stays])[0])
+        pads = any(x and not x.strip() and x not in _STRAY and t is not None and not lines[t] for x, t in zip(s, m))
+        return cls(True, text_tails, blank_tails, habits, seen, _tail_habits([lines[t] for t in stays])[0], pads)
 
-    def written(self, body: str, tail: str, where: str, around: str | None = None) -> str:
+    def written(self, body: str, tail: str, where: str, around: tuple[str, ...] = ()) -> str:
         """``body`` with the trailing whitespace ``tail`` the model wrote on a line it changed or added.
 
-        ``around``: for a new whitespace-only line, the indentation both non-blank lines around it share.
+        ``around``: for a new whitespace-only line, the indentations of the non-blank lines around it.
         """
         if not tail or not self.noisy:
             return body + tail
-        if not body and around and around not in _STRAY and tail.startswith(around):
-            return around  # indented as the lines around it, as editors leave blank lines: deeper than a stray blank
+        indented = [x for x in around if x and x not in _STRAY and tail.startswith(x)] if not body else []
+        if indented and not self.pads_blanks:
+            return max(indented, key=len)  # indented as a line next to it, as editors leave blank lines
         if body:  # the file's lines written just like it all end the same way: that is what was meant
             key = (depth(body), shape(body))
             habit = self.habits.get(key)
@@ -239,13 +243,11 @@ class _Whitespace:
         return body
 
 
-def _around(r: list[str], j: int) -> str | None:
-    """The indentation the non-blank lines just above and below REPLACE line j share (None: none, or not shared)."""
+def _around(r: list[str], j: int) -> tuple[str, ...]:
+    """The indentations of the non-blank lines just above and below REPLACE line j."""
     above = next((x for x in reversed(r[:j]) if x.strip()), None)
     below = next((x for x in r[j + 1:] if x.strip()), None)
-    if above is None or below is None or indent_of(above) != indent_of(below):
-        return None
-    return indent_of(above)
+    return tuple(indent_of(x) for x in (above, below) if x is not None)
 
 
 def _tail_habits(lines: list[str]) -> tuple[dict[tuple[int, str], str | None], dict[tuple[int, str], int]]:
@@ -279,7 +281,7 @@ def _replace_lines(text: Text, s: list[str], r: list[str], m: list[int | None], 
             if len(known) == 1:
                 out.append(next(iter(known)))
             else:
-                out.append(ws.written(line.rstrip(), _tail(line), "new line", _around(r, j) if not line.strip() else None))
+                out.append(ws.written(line.rstrip(), _tail(line), "new line", () if line.strip() else _around(r, j)))
             continue
         t = m[k]
         if t is None:

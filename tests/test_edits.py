@@ -995,6 +995,14 @@ RULES = [
     ("trailing-noise-on-a-blank-line-indented-as-its-neighbours", "def f():\n    a = 1\n    b = 2\n",
      [("    a = 1 \n    b = 2\n", "    a = 1 \n     \n    c = 3\n    \n    b = 2\n")],
      "def f():\n    a = 1\n    \n    c = 3\n    \n    b = 2\n"),
+    # ... as a line next to it (indented as the statement after a block, as editors indent it) ...
+    ("trailing-noise-on-a-blank-line-indented-as-the-line-below", "def f():\n    if a:\n        b()\n    c()\n",
+     [("        b() \n    c()\n", "        b() \n        d()\n    \n    c()\n")],
+     "def f():\n    if a:\n        b()\n        d()\n    \n    c()\n"),
+    # ... unless SEARCH shows the model indenting the file's empty blank lines itself ...
+    ("indented-blank-line-from-a-model-that-indents-them", "def f():\n    a = 1\n\n    b = 2\n",
+     [("    a = 1\n    \n    b = 2\n", "    a = 1\n    \n    b = 2\n    \n    c = 3\n")],
+     "def f():\n    a = 1\n\n    b = 2\n\n    c = 3\n"),
     # ... but whitespace a stray keystroke leaves is noise even where the lines around are that deep.
     ("trailing-noise-on-a-blank-line-one-stray-deep", "if x {\n\ta()\n\tb()\n}\n",
      [("\ta() \n\tb()\n", "\ta() \n\t\n\tc()\n\tb()\n")], "if x {\n\ta()\n\n\tc()\n\tb()\n}\n"),
