@@ -21,8 +21,8 @@ block exact; ``spacing`` reads the file's blank-line habits). A lost run of line
   on), unless they start a definition after the end of a block (a member
   beside it, no more of its paragraph either); they are of a kind (or
   written just like a line) only one side's paragraph has, a block counting
-  as its opening line's kind; or the line
-  below starts a section (a heading, comment or definition) and they do not;
+  as its opening line's kind; or the line below starts a section (a
+  heading, comment or definition) and they do not;
   they are written like one neighbour and unlike the other (by shape, or
   as written: nearly a copy of one, as entries of a list are); a
   lost blank line never goes between a block opener and its body in a file
