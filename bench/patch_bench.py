@@ -3,7 +3,7 @@
     python bench/patch_bench.py REPO [--commits N] [--seed S] [--json]
 
 For each sampled commit of REPO (non-merge, text only, modifying 1-5 existing
-files, small hunks) every hunk of ``git diff PARENT COMMIT`` becomes a
+files, small hunks, new lines ending as their file's lines do) every hunk of ``git diff PARENT COMMIT`` becomes a
 SEARCH/REPLACE block (SEARCH = old side with its context, REPLACE = new
 side; where 3 lines of context occur twice in the file, the file's hunks
 get more context until each SEARCH is unique). Copies of the blocks are
@@ -111,6 +111,9 @@ def load_case(repo: Path, sha: str) -> Case | None:
         wide[path] = unique_hunks(repo, parent, sha, path, old[path], ["--inter-hunk-context=12"])
         if hunks[path] is None or wide[path] is None:
             return None
+        crlf = old[path].count("\r\n") * 2 > old[path].count("\n")
+        if any(tag == "+" and text.endswith("\r") != crlf for hunk in hunks[path] for tag, text in hunk):
+            return None  # new lines ending unlike the file's lines: no edit block says that (answers are normalized)
     known = git(repo, "ls-tree", "-r", "--name-only", parent).splitlines()
     return Case(sha, parent, old, new, hunks, wide, known)  # type: ignore[arg-type]
 
