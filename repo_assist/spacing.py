@@ -193,12 +193,16 @@ def kind(line: str) -> tuple[int, str]:
     """A line's kind: its indentation and its leading word (or run of one symbol).
 
     A Python import is of its PEP 8 group instead (``__future__``, standard
-    library, relative, any other), the groups files set apart with blank lines.
+    library, relative, any other), the groups files set apart with blank lines;
+    so are Rust's, JavaScript's and Java's imports, in their formatters' groups.
     """
     stripped = line.strip()
     found = _IMPORT_RE.match(stripped)
     if found:
         return depth(line), "import " + _import_group(found)
+    group = _other_import_group(stripped)
+    if group:
+        return depth(line), "import " + group
     return depth(line), _LEAD_RE.match(stripped).group()  # type: ignore[union-attr]
 
 
@@ -213,6 +217,30 @@ def _import_group(found: re.Match) -> str:
     if top == "__future__":
         return "future"
     return "stdlib" if top in sys.stdlib_module_names else "other"
+
+
+# Imports of other languages, in the groups their formatters and linters keep apart with blank lines: Rust's std,
+# external and crate-local ``use``; JavaScript's relative and package imports (``import``, ``require``); Java's
+# ``java.*``/``javax.*``, static and other imports. (Go's paths in an import block are bare strings, told from a
+# list's last string only by the block around them: not read.)
+_RUST_USE_RE = re.compile(r"(?:pub(?:\([\w:]+\))?\s+)?use\s+(?:::)?(\w+)\b")
+_JS_IMPORT_RE = re.compile(r"""(?:import\b[^'"`]*|(?:const|let|var)\s[^=]*=\s*require\(\s*)['"]([^'"]+)['"]""")
+_JAVA_IMPORT_RE = re.compile(r"import\s+(static\s+)?(\w+)\.[\w.]+(?:\.\*)?;")
+
+
+def _other_import_group(stripped: str) -> str | None:
+    """The import group of a Rust, JavaScript or Java import line (None: not one)."""
+    found = _RUST_USE_RE.match(stripped)
+    if found:
+        top = found.group(1)
+        return "use std" if top in ("std", "core", "alloc") else "use local" if top in ("crate", "super", "self") else "use other"
+    found = _JS_IMPORT_RE.match(stripped)
+    if found:
+        return "js relative" if found.group(1).startswith(".") else "js other"
+    found = _JAVA_IMPORT_RE.match(stripped)
+    if found:
+        return "java static" if found.group(1) else "java std" if found.group(2) in ("java", "javax") else "java other"
+    return None
 
 
 def _rough(line: str) -> tuple[int, str]:

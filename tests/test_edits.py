@@ -955,6 +955,11 @@ RULES = [
     ("lost-blank-beside-a-new-member-after-a-block", MEMBERS,
      [("        return 2;\n    }\n}\n", "        return 2;\n    }\n    function h() {}\n}\n")],
      ("refused", "new lines were inserted")),
+    # A new import goes with its group, as formatters group them (Rust's std, external and crate uses; JavaScript's
+    # packages and relative modules; Java's java.*, others and statics), where a blank line sets the groups apart.
+    ("lost-blank-beside-a-new-import-of-the-group-below", "use std::fs::File;\nuse std::io::Read;\n\nuse clap::Parser;\n\nfn main() {}\n",
+     [("use std::io::Read;\nuse clap::Parser;\n", "use std::io::Read;\nuse clap::Styles;\nuse clap::Parser;\n")],
+     "use std::fs::File;\nuse std::io::Read;\n\nuse clap::Styles;\nuse clap::Parser;\n\nfn main() {}\n"),
     # A placement that would space two kinds of line unlike everywhere else in the file is refused.
     ("placement-against-the-files-spacing", "v = 1\n\nimport os\n\nv = 2\n\nimport re\n\nv = 3\n\n# end\nw = 4\n",
      [("v = 3\n# end\n", "v = 3\nimport sys\n# end\n")], ("refused", "spaced unlike")),
