@@ -12,12 +12,15 @@ lost) stay put — or the block is refused when where they go cannot be told.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 __all__ = ["Match", "Refusal", "Shift", "Text", "block_lines", "indent_of", "steps_of", "transfer"]
+
+_COMMENT_STAR_RE = re.compile(r"\*(?:\s|/|$)")  # a block comment's continuation (`` * text``, `` */``)
 
 
 class Refusal(Exception):
@@ -73,7 +76,8 @@ class Shift:
         line was retyped cannot be told: its steps scale, its alignment may or may not."""
         if not (self.unit_from and line.strip() and "\t" not in self.unit_from + self.unit_to):
             return False
-        return bool(self._stepped(line)[1])
+        _, past, rest = self._stepped(line)
+        return bool(past) and not (past == " " and _COMMENT_STAR_RE.match(rest))  # (a block comment's `` * `` is its own)
 
     def _stepped(self, line: str) -> tuple[int, str, str]:
         """A line as its whole ``unit_from`` steps, the indentation past them, and the rest."""

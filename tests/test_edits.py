@@ -791,6 +791,7 @@ CHANGES = (
 # id, file text, blocks [(SEARCH, REPLACE)], the file afterwards or ("refused", reason part)
 PROMPT = 'def prompt(text,\n           show=True):\n    """Ask."""\n    return text\n\n\ndef other():\n    if x:\n        return 1\n'
 RST_CODE = "Intro\n-----\n\n.. code::\n\n    with f():\n        invoke(a,\n               b=True)\n        invoke(c)\n\nNext\n----\n"
+C_FUNC = "int f(int x) {\n    if (x) {\n        return 1;\n    }\n    return 0;\n}\n"
 JAVA_TWO = (
     "final class T {\n  static final F DOUBLE\n      = make(1);\n\n  static final A STRING = new A() {\n    @Override\n"
     "    String read() {\n      return s;\n    }\n  };\n}\n"
@@ -1056,6 +1057,16 @@ RULES = [
        "\tstatic final A STRING = new A() {\n\t\t@Override\n\t\tString read() {\n")],
      JAVA_TWO.replace("  static final A STRING", "  static final A CHAR = new A() {\n    @Override\n    Char read() {\n"
                       "      if (x) {\n        return null;\n      }\n      return c;\n    }\n  };\n\n  static final A STRING")),
+    # ... and a block comment's continuation keeps its one space past the steps (`` * text`` under ``/*``): that
+    # space is the comment's own, not an alignment the change of unit might scale.
+    ("retyped-block-comment-continuation", C_FUNC,
+     [("int f(int x) {\n  if (x) {\n    return 1;\n  }\n  return 0;\n",
+       "int f(int x) {\n  if (x) {\n    return 1;\n  }\n  /* Reconnect.\n   * Keeps the context.\n   */\n  return 0;\n")],
+     C_FUNC.replace("    return 0;", "    /* Reconnect.\n     * Keeps the context.\n     */\n    return 0;")),
+    # (``**kwargs`` one space past the steps is an alignment, not a comment's star: refused as before.)
+    ("retyped-star-argument-aligned-past-the-steps", "def f(x):\n    if x:\n        return 1\n    return 0\n",
+     [("def f(x):\n  if x:\n    return 1\n  return 0\n", "def f(x):\n  if x:\n    return 1\n  return g(x,\n   **kw)\n")],
+     ("refused", "aligned past whole indentation steps")),
     # ... but where no new line is indented, the unit is never used: a quote whose only indented line is aligned
     # past its steps (retyped as whole steps) still applies.
     ("retyped-alignment-only-and-no-new-line-indented", ALIGNED,
