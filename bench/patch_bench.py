@@ -3,10 +3,11 @@
     python bench/patch_bench.py REPO [--commits N] [--seed S] [--json]
 
 For each sampled commit of REPO (non-merge, text only, modifying 1-5 existing
-files, small hunks, new lines ending as their file's lines do) every hunk of ``git diff PARENT COMMIT`` becomes a
-SEARCH/REPLACE block (SEARCH = old side with its context, REPLACE = new
-side; where 3 lines of context occur twice in the file, the file's hunks
-get more context until each SEARCH is unique). Copies of the blocks are
+files, small hunks, new lines ending as their file's lines do) every hunk of
+``git diff PARENT COMMIT`` becomes a SEARCH/REPLACE block (SEARCH = old
+side with its context, REPLACE = new side; where 3 lines of context occur
+twice in the file, the file's hunks get more context until each SEARCH is
+unique). Copies of the blocks are
 perturbed as models do (indentation drift, trailing spaces, lost blank
 lines, ``...`` elisions of long unchanged runs, a
 typo in a context line, a path with a wrong prefix, and a mix), rendered as a
