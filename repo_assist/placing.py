@@ -47,7 +47,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from .spacing import COMMENT_RE, DEFINITION_RE, HABIT_SEEN, by_counts, by_room, depth, edges, kind, meetings, shape, spacing
+from .spacing import (
+    COMMENT_RE, DEFINITION_RE, HABIT_SEEN, by_counts, by_room, depth, edges, ends_block, kind, meetings, shape, spacing,
+)
 from .transfer import Refusal
 
 __all__ = ["Gap", "SIMILAR", "alike", "place", "rewritten"]
@@ -294,7 +296,7 @@ def _moved(g: Gap, k: int) -> bool:
 
 def _member_after(top: str, line: str) -> bool:
     """Does ``line`` start a definition right after the end of a block (a deeper line, or a closing bracket as deep)?"""
-    return bool(DEFINITION_RE.match(line)) and (depth(top) > depth(line) or (depth(top) == depth(line) and top.strip()[:1] in ")]}"))
+    return bool(DEFINITION_RE.match(line)) and ends_block(top, line)
 
 
 def _paragraph(lines: list[str], i: int, step: int) -> list[str]:

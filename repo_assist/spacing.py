@@ -15,7 +15,10 @@ import re
 import sys
 from collections.abc import Iterator
 
-__all__ = ["COMMENT_RE", "DEFINITION_RE", "HABIT_SEEN", "blank_runs", "by_counts", "by_room", "depth", "edges", "kind", "meetings", "shape", "spacing"]
+__all__ = [
+    "COMMENT_RE", "DEFINITION_RE", "HABIT_SEEN", "blank_runs", "by_counts", "by_room", "depth", "edges", "ends_block", "kind",
+    "meetings", "shape", "spacing",
+]
 
 HABIT_SEEN = 2  # times the file must space a pair of kinds of line the same way before that counts as its habit
 _HABIT_FIRM = 3  # ... and the times for the exact pair when that one join alone decides
@@ -68,7 +71,7 @@ def _before_definition(lines: list[str], upper: str, lower: str) -> int | None:
     classes two, whatever the lines before them."""
     if not DEFINITION_RE.match(lower):
         return None
-    for before in (_ends_block, _code_before):
+    for before in (ends_block, _code_before):
         if before(upper, lower):
             of_lower = kind(lower)
             gaps = [blanks for above, below, blanks in meetings(lines) if kind(below) == of_lower and before(above, below)]
@@ -77,7 +80,7 @@ def _before_definition(lines: list[str], upper: str, lower: str) -> int | None:
     return None
 
 
-def _ends_block(line: str, following: str) -> bool:
+def ends_block(line: str, following: str) -> bool:
     """Is ``line`` the end of a block ``following`` comes after: deeper, or a closing bracket as deep?"""
     return depth(line) > depth(following) or (depth(line) == depth(following) and line.strip()[:1] in ")]}")
 
