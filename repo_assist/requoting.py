@@ -46,7 +46,7 @@ The lines go to ``transfer`` as an exact block, which keeps line endings.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 from .placing import Gap, alike, place, rewritten
@@ -159,15 +159,9 @@ def _shifted(shift: Shift, search: list[str], replace: list[str], quoted_as: dic
 
 def _reindent(shift: Shift, lines: list[str], quoted_as: dict[str, str | None]) -> list[str]:
     """Each line indented as the quote shows the file indents it, or else shifted."""
-    def known(x: str) -> str | None:
-        return quoted_as.get(indent_of(x)) if x.strip() else None
-
-    moved = iter(shift.apply_all([x for x in lines if known(x) is None]))
-    out = []
-    for x in lines:
-        indent = known(x)
-        out.append(indent + x.lstrip() if indent is not None else next(moved))
-    return out
+    known = [quoted_as.get(indent_of(x)) if x.strip() else None for x in lines]
+    moved = iter(shift.apply_all([x for x, indent in zip(lines, known) if indent is None]))
+    return [indent + x.lstrip() if indent is not None else next(moved) for x, indent in zip(lines, known)]
 
 
 def _quoted_indents(lines: list[str], search: list[str], m: list[int | None]) -> dict[str, str | None]:
@@ -191,20 +185,23 @@ def _tail(line: str) -> str:
 class _Whitespace:
     """Whether trailing whitespace the model wrote can be believed, from what SEARCH and the file show."""
 
-    noisy: bool  # SEARCH carries trailing whitespace the file does not have
-    text_tails: frozenset[str]  # the trailing whitespace the file's non-blank lines end with, where SEARCH quotes it
-    blank_tails: frozenset[str]  # ... and what its whitespace-only lines hold
-    habits: dict[tuple[int, str], str | None]  # (depth, shape) → the one tail every such line has (None: several)
-    seen: dict[tuple[int, str], int]  # ... and how many lines of that depth and shape the file has
-    beside: dict[tuple[int, str], str | None]  # (depth, shape) → the one tail of such lines the block leaves as they are
-    pads_blanks: bool  # SEARCH indents an empty blank line of the file (more than a stray blank): the model's habit
+    noisy: bool  # SEARCH carries trailing whitespace the file does not have (the rest is read only then)
+    # the trailing whitespace the file's non-blank lines end with, where SEARCH quotes it
+    text_tails: frozenset[str] = frozenset()
+    blank_tails: frozenset[str] = frozenset()  # ... and what its whitespace-only lines hold
+    # (depth, shape) → the one tail every such line has (None: several) ...
+    habits: dict[tuple[int, str], str | None] = field(default_factory=dict)
+    seen: dict[tuple[int, str], int] = field(default_factory=dict)  # ... and how many such lines the file has
+    # (depth, shape) → the one tail of such lines the block leaves as they are
+    beside: dict[tuple[int, str], str | None] = field(default_factory=dict)
+    pads_blanks: bool = False  # SEARCH indents an empty blank line of the file (more than a stray blank): the model's habit
 
     @classmethod
     def read(cls, lines: list[str], s: list[str], m: list[int | None], stays: list[int]) -> "_Whitespace":
         """``stays``: the file lines the block quotes and keeps byte for byte (SEARCH and REPLACE write them alike)."""
         noisy = any(_tail(x) and (t is None or _tail(lines[t]) != _tail(x)) for x, t in zip(s, m))
         if not noisy:
-            return cls(False, frozenset(), frozenset(), {}, {}, {}, False)
+            return cls(False)
         habits, seen = _tail_habits(lines)
         # A text line's tail outside the quoted span is a stray: the habit here is what the quoted lines show.
         quoted = [t for t in m if t is not None]
@@ -281,7 +278,8 @@ def _replace_lines(text: Text, s: list[str], r: list[str], m: list[int | None], 
             if len(known) == 1:
                 out.append(next(iter(known)))
             else:
-                out.append(ws.written(line.rstrip(), _tail(line), "new line", () if line.strip() else _around(r, j)))
+                around = _around(r, j) if ws.noisy and not line.strip() else ()  # (read only for noise on a blank line)
+                out.append(ws.written(line.rstrip(), _tail(line), "new line", around))
             continue
         t = m[k]
         if t is None:
