@@ -122,6 +122,8 @@ def _unit_shift(
         found = _levels(pairs, unit_from, unit_to, 1 if one_depth else 2, flat) if unit_from != unit_to else None
         if found is not None and (best is None or found[1] < best[1]):
             best = Shift(unit_from=unit_from, unit_to=unit_to, levels=found[0]), found[1]
+            if not found[1]:
+                break  # none read as aligned: no later fit can beat it
     return best
 
 
