@@ -15,9 +15,10 @@ block exact; ``spacing`` reads the file's blank-line habits). A lost run of line
   past the kept one (one of those may be the lost line, written again);
 * new lines inserted between two kept lines: their shape must say which side
   they belong to — they end (start) with exactly as many blank lines as were
-  lost and are not one more of a run of lines the file keeps together; they
-  stay deeper than the line below while starting as deep as the line above,
-  or the line above is deeper than the line below too (the block above goes
+  lost and are not one more of a run of lines the file keeps together;
+  comments and decorators as deep as a definition right below them are its
+  header (the lost lines go above them); they stay deeper than the line
+  below while starting as deep as the line above, or the line above is deeper than the line below too (the block above goes
   on), unless they start a definition after the end of a block (a member
   beside it, no more of its paragraph either); they are of a kind (or
   written just like a line) only one side's paragraph has, a block counting
@@ -207,8 +208,8 @@ def _by_shape(
     goes_on = depths[0] >= depth(top) or depth(top) > depth(bottom)
     if min(depths) > depth(bottom) and goes_on and not _member_after(top, new[0]):
         return 0  # they stay deeper than the line below, which the line above is deeper than too: its block goes on
-    if DEFINITION_RE.match(bottom) and all(COMMENT_RE.match(x) and depth(x) == depth(bottom) for x in new):
-        return n  # a comment right above a definition is its header: the lost lines go above it
+    if DEFINITION_RE.match(bottom) and _header(new, depth(bottom)):
+        return n  # comments and decorators right above a definition are its header: the lost lines go above it
     if joins_above != joins_below:
         return 0 if joins_above else n  # they continue the paragraph they look like
     first_opens = _opens(new[0], new[1] if len(new) > 1 else "")
@@ -292,6 +293,24 @@ def _moved(g: Gap, k: int) -> bool:
         else (j not in edits and (g.r[j].strip() == line if in_place else alike(line, g.r[j])))
         for j in g.added if j != g.partner[k]
     )
+
+
+def _header(new: list[str], level: int) -> bool:
+    """Are the new lines comments and decorators ``level`` deep (a decorator's arguments may run on over deeper
+    lines up to a closing bracket as deep as it)?"""
+    open_call = False
+    for line in new:
+        if open_call:
+            if depth(line) > level:
+                continue
+            open_call = not (depth(line) == level and line.strip()[:1] in ")]}")
+            if not open_call:
+                continue
+            return False
+        if depth(line) != level or not (COMMENT_RE.match(line) or line.strip().startswith("@")):
+            return False
+        open_call = line.strip().startswith("@") and line.rstrip()[-1] in "([{"
+    return not open_call
 
 
 def _member_after(top: str, line: str) -> bool:
