@@ -296,21 +296,24 @@ def _moved(g: Gap, k: int) -> bool:
 
 
 def _header(new: list[str], level: int) -> bool:
-    """Are the new lines comments and decorators ``level`` deep (a decorator's arguments may run on over deeper
-    lines up to a closing bracket as deep as it)?"""
-    open_call = False
+    """Are the new lines comments and decorators ``level`` deep? A decorator's arguments may run on over deeper
+    lines up to a closing bracket as deep as it, a block comment (``/**``) over lines up to its ``*/``."""
+    closer = ""  # what ends the decorator call or block comment being read
     for line in new:
-        if open_call:
-            if depth(line) > level:
-                continue
-            open_call = not (depth(line) == level and line.strip()[:1] in ")]}")
-            if not open_call:
-                continue
+        text = line.strip()
+        if closer == "*/" and depth(line) >= level:
+            closer = "" if "*/" in text else closer
+        elif closer == ")" and depth(line) > level:
+            pass
+        elif closer == ")" and depth(line) == level and text[:1] in ")]}":
+            closer = ""
+        elif closer or depth(line) != level or not (COMMENT_RE.match(line) or text.startswith("@")):
             return False
-        if depth(line) != level or not (COMMENT_RE.match(line) or line.strip().startswith("@")):
-            return False
-        open_call = line.strip().startswith("@") and line.rstrip()[-1] in "([{"
-    return not open_call
+        elif text.startswith("/*") and "*/" not in text:
+            closer = "*/"
+        elif text.startswith("@") and text[-1] in "([{":
+            closer = ")"
+    return not closer
 
 
 def _member_after(top: str, line: str) -> bool:

@@ -174,10 +174,13 @@ RULES = [
     ("new-comment-above-a-definition-goes-with-it", "require 'a'\nrequire 'b'\n\nclass T\n  x\nend\n",
      [("require 'b'\nclass T\n", "require 'b'\n# Tests that talk to a server.\n# Slow.\nclass T\n")],
      "require 'a'\nrequire 'b'\n\n# Tests that talk to a server.\n# Slow.\nclass T\n  x\nend\n"),
-    # So are decorators, a call's arguments running over lines of their own.
+    # So are decorators, a call's arguments running over lines of their own, and block comments.
     ("new-decorator-above-a-definition-goes-with-it", "class T:\n    def a(self):\n        return 1\n\n    def b(self):\n        pass\n",
      [("        return 1\n    def b(self):\n", "        return 1\n    @mark.skipif(\n        slow,\n    )\n    def b(self):\n")],
      "class T:\n    def a(self):\n        return 1\n\n    @mark.skipif(\n        slow,\n    )\n    def b(self):\n        pass\n"),
+    ("new-doc-comment-above-a-definition-goes-with-it", "class T {\n    function a() {\n        return 1;\n    }\n\n    function b() {\n    }\n}\n",
+     [("    }\n    function b() {\n", "    }\n    /**\n     * Slow.\n     */\n    function b() {\n")],
+     "class T {\n    function a() {\n        return 1;\n    }\n\n    /**\n     * Slow.\n     */\n    function b() {\n    }\n}\n"),
     # Next to a rewritten line, new lines with a blank line of their own at one edge: the one split that runs no
     # more blank lines than the file ever does.
     ("lost-blank-next-to-a-rewritten-line-by-the-files-longest-run",
