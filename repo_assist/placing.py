@@ -18,9 +18,13 @@ block exact; ``spacing`` reads the file's blank-line habits). A lost run of line
   lost and are not one more of a run of lines the file keeps together;
   comments and decorators as deep as a definition right below them are its
   header (the lost lines go above them); they stay deeper than the line
-  below while starting as deep as the line above, or the line above is deeper than the line below too (the block above goes
-  on), unless they start a definition after the end of a block (a member
-  beside it, no more of its paragraph either); they are of a kind (or
+  below while starting as deep as the line above, or the line above is
+  deeper than the line below too (the block above goes on; a closing
+  bracket ends a block opened above, so it is no line below, where the file
+  never sets one apart), unless they start a definition after the end of a
+  block (a member beside it, no more of its paragraph either); they start
+  with an ``else``, ``except``, … (the statement above goes on, where the
+  file never sets such a line apart); they are of a kind (or
   written just like a line) only one side's paragraph has, a block counting
   as its opening line's kind; or the line below starts a section (a
   heading, comment or definition) and they do not;
@@ -204,10 +208,15 @@ def _by_shape(
         return n
     if depth(new[0]) > depth(top) and _opens_block(g.lines, top):
         return 0
-    depths = [depth(x) for x in new]
-    goes_on = depths[0] >= depth(top) or depth(top) > depth(bottom)
-    if min(depths) > depth(bottom) and goes_on and not _member_after(top, new[0]):
-        return 0  # they stay deeper than the line below, which the line above is deeper than too: its block goes on
+    # They stay deeper than the line below (but for closing brackets, which end a block opened above them, where
+    # the file never sets a closing bracket apart), which the line above is deeper than too: its block goes on.
+    body = [depth(x) for x in new if not _closes(x)]
+    goes_on = depth(new[0]) >= depth(top) or depth(top) > depth(bottom)
+    if goes_on and (min(body) > depth(bottom) if body else True) and not _member_after(top, new[0]):
+        if len(body) == len(new) or not _set_apart(g.lines, _closes):
+            return 0
+    if _CONTINUES_RE.match(new[0]) and depth(new[0]) <= depth(top) and not _set_apart(g.lines, _CONTINUES_RE.match):
+        return 0  # an ``else``, ``except``, … goes on with the statement above it
     if DEFINITION_RE.match(bottom) and _header(new, depth(bottom)):
         return n  # comments and decorators right above a definition are its header: the lost lines go above it
     if joins_above != joins_below:
@@ -295,6 +304,18 @@ def _moved(g: Gap, k: int) -> bool:
     )
 
 
+def _closes(line: str) -> bool:
+    return line.strip()[:1] in (")", "]", "}")
+
+
+def _set_apart(lines: list[str], such: Callable[[str], object]) -> bool:
+    """Does the file ever put a blank line right above a line that is ``such``?"""
+    return any(blanks and such(lower) for _, lower, blanks in meetings(lines))
+
+
+_CONTINUES_RE = re.compile(r"^\s*(?:else|elif|elsif|except|catch|finally|rescue|ensure)\b")
+
+
 def _header(new: list[str], level: int) -> bool:
     """Are the new lines comments and decorators ``level`` deep? A decorator's arguments may run on over deeper
     lines up to a closing bracket as deep as it, a block comment (``/**``) over lines up to its ``*/``."""
@@ -305,7 +326,7 @@ def _header(new: list[str], level: int) -> bool:
             closer = "" if "*/" in text else closer
         elif closer == ")" and depth(line) > level:
             pass
-        elif closer == ")" and depth(line) == level and text[:1] in ")]}":
+        elif closer == ")" and depth(line) == level and _closes(line):
             closer = ""
         elif closer or depth(line) != level or not (COMMENT_RE.match(line) or text.startswith("@")):
             return False
@@ -339,7 +360,7 @@ def _joins(line: str, paragraph: list[str]) -> bool:
 def _head(new: list[str]) -> str:
     """The last new line, or where that closes a block the new lines opened, the line that opened it."""
     last = new[-1]
-    if last.strip()[:1] not in (")", "]", "}"):
+    if not _closes(last):
         return last
     return next((x for x in reversed(new[:-1]) if x.strip() and depth(x) == depth(last)), last)
 
@@ -351,7 +372,7 @@ def _sibling(line: str, paragraph: list[str]) -> bool:
 
 def _has_kind(line: str) -> bool:
     """Does the line have a kind to compare? (Blank lines have none; a closing bracket is of every kind, so of none.)"""
-    return bool(line.strip()) and line.strip()[0] not in ")]}"
+    return bool(line.strip()) and not _closes(line)
 
 
 _UNDERLINE_RE = re.compile(r"^\s*([=\-~^*+#`'\".:_])\1{2,}\s*$")

@@ -170,6 +170,22 @@ RULES = [
      "test('a', t => {\n\tconst x = f();\n\n\tt.is(x, 1);\n});\n\ntest('b', t => {\n\tt.pass();\n});\n",
      [("\tconst x = f();\n\tt.is(x, 1);\n", "\tconst x = f();\n\tif (x) {\n\t\tt.is(x, 1);\n\t}\n")],
      "test('a', t => {\n\tconst x = f();\n\n\tif (x) {\n\t\tt.is(x, 1);\n\t}\n});\n\ntest('b', t => {\n\tt.pass();\n});\n"),
+    # New lines that close a block opened above go on with it (in a file that never sets a closing bracket apart),
+    # as does an ``else``.
+    ("new-closing-bracket-goes-on-with-the-block-above",
+     "function f(args) {\n  var name = args[0];\n  if (execs[name]) return run(name);\n\n  return result;\n}\n",
+     [("  if (execs[name]) return run(name);\n  return result;\n",
+       "  if (typeof execs[name] != 'function') {\n    return run(name);\n  }\n  return result;\n")],
+     "function f(args) {\n  var name = args[0];\n  if (typeof execs[name] != 'function') {\n    return run(name);\n  }\n\n"
+     "  return result;\n}\n"),
+    ("new-closing-bracket-where-the-file-sets-them-apart",
+     "function f(args) {\n  var name = args[0];\n  if (execs[name]) return run(name);\n\n  return result;\n\n}\n",
+     [("  if (execs[name]) return run(name);\n  return result;\n",
+       "  if (typeof execs[name] != 'function') {\n    return run(name);\n  }\n  return result;\n")],
+     ("refused", "new lines were inserted right there")),
+    ("new-else-goes-on-with-the-statement-above", "def f(x):\n    if x:\n        y = 1\n\n    return y\n",
+     [("        y = 1\n    return y\n", "        y = 1\n    else:\n        y = 2\n    return y\n")],
+     "def f(x):\n    if x:\n        y = 1\n    else:\n        y = 2\n\n    return y\n"),
     # A new comment right above a definition is its header: the lost blank line stays above the comment.
     ("new-comment-above-a-definition-goes-with-it", "require 'a'\nrequire 'b'\n\nclass T\n  x\nend\n",
      [("require 'b'\nclass T\n", "require 'b'\n# Tests that talk to a server.\n# Slow.\nclass T\n")],
