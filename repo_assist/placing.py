@@ -212,7 +212,7 @@ def _by_shape(
     # the file never sets a closing bracket apart), which the line above is deeper than too: its block goes on.
     body = [depth(x) for x in new if not _closes(x)]
     goes_on = depth(new[0]) >= depth(top) or depth(top) > depth(bottom)
-    if goes_on and (min(body) > depth(bottom) if body else True) and not _member_after(top, new[0]):
+    if goes_on and all(d > depth(bottom) for d in body) and not _member_after(top, new[0]):
         if len(body) == len(new) or not _set_apart(g.lines, _closes):
             return 0
     if _CONTINUES_RE.match(new[0]) and depth(new[0]) <= depth(top) and not _set_apart(g.lines, _CONTINUES_RE.match):
