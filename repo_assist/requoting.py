@@ -13,7 +13,8 @@ change the bytes but not that intent:
   indentation, its trailing whitespace, its spelling where SEARCH had a typo.
   A kept line SEARCH invented (an extra blank line the file lacks) is
   dropped; a line the model moved keeps the file's spelling when the quote
-  names one file line.
+  names one file line (trailing whitespace other than it was quoted with is
+  the model's own, read as on a new line).
 * **Retyped indentation is read from the quote.** Where the model retyped
   the indentation in another unit, a line indented just like a quoted line is
   indented as that line's file line (an alignment the change of unit cannot
@@ -267,16 +268,21 @@ def _replace_lines(text: Text, s: list[str], r: list[str], m: list[int | None], 
     of_r = {j: k for k, j in enumerate(kept) if j is not None}
     # A line the model moved comes back as the file has it, when the quote names one file line.
     quoted: dict[str, set[str]] = {}
+    quoted_tails: dict[str, set[str]] = {}  # ... and the trailing whitespace SEARCH wrote on it
     for x, t in zip(s, m):
         if t is not None:
             quoted.setdefault(x.rstrip(), set()).add(lines[t])
+            quoted_tails.setdefault(x.rstrip(), set()).add(_tail(x))
     out: list[str | None] = []
     for j, line in enumerate(r):
         k = of_r.get(j)
         if k is None:
             known = quoted.get(line.rstrip(), ()) if line.strip() else ()  # a new blank line is not a moved one
             if len(known) == 1:
-                out.append(next(iter(known)))
+                # (trailing whitespace other than what it was quoted with is the model's own, read as on any new line)
+                moved = next(iter(known))
+                same_tail = _tail(line) in quoted_tails[line.rstrip()]
+                out.append(moved if same_tail else ws.written(moved.rstrip(), _tail(line), "new line"))
             else:
                 around = _around(r, j) if ws.noisy and not line.strip() else ()  # (read only for noise on a blank line)
                 out.append(ws.written(line.rstrip(), _tail(line), "new line", around))

@@ -303,6 +303,12 @@ RULES = [
     # Losing trailing whitespace is believed even from a noisy model.
     ("trailing-space-removed-by-a-noisy-model", "a = 1 \nb = 2\n", [("a = 1 \nb = 2  \n", "a = 1\nb = 2  \n")], "a = 1\nb = 2\n"),
     # A new whitespace-only line is new, not a moved copy of the file's blank line.
+    # A new line written like a quoted one (which it would come back as) keeps trailing whitespace of its own where
+    # the quote shows none to be noise: a block shifted in indentation reads as the file's lines, not as copies.
+    ("new-line-like-a-quoted-one-keeps-its-own-trailing-whitespace", "class A {\n  int f() {\n    return 0;\n  }\n}\n",
+     [("    int f() {\n      return 0;\n    }\n  }\n",
+       "    int f() {\n      return 0;\n    }\n\n    int g() {\n      return 1;\n    }  \n  }\n")],
+     "class A {\n  int f() {\n    return 0;\n  }\n\n  int g() {\n    return 1;\n  }  \n}\n"),
     ("new-whitespace-only-line-kept-as-written", "    a\n\n    b\n", [("a\n\nb\n", "a\n\n  \nb\n")], "    a\n\n  \n    b\n"),
     # Indentation retyped in another unit: new lines take the file's unit, never a mix of the two ...
     ("tabs-retyped-as-four-spaces", GO_TABS,
