@@ -53,7 +53,8 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from .spacing import (
-    COMMENT_RE, DEFINITION_RE, HABIT_SEEN, by_counts, by_room, depth, edges, ends_block, kind, meetings, shape, spacing,
+    COMMENT_RE, DEFINITION_RE, HABIT_SEEN, by_counts, by_room, closes, depth, edges, ends_block, kind, meetings, shape,
+    spacing,
 )
 from .transfer import Refusal
 
@@ -210,10 +211,10 @@ def _by_shape(
         return 0
     # They stay deeper than the line below (but for closing brackets, which end a block opened above them, where
     # the file never sets a closing bracket apart), which the line above is deeper than too: its block goes on.
-    body = [depth(x) for x in new if not _closes(x)]
+    body = [depth(x) for x in new if not closes(x)]
     goes_on = depth(new[0]) >= depth(top) or depth(top) > depth(bottom)
     if goes_on and all(d > depth(bottom) for d in body) and not _member_after(top, new[0]):
-        if len(body) == len(new) or not _set_apart(g.lines, _closes):
+        if len(body) == len(new) or not _set_apart(g.lines, closes):
             return 0
     if _CONTINUES_RE.match(new[0]) and depth(new[0]) <= depth(top) and not _set_apart(g.lines, _CONTINUES_RE.match):
         return 0  # an ``else``, ``except``, … goes on with the statement above it
@@ -304,10 +305,6 @@ def _moved(g: Gap, k: int) -> bool:
     )
 
 
-def _closes(line: str) -> bool:
-    return line.strip()[:1] in (")", "]", "}")
-
-
 def _set_apart(lines: list[str], such: Callable[[str], object]) -> bool:
     """Does the file ever put a blank line right above a line that is ``such``?"""
     return any(blanks and such(lower) for _, lower, blanks in meetings(lines))
@@ -326,7 +323,7 @@ def _header(new: list[str], level: int) -> bool:
             closer = "" if "*/" in text else closer
         elif closer == ")" and depth(line) > level:
             pass
-        elif closer == ")" and depth(line) == level and _closes(line):
+        elif closer == ")" and depth(line) == level and closes(line):
             closer = ""
         elif closer or depth(line) != level or not (COMMENT_RE.match(line) or text.startswith("@")):
             return False
@@ -360,7 +357,7 @@ def _joins(line: str, paragraph: list[str]) -> bool:
 def _head(new: list[str]) -> str:
     """The last new line, or where that closes a block the new lines opened, the line that opened it."""
     last = new[-1]
-    if not _closes(last):
+    if not closes(last):
         return last
     return next((x for x in reversed(new[:-1]) if x.strip() and depth(x) == depth(last)), last)
 
@@ -372,7 +369,7 @@ def _sibling(line: str, paragraph: list[str]) -> bool:
 
 def _has_kind(line: str) -> bool:
     """Does the line have a kind to compare? (Blank lines have none; a closing bracket is of every kind, so of none.)"""
-    return bool(line.strip()) and not _closes(line)
+    return bool(line.strip()) and not closes(line)
 
 
 _UNDERLINE_RE = re.compile(r"^\s*([=\-~^*+#`'\".:_])\1{2,}\s*$")

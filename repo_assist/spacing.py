@@ -16,8 +16,8 @@ import sys
 from collections.abc import Iterator
 
 __all__ = [
-    "COMMENT_RE", "DEFINITION_RE", "HABIT_SEEN", "blank_runs", "by_counts", "by_room", "depth", "edges", "ends_block", "kind",
-    "meetings", "shape", "spacing",
+    "COMMENT_RE", "DEFINITION_RE", "HABIT_SEEN", "blank_runs", "by_counts", "by_room", "closes", "depth", "edges", "ends_block",
+    "kind", "meetings", "shape", "spacing",
 ]
 
 HABIT_SEEN = 2  # times the file must space a pair of kinds of line the same way before that counts as its habit
@@ -82,7 +82,12 @@ def _before_definition(lines: list[str], upper: str, lower: str) -> int | None:
 
 def ends_block(line: str, following: str) -> bool:
     """Is ``line`` the end of a block ``following`` comes after: deeper, or a closing bracket as deep?"""
-    return depth(line) > depth(following) or (depth(line) == depth(following) and line.strip()[:1] in ")]}")
+    return depth(line) > depth(following) or (depth(line) == depth(following) and closes(line))
+
+
+def closes(line: str) -> bool:
+    """Does the line start with a closing bracket?"""
+    return line.strip()[:1] in (")", "]", "}")
 
 
 def _code_before(line: str, following: str) -> bool:
