@@ -268,11 +268,10 @@ def _replace_lines(text: Text, s: list[str], r: list[str], m: list[int | None], 
     of_r = {j: k for k, j in enumerate(kept) if j is not None}
     # A line the model moved comes back as the file has it, when the quote names one file line.
     quoted: dict[str, set[str]] = {}
-    quoted_tails: dict[str, set[str]] = {}  # ... and the trailing whitespace SEARCH wrote on it
     for x, t in zip(s, m):
         if t is not None:
             quoted.setdefault(x.rstrip(), set()).add(lines[t])
-            quoted_tails.setdefault(x.rstrip(), set()).add(_tail(x))
+    as_quoted = {x for x, t in zip(s, m) if t is not None}  # the quoted lines as SEARCH wrote them
     out: list[str | None] = []
     for j, line in enumerate(r):
         k = of_r.get(j)
@@ -281,8 +280,7 @@ def _replace_lines(text: Text, s: list[str], r: list[str], m: list[int | None], 
             if len(known) == 1:
                 # (trailing whitespace other than what it was quoted with is the model's own, read as on any new line)
                 moved = next(iter(known))
-                same_tail = _tail(line) in quoted_tails[line.rstrip()]
-                out.append(moved if same_tail else ws.written(moved.rstrip(), _tail(line), "new line"))
+                out.append(moved if line in as_quoted else ws.written(moved.rstrip(), _tail(line), "new line"))
             else:
                 around = _around(r, j) if ws.noisy and not line.strip() else ()  # (read only for noise on a blank line)
                 out.append(ws.written(line.rstrip(), _tail(line), "new line", around))
