@@ -16,8 +16,10 @@ would, as when a model retypes a method's body and adds a definition after
 it; or, where both units are of spaces, the block's lines nest one of its own
 steps deeper than the line above them (shifted, not one of the file's). Where a new line
 would still be indented unlike any line of the file (spaces in a file
-indented only with tabs, or the reverse), ``foreign_indent`` finds it, so the
-block is refused rather than written with mixed indentation.
+indented only with tabs), ``foreign_indent`` finds it, so the block is
+refused rather than written with mixed indentation. A tab the model wrote
+into a file of spaces is left as written: retyping loses tabs, it does not
+invent them (real commits put a tab into such files; refused, they were lost).
 """
 
 from __future__ import annotations
@@ -219,18 +221,18 @@ def _prefix_shift(file_lines: list[str], search: list[str]) -> Shift | None:
 
 
 def foreign_indent(lines: list[str], result: list[str]) -> str | None:
-    """A new line of ``result`` whose indentation the file's never looks like, if any: a tab in it where the file
-    indents only with spaces; where it indents only with tabs, one that starts with a space or puts one before a tab
-    (spaces after the tabs align, as in Go)."""
+    """A new line of ``result`` whose indentation the file's never looks like, if any: in a file indented only with
+    tabs, one that starts with a space or puts one before a tab (spaces after the tabs align, as in Go). Models lose
+    tabs when they retype lines; they do not invent them, so a tab the model wrote into a file of spaces is its own."""
     tabbed = [x for x in lines if x.startswith("\t")]
     spaced = [x for x in lines if x.startswith(" ") and x.strip()]
-    if bool(tabbed) == bool(spaced) or (spaced and any("\t" in indent_of(x) for x in spaced)):
+    if not tabbed or spaced:
         return None
     own = set(lines)
     for x in result:
         if x in own or not x.strip():
             continue
         indent = indent_of(x)
-        if (spaced and "\t" in indent) or (tabbed and (indent.startswith(" ") or " \t" in indent)):
+        if indent.startswith(" ") or " \t" in indent:
             return x
     return None

@@ -423,6 +423,11 @@ RULES = [
     # A new line indented with spaces in a file indented only with tabs, where the quote shows no retyping: refused.
     ("spaces-in-a-tab-file-without-a-retyped-quote", GO_TABS,
      [("func mian() {\n\tx := 1\n", "func main() {\n    y := 0\n\tx := 1\n")], ("refused", "indented unlike any line")),
+    # ... but a tab the model wrote into a file indented with spaces is its own (retyping loses tabs, never invents
+    # them): kept under a typo'd quote, as a commit that writes one wants.
+    ("tab-in-a-space-file-under-a-typo", C_FUNC,
+     [("    if (x) {\n        retrun 1;\n", "    if (x) {\n\tlog(x);\n        return 1;\n")],
+     C_FUNC.replace("    if (x) {\n", "    if (x) {\n\tlog(x);\n")),
     # A misquote that flattens depths the file has (its lines follow no one indentation change): refused.
     ("misquote-that-flattens-the-files-depths", '{\n  "a": {\n    "x": 1,\n    "y": 2\n  },\n  "b": 3\n}\n',
      [('  "x": 1,\n  "yy": 2\n  },\n', '  "x": 1,\n  "y": 2,\n  "z": 3\n  },\n')], ("refused", "no one consistent way")),
