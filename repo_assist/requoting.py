@@ -290,8 +290,9 @@ def _replace_lines(text: Text, s: list[str], r: list[str], m: list[int | None], 
             out.append(None)
         elif s[k] == line or s[k].rstrip() != lines[t].rstrip():
             out.append(lines[t])  # kept; or misquoted (a typo), so the file's spelling wins
-        else:
-            out.append(ws.written(lines[t].rstrip(), _tail(line), "line"))
+        else:  # (a blank line rewritten is read as a new one: by the lines around it)
+            around = _around(r, j) if ws.noisy and not line.strip() else ()
+            out.append(ws.written(lines[t].rstrip(), _tail(line), "line", around))
     return out
 
 

@@ -432,6 +432,11 @@ RULES = [
     ("misquote-that-flattens-the-files-depths", '{\n  "a": {\n    "x": 1,\n    "y": 2\n  },\n  "b": 3\n}\n',
      [('  "x": 1,\n  "yy": 2\n  },\n', '  "x": 1,\n  "y": 2,\n  "z": 3\n  },\n')], ("refused", "no one consistent way")),
     # A block that changes nothing is refused, not reported as applied: REPLACE the same as SEARCH ...
+    # A blank line the block rewrites with noise is read by the lines around it, as a new one is: an editor leaves
+    # it indented as they are (the file has blank lines of both kinds).
+    ("rewritten-blank-line-indented-as-the-lines-around-it", "def f():\n    a = 1\n    \n    b = 2\n\n\ndef g():\n    pass\n",
+     [("    a = 1 \n    \n    b = 2\n", "    a = 1 \n    \t\n    b = 3\n")],
+     "def f():\n    a = 1\n    \n    b = 3\n\n\ndef g():\n    pass\n"),
     ("block-that-changes-nothing", "a = 1\nb = 2\n", [("a = 1\n", "a = 1\n")], ("refused", "changes nothing")),
     # ... or differing from it only by trailing whitespace read as the model's noise.
     ("block-whose-only-change-is-noise", "x = 1\ny = 2\n", [("x = 1 \ny = 2\n", "x = 1 \ny = 2  \n")],
