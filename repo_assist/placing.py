@@ -11,7 +11,7 @@ block exact; ``spacing`` reads the file's blank-line habits). A lost run of line
 * one of them changed: it stays by the kept one (before a rewrite that starts a
   new definition, all of it), unless the new lines there look like the other
   side's paragraph, or the changed line was moved (it is
-  added again elsewhere), or new lines with blank lines of their own sit just
+  added again elsewhere, not edited in place into a like line), or new lines with blank lines of their own sit just
   past the kept one (one of those may be the lost line, written again);
 * new lines inserted between two kept lines: their shape must say which side
   they belong to — they end (start) with exactly as many blank lines as were
@@ -291,16 +291,16 @@ def _opens_at(lines: list[str], i: int) -> bool:
 
 def _moved(g: Gap, k: int) -> bool:
     """Does REPLACE add SEARCH line k (changed, not kept) again elsewhere: the same line, or past a kept line a
-    like one that edits no other line (unless k is edited in place into a like line: then only the same line)?"""
+    like one that edits no other line? A line edited in place into a like line is not moved, whatever REPLACE
+    adds elsewhere (a test renamed, a new one under the old name): it stays where it was."""
+    if g.partner[k] is not None and alike(g.s[k].strip(), g.r[g.partner[k]]):  # type: ignore[index]
+        return False
     lo = next((j + 1 for j in reversed(g.kept[:k]) if j is not None), 0)
     hi = next((j for j in g.kept[k + 1:] if j is not None), len(g.r))
     line = g.s[k].strip()
     edits = {j for j in g.partner if j is not None}
-    in_place = g.partner[k] is not None and alike(line, g.r[g.partner[k]])  # type: ignore[index]
     return any(
-        g.r[j].strip() == line
-        if lo <= j < hi
-        else (j not in edits and (g.r[j].strip() == line if in_place else alike(line, g.r[j])))
+        g.r[j].strip() == line if lo <= j < hi else (j not in edits and alike(line, g.r[j]))
         for j in g.added if j != g.partner[k]
     )
 

@@ -94,6 +94,15 @@ RULES = [
     # ... unless the changed neighbour was moved: added again elsewhere, it could sit on either side.
     ("lost-blank-next-to-moved-line", "first()\n\nsecond()\nthird()\n", [("first()\nsecond()\nthird()\n", "second()\nfirst()\nthird()\n")],
      ("refused", "removed and added elsewhere")),
+    # ... nor one edited in place where REPLACE writes the old line again elsewhere (a test renamed, and a new one
+    # under the old name): the like line stays where it was, and the lost lines by its kept neighbour.
+    ("lost-blank-next-to-a-line-renamed-and-written-again-below",
+     "def test_a():\n    pass\n\ndef test_null():\n    x = parse('')\n    assert x is None\n    assert ok\n",
+     [("    pass\ndef test_null():\n    x = parse('')\n    assert x is None\n    assert ok\n",
+       "    pass\ndef test_empty():\n    x = parse('')\n    assert x is None\n    assert ok\n\ndef test_null():\n"
+       "    assert parse(None) is None\n")],
+     "def test_a():\n    pass\n\ndef test_empty():\n    x = parse('')\n    assert x is None\n    assert ok\n\n"
+     "def test_null():\n    assert parse(None) is None\n"),
     # ... but a line edited in place is not moved because a like line (another entry) is added elsewhere.
     ("lost-blank-next-to-a-line-edited-in-place", KEEPERS,
      [(KEEPERS.replace("\n\n", "\n").split("\n", 2)[2],
