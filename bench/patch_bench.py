@@ -177,12 +177,20 @@ def indent_drift(hunk: Hunk, rng: random.Random) -> Hunk:
 
 
 def trailing_space(hunk: Hunk, rng: random.Random) -> Hunk:
-    """Trailing blanks on ~30% of lines (context lines carry the same in SEARCH and REPLACE), at least one in SEARCH."""
-    out = [(tag, t + rng.choice((" ", "  ", "\t")) if rng.random() < 0.3 else t) for tag, t in hunk]
+    """Trailing blanks on ~30% of lines (context lines carry the same in SEARCH and REPLACE), at least one in SEARCH.
+
+    They go before a line's carriage return (in a file of CRLF lines): a model writes them at the end of the text,
+    not after its line break.
+    """
+    out = [(tag, _add_tail(t, rng.choice((" ", "  ", "\t")))) if rng.random() < 0.3 else (tag, t) for tag, t in hunk]
     if all(out[k] == hunk[k] for k, (tag, _) in enumerate(hunk) if tag in " -"):
         k = next(k for k, (tag, _) in enumerate(hunk) if tag in " -")
-        out[k] = (hunk[k][0], hunk[k][1] + " ")
+        out[k] = (hunk[k][0], _add_tail(hunk[k][1], " "))
     return out
+
+
+def _add_tail(text: str, tail: str) -> str:
+    return text[:-1] + tail + "\r" if text.endswith("\r") else text + tail
 
 
 def file_unit(text: str) -> str | None:
