@@ -10,9 +10,10 @@ block exact; ``spacing`` reads the file's blank-line habits). A lost run of line
   its lines kept): what replaces it stays between them, as it was set apart;
 * one of them changed: it stays by the kept one (before a rewrite that starts a
   new definition, all of it), unless the new lines there look like the other
-  side's paragraph, or the changed line was moved (it is
-  added again elsewhere, not edited in place into a like line), or new lines with blank lines of their own sit just
-  past the kept one (one of those may be the lost line, written again);
+  side's paragraph, or the changed line was moved (it is added again
+  elsewhere, not edited in place into a like line), or new lines with blank
+  lines of their own sit just past the kept one (one of those may be the lost
+  line, written again);
 * new lines inserted between two kept lines: their shape must say which side
   they belong to — they end (start) with exactly as many blank lines as were
   lost and are not one more of a run of lines the file keeps together;
