@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from difflib import SequenceMatcher
 
 from .finding import find_first
 from .indentation import Units
@@ -18,8 +19,10 @@ from .transfer import Match, Refusal
 
 __all__ = ["ELISION_RE", "elision_pieces", "refuse_lazy_replace"]
 
+# Documents, whose examples leave code out with ``...`` and ``// ...`` of their own.
+_DOCUMENTS = (".md", ".markdown", ".mdx", ".rst", ".rdoc", ".adoc", ".asciidoc", ".txt")
 # Where a bare ``...`` line is code or prose: Python's Ellipsis, an omission in documentation.
-_BARE_ELLIPSIS_FILES = (".py", ".pyi", ".md", ".markdown", ".mdx", ".rst", ".rdoc", ".adoc", ".asciidoc", ".txt")
+_BARE_ELLIPSIS_FILES = (".py", ".pyi", *_DOCUMENTS)
 # An elision line: a bare ``...`` or a comment that is only an ellipsis, an ellipsis closed by another
 # ("# ... existing code ..."), or an ellipsis and a few words saying code is left out ("// ... rest of the
 # function"). A comment that goes on in prose ("// ... else delete the first two items") is a real comment,
@@ -40,15 +43,37 @@ def refuse_lazy_replace(path: str, lines: list[str], search: list[str], replace:
 
     Applying it would delete the elided code. A bare ``...`` line is Python's
     Ellipsis statement and common in documentation examples, so it is allowed
-    in Python and prose files, and in any file that already has such a line.
+    in Python and prose files, and in any file that already has such a line;
+    in a document, so is any ellipsis line amid new lines of a REPLACE that
+    keeps every SEARCH line (see ``_elides_code``).
     """
     extra = [r for r in replace if ELISION_RE.match(r)]
     bare = [r for r in extra if r.strip() in ("...", "…")]
     # (the file is read only when REPLACE has a bare one)
     if bare and (path.endswith(_BARE_ELLIPSIS_FILES) or any(x.strip() in ("...", "…") for x in lines)):
         extra = [r for r in extra if r not in bare]
-    if len(extra) > sum(1 for s in search if ELISION_RE.match(s)):
+    if len(extra) > sum(1 for s in search if ELISION_RE.match(s)) and (
+        not path.endswith(_DOCUMENTS) or _elides_code(search, replace)
+    ):
         raise Refusal("REPLACE elides code with `...` that SEARCH spells out; write the new lines in full")
+
+
+def _elides_code(search: list[str], replace: list[str]) -> bool:
+    """Does an elision line of a document's REPLACE stand for code? Not where REPLACE writes every SEARCH line (in
+    order) and each such line sits amid new lines (``// ...`` in the body of a new example): there it elides
+    nothing SEARCH spells out, and is the example's own text."""
+    matcher = SequenceMatcher(None, [x.strip() for x in search], [x.strip() for x in replace], autojunk=False)
+    kept = {j for tag, _, _, j1, j2 in matcher.get_opcodes() if tag == "equal" for j in range(j1, j2)}
+    if len(kept) < len(search):
+        return True
+    for j, line in enumerate(replace):
+        if j in kept or not ELISION_RE.match(line):
+            continue
+        above = next((i for i in range(j - 1, -1, -1) if replace[i].strip()), None)
+        below = next((i for i in range(j + 1, len(replace)) if replace[i].strip()), None)
+        if any(i is None or i in kept or ELISION_RE.match(replace[i]) for i in (above, below)):
+            return True
+    return False
 
 
 def elision_pieces(

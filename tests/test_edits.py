@@ -705,6 +705,27 @@ def test_bare_ellipsis_is_content_where_the_file_already_has_one() -> None:
     assert result.failed and "elides code" in result.failed[0].reason
 
 
+def test_ellipsis_comment_in_a_new_document_example_is_its_text() -> None:
+    # A guide gains an example whose function bodies are `// ...`: every quoted line is kept and each `// ...` sits
+    # amid new lines, so it elides nothing SEARCH spells out (a real commit's upgrade guide).
+    doc = "# Upgrade Guide\n\n### 0.12 -> 0.13\n\nText.\n"
+    example = "```js\n{\n  onUploadProgress: function (event) {\n    // ...\n  },\n}\n```\n\n"
+    new = "# Upgrade Guide\n\n### 0.13 -> 0.14\n\n" + example + "### 0.12 -> 0.13\n"
+    result = apply_blocks({"GUIDE.md": doc}, [EditBlock("GUIDE.md", "# Upgrade Guide\n\n### 0.12 -> 0.13\n", new)])
+    assert not result.failed, [f.reason for f in result.failed]
+    assert result.new_files["GUIDE.md"] == new + "\nText.\n"
+    # ... but not next to a quoted line (it would stand for the lines after it), nor where a quoted line is dropped,
+    # nor in code (a lazy model's `// ...` amid the new lines of a function it quoted only the head of).
+    for path, search, replace in (
+        ("GUIDE.md", "# Upgrade Guide\n", "# Upgrade Guide\n// ... existing text ...\nNew line.\n"),
+        ("GUIDE.md", "### 0.12 -> 0.13\n\nText.\n", "### 0.12 -> 0.13\n\n```js\nf();\n// ...\ng();\n```\n"),
+        ("app.js", "function f() {\n", "function f() {\n  log();\n  // ...\n  return x;\n"),
+    ):
+        files = {path: doc if path.endswith(".md") else "function f() {\n  a();\n}\n"}
+        result = apply_blocks(files, [EditBlock(path, search, replace)])
+        assert result.failed and "elides code" in result.failed[0].reason, (path, replace)
+
+
 def test_failed_elision_falls_back_to_fuzzy_for_a_stub_file() -> None:
     text = "class P(Protocol):\n    def f(self):\n        ...\n\n    def g(self):\n        ...\n"
     search = "    def f(self):\n        ...\n\n    def q(self):\n        ...\n"
