@@ -21,6 +21,7 @@ __all__ = ["ELISION_RE", "elision_pieces", "refuse_lazy_replace"]
 
 # Documents, whose examples leave code out with ``...`` and ``// ...`` of their own.
 _DOCUMENTS = (".md", ".markdown", ".mdx", ".rst", ".rdoc", ".adoc", ".asciidoc", ".txt")
+_FENCE_RE = re.compile(r"^\s*(?:`{3,}|~{3,})")  # a Markdown code fence opening or closing
 # Where a bare ``...`` line is code or prose: Python's Ellipsis, an omission in documentation.
 _BARE_ELLIPSIS_FILES = (".py", ".pyi", *_DOCUMENTS)
 # An elision line: a bare ``...`` or a comment that is only an ellipsis, an ellipsis closed by another
@@ -60,8 +61,8 @@ def refuse_lazy_replace(path: str, lines: list[str], search: list[str], replace:
 
 def _elides_code(search: list[str], replace: list[str]) -> bool:
     """Does an elision line of a document's REPLACE stand for code? Not where REPLACE writes every SEARCH line (in
-    order) and each such line sits amid new lines (``// ...`` in the body of a new example): there it elides
-    nothing SEARCH spells out, and is the example's own text."""
+    order) and each such line sits amid new lines, in an example (indented, or inside a code fence): ``// ...`` in
+    the body of a new example elides nothing SEARCH spells out, and is the example's own text."""
     matcher = SequenceMatcher(None, [x.strip() for x in search], [x.strip() for x in replace], autojunk=False)
     kept = {j for tag, _, _, j1, j2 in matcher.get_opcodes() if tag == "equal" for j in range(j1, j2)}
     if len(kept) < len(search):
@@ -69,6 +70,8 @@ def _elides_code(search: list[str], replace: list[str]) -> bool:
     for j, line in enumerate(replace):
         if j in kept or not ELISION_RE.match(line):
             continue
+        if not line[:1].isspace() and sum(1 for x in replace[:j] if _FENCE_RE.match(x)) % 2 == 0:
+            return True  # (prose, not an example)
         above = next((i for i in range(j - 1, -1, -1) if replace[i].strip()), None)
         below = next((i for i in range(j + 1, len(replace)) if replace[i].strip()), None)
         if any(i is None or i in kept or ELISION_RE.match(replace[i]) for i in (above, below)):

@@ -714,10 +714,11 @@ def test_ellipsis_comment_in_a_new_document_example_is_its_text() -> None:
     result = apply_blocks({"GUIDE.md": doc}, [EditBlock("GUIDE.md", "# Upgrade Guide\n\n### 0.12 -> 0.13\n", new)])
     assert not result.failed, [f.reason for f in result.failed]
     assert result.new_files["GUIDE.md"] == new + "\nText.\n"
-    # ... but not next to a quoted line (it would stand for the lines after it), nor where a quoted line is dropped,
-    # nor in code (a lazy model's `// ...` amid the new lines of a function it quoted only the head of).
+    # ... but not next to a quoted line (it would stand for the lines after it), nor in the document's prose, nor
+    # where a quoted line is dropped, nor in code (a lazy model's `// ...` amid a function it quoted the head of).
     for path, search, replace in (
         ("GUIDE.md", "# Upgrade Guide\n", "# Upgrade Guide\n// ... existing text ...\nNew line.\n"),
+        ("GUIDE.md", "# Upgrade Guide\n", "# Upgrade Guide\n\nNew text.\n<!-- ... rest unchanged ... -->\nMore.\n"),
         ("GUIDE.md", "### 0.12 -> 0.13\n\nText.\n", "### 0.12 -> 0.13\n\n```js\nf();\n// ...\ng();\n```\n"),
         ("app.js", "function f() {\n", "function f() {\n  log();\n  // ...\n  return x;\n"),
     ):
