@@ -224,9 +224,7 @@ def foreign_indent(lines: list[str], result: list[str]) -> str | None:
     """A new line of ``result`` whose indentation the file's never looks like, if any: in a file indented only with
     tabs, one that starts with a space or puts one before a tab (spaces after the tabs align, as in Go). Models lose
     tabs when they retype lines; they do not invent them, so a tab the model wrote into a file of spaces is its own."""
-    tabbed = [x for x in lines if x.startswith("\t")]
-    spaced = [x for x in lines if x.startswith(" ") and x.strip()]
-    if not tabbed or spaced:
+    if not any(x.startswith("\t") for x in lines) or any(x.startswith(" ") and x.strip() for x in lines):
         return None
     own = set(lines)
     for x in result:

@@ -294,11 +294,11 @@ def _moved(g: Gap, k: int) -> bool:
     """Does REPLACE add SEARCH line k (changed, not kept) again elsewhere: the same line, or past a kept line a
     like one that edits no other line? A line edited in place into a like line is not moved, whatever REPLACE
     adds elsewhere (a test renamed, a new one under the old name): it stays where it was."""
-    if g.partner[k] is not None and alike(g.s[k].strip(), g.r[g.partner[k]]):  # type: ignore[index]
+    line = g.s[k].strip()
+    if g.partner[k] is not None and alike(line, g.r[g.partner[k]]):  # type: ignore[index]
         return False
     lo = next((j + 1 for j in reversed(g.kept[:k]) if j is not None), 0)
     hi = next((j for j in g.kept[k + 1:] if j is not None), len(g.r))
-    line = g.s[k].strip()
     edits = {j for j in g.partner if j is not None}
     return any(
         g.r[j].strip() == line if lo <= j < hi else (j not in edits and alike(line, g.r[j]))
