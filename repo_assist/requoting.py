@@ -5,7 +5,9 @@ which file line each SEARCH line stands for; what the block then asks for is
 a separate question. The model's intended change is its SEARCH → REPLACE
 difference, lines aligned with trailing blanks ignored (lines SEARCH left out
 take part in that alignment as lines nothing matches, so the two lines a lost
-blank line separated are not glued together). Models misquote in ways that
+blank line separated are not glued together; where new lines could be read as
+inserted on either side of kept lines written like their edge, the kept lines
+are the ones written byte for byte as quoted). Models misquote in ways that
 change the bytes but not that intent:
 
 * **A kept line keeps the file's bytes.** A line written the same on both
@@ -134,7 +136,48 @@ def _align(s: list[str], r: list[str], gaps: list[tuple[int, int, range]]) -> tu
             )
             for i, j in [(i, i) for i in range(len(old))] if in_order else similar:
                 partner[old[i]] = j1 + j
+    _slide_to_same_bytes(s, r, kept, partner)
     return kept, partner
+
+
+def _slide_to_same_bytes(s: list[str], r: list[str], kept: list[int | None], partner: list[int | None]) -> None:
+    """Slide each run of new lines along the kept lines written like its edge to where the kept lines are written
+    byte for byte as quoted.
+
+    New lines that begin as the kept lines after them do (a new method and its blank line inserted after a
+    blank line) may be read as inserted before or after those lines; the diff picks one. Where the quote's
+    trailing whitespace tells them apart, the lines written just as SEARCH quoted them are the kept ones, and
+    the others the model's new lines (their whitespace then read as any new line's).
+    """
+    owner = {j: k for k, j in enumerate(kept) if j is not None}
+    edited = {j for j in partner if j is not None} - set(owner)
+    j = 0
+    while j < len(r):
+        if j in owner or j in edited:
+            j += 1
+            continue
+        a = j
+        while j < len(r) and j not in owner and j not in edited:
+            j += 1
+        for step in (1, -1):  # down: the kept line below moves to the run's top; up: the one above to its bottom
+            moves, gain, best, d = [], 0, (0, 0), 0
+            while True:
+                src, dst = (j + d, a + d) if step == 1 else (a - 1 - d, j - 1 - d)
+                if not (0 <= src < len(r) and src in owner and r[src].rstrip() == r[dst].rstrip()):
+                    break
+                k = owner[src]
+                gain += (r[dst] == s[k]) - (r[src] == s[k])
+                moves.append((k, src, dst))
+                d += 1
+                if gain > best[0]:
+                    best = (gain, d)
+            for k, src, dst in moves[: best[1]]:
+                del owner[src]
+                owner[dst] = k
+                kept[k] = partner[k] = dst
+            if best[1]:
+                j += best[1] if step == 1 else 0  # (the run now ends further down)
+                break
 
 
 def _shifted(shift: Shift, search: list[str], replace: list[str], quoted_as: dict[str, str | None]) -> tuple[list[str], list[str]]:

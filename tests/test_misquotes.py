@@ -309,6 +309,11 @@ RULES = [
     # ... but whitespace a stray keystroke leaves is noise even where the lines around are that deep.
     ("trailing-noise-on-a-blank-line-one-stray-deep", "if x {\n\ta()\n\tb()\n}\n",
      [("\ta() \n\tb()\n", "\ta() \n\t\n\tc()\n\tb()\n")], "if x {\n\ta()\n\n\tc()\n\tb()\n}\n"),
+    # New lines inserted after a kept line they also end with are read as inserted after it, where the model wrote
+    # the kept line just as quoted (its noise too) and the new one plainly: the noise is no new line's to weigh.
+    ("new-lines-slide-to-the-kept-line-written-as-quoted", "class A {\n  void a() {\n  }\n\n  void b() {\n  }\n  \n}\n",
+     [("  }\n  \n  void b() {\n", "  }\n  \n  void c() {\n  }\n\n  void b() {\n")],
+     "class A {\n  void a() {\n  }\n\n  void c() {\n  }\n\n  void b() {\n  }\n  \n}\n"),
     # Losing trailing whitespace is believed even from a noisy model.
     ("trailing-space-removed-by-a-noisy-model", "a = 1 \nb = 2\n", [("a = 1 \nb = 2  \n", "a = 1\nb = 2  \n")], "a = 1\nb = 2\n"),
     # A new whitespace-only line is new, not a moved copy of the file's blank line.
