@@ -98,9 +98,10 @@ def refactor(ws: Workspace, instruction: str, *, model: str | None = None, api_b
                 messages += [{"role": "assistant", "content": text},
                              {"role": "user", "content": "Answer only with SEARCH/REPLACE blocks in the format described."}]
                 continue
-            if not res.failed:
+            if not res.failed and not res.problems:
                 break
-            messages += [{"role": "assistant", "content": text}, {"role": "user", "content": retry_message(res.failed)}]
+            messages += [{"role": "assistant", "content": text},
+                         {"role": "user", "content": retry_message(res.failed, res.problems)}]
         assert res is not None
         return RefactorResult(instruction, with_warnings(ws, res, outliner), responses, plan, conv.model)
     finally:

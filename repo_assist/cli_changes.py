@@ -27,10 +27,12 @@ def _report(res, args: argparse.Namespace, extra: dict | None = None) -> int:
     else:
         for f in engine.failed:
             print(f"repo-assist: refused: {f.block.path}: {f.reason}", file=sys.stderr)
+        for problem in engine.problems:
+            print(f"repo-assist: refused: {problem}", file=sys.stderr)
         for w in (engine.patch.warnings if engine.patch else ()):
             print(f"repo-assist: warning: {w}", file=sys.stderr)
     if not engine.ok:
-        why = (engine.failed[0].reason if engine.failed else
+        why = (engine.failed[0].reason if engine.failed else engine.problems[0] if engine.problems else
                engine.patch.check_output.splitlines()[-1] if engine.patch and engine.patch.check_output else
                "the edits change nothing")
         raise PatchError(f"no patch that applies: {why}", "nothing was written; see the refused blocks above")

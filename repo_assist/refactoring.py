@@ -38,7 +38,9 @@ class EngineResult:
 
     @property
     def ok(self) -> bool:
-        return self.patch is not None and self.patch.applies and not self.failed
+        """A patch that applies and does all the answer asked: no block refused, none unreadable (a block cut off
+        or without a path would otherwise leave half a refactor looking whole)."""
+        return self.patch is not None and self.patch.applies and not self.failed and not self.problems
 
     def to_dict(self) -> dict:
         return {
@@ -137,9 +139,10 @@ def _first_use(text: str, word: re.Pattern, defines: re.Pattern) -> int | None:
     return next((i for i, line in enumerate(text.splitlines()) if word.search(line) and not defines.search(line)), None)
 
 
-def retry_message(failed: list[BlockFailure]) -> str:
+def retry_message(failed: list[BlockFailure], problems: list[str] = ()) -> str:
     parts = []
     for f in failed:
         near = f"closest lines (from line {f.nearest_line}):\n```\n{f.nearest}```" if f.nearest else "no close lines found"
         parts.append(f"{f.block.path}: {f.reason}\nyour SEARCH was:\n```\n{f.block.search}```\n{near}")
+    parts += [f"{problem}: send this block again, whole, after its file path" for problem in problems]
     return prompts.render("refactor_retry", failures="\n\n".join(parts))

@@ -209,6 +209,20 @@ def test_patch_that_cannot_apply_is_exit_4_and_writes_nothing(repo, tmp_path, ca
     assert snapshot(repo) == before
 
 
+def test_a_block_cut_off_is_exit_4_not_half_a_patch(repo, tmp_path, capsys):
+    # The answer stopped inside its last block (the model hit its token limit): the blocks before it apply, but
+    # the patch would be half the refactor, so none is printed and the unreadable block is named.
+    before = snapshot(repo)
+    resp = _write(tmp_path / "cut.md", RENAME[: RENAME.index("from billing import grand_total")])
+    code, out, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(repo))
+    assert code == 4 and out == "", err
+    assert "refused: block 3" in err and "not closed" in err
+    code, out, _ = run(capsys, "patch", "--from-response", str(resp), "--repo", str(repo), "--json")
+    data = json.loads(out)
+    assert code == 4 and data["applied"] and len(data["problems"]) == 1, data
+    assert snapshot(repo) == before
+
+
 def test_apply_refuses_dirty_targets_unless_forced(repo, tmp_path, capsys):
     resp = tmp_path / "resp.md"
     resp.write_text(RENAME)
@@ -241,6 +255,20 @@ def test_refactor_end_to_end_with_a_model_server_and_one_retry(repo, capsys, mon
         retry = fake.chat_requests()[1]["messages"][-1]["content"]
         assert "did not match" in retry and "def totals(rows, tax_rate):" in retry
     assert "grand_total" not in (repo / "billing.py").read_text()  # not applied without --apply
+
+
+def test_refactor_retries_a_block_cut_off(repo, capsys, monkeypatch):
+    cut_off = RENAME[: RENAME.index("from billing import grand_total")]
+    with FakeOllama(replies=[cut_off, RENAME]) as fake:
+        monkeypatch.setenv("OLLAMA_HOST", fake.host)
+        code, out, err = run(capsys, "refactor", "rename total to grand_total everywhere", "--repo", str(repo),
+                             "--model", "ollama/tiny", "--json")
+        assert code == 0, err
+        data = json.loads(out)
+        assert data["applies"] and data["attempts"] == 2 and not data["problems"], data
+        assert sorted(data["files"]) == ["billing.py", "main.py"]
+        retry = fake.chat_requests()[1]["messages"][-1]["content"]
+        assert "block 3" in retry and "not closed" in retry and "send this block again" in retry
 
 
 def test_refactor_with_the_embedded_model_runs_end_to_end(repo, capsys, monkeypatch):
