@@ -18,9 +18,10 @@ on the head line (``<<<<<<< SEARCH src/app.py``) or in a sentence, put prose
 between blocks, drop the path on the second block for the same file, or
 write the path with a prefix the repository does not have
 (``repo/src/app.py``, ``./src/app.py``, an absolute path) or in other case.
-All of that is recoverable. What the parser must never do is invent an
-edit: a block it cannot attribute to a path, or one that is not closed, is
-an error, not a guess. Path *safety* is not decided here (see
+All of that is recoverable, and so is a first block with no path at all
+when the caller can say which one file its SEARCH is found in (``locate``).
+What the parser must never do is invent an edit: a block it cannot
+attribute to a path, or one that is not closed, is an error, not a guess. Path *safety* is not decided here (see
 ``patch.safe_path``). An answer with no block at all may be a unified diff,
 read hunk by hunk as edits (see ``udiff``), or an ``apply_patch`` envelope
 (see ``applypatch``).
@@ -29,7 +30,7 @@ read hunk by hunk as edits (see ``udiff``), or an ``apply_patch`` envelope
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from .applypatch import read_apply_patch, writes_apply_patch
@@ -62,10 +63,12 @@ _LOOKBACK = 3  # non-blank lines searched above a block for its path, as Aider d
 
 @dataclass(frozen=True, slots=True)
 class ParsedEdits:
-    """Every block that parsed, and a one-line description of each that did not."""
+    """Every block that parsed, a one-line description of each that did not, and what was read between the lines
+    (a path found by the block's SEARCH)."""
 
     blocks: tuple[EditBlock, ...]
     problems: tuple[str, ...]
+    notes: tuple[str, ...] = ()
 
 
 def parse_blocks(response: str, known_paths: Collection[str] = ()) -> list[EditBlock]:
@@ -92,9 +95,15 @@ def parse_blocks(response: str, known_paths: Collection[str] = ()) -> list[EditB
     return list(parsed.blocks)
 
 
-def parse_edits(response: str, known_paths: Collection[str] = ()) -> ParsedEdits:
-    """Lenient parse: the blocks that are well formed plus the problems found."""
+def parse_edits(response: str, known_paths: Collection[str] = (),
+                locate: Callable[[str], str | None] | None = None) -> ParsedEdits:
+    """Lenient parse: the blocks that are well formed plus the problems found.
+
+    ``locate(search)``: for a block the answer names no path for (none above it, none before it), the one file
+    its SEARCH applies to, or None; without it such a block is a problem.
+    """
     known = frozenset(known_paths)
+    notes: list[str] = []
     lines = response.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     blocks: list[EditBlock] = []
     problems: list[str] = []
@@ -120,8 +129,13 @@ def parse_edits(response: str, known_paths: Collection[str] = ()) -> ParsedEdits
         raw_path = (inline and _clean_path(inline, known)) or _find_path(lines, i, last_end, known)
         if raw_path is None:
             raw_path = prev_path
+        if raw_path is None and search.strip() and locate is not None:
+            raw_path = locate(search)
+            if raw_path is not None:
+                notes.append(f"block {number} (line {i + 1}) names no file; its SEARCH is found only in {raw_path}")
         if raw_path is None:
-            problems.append(f"block {number} (line {i + 1}): no file path before it")
+            problems.append(f"block {number} (line {i + 1}): no file path before it"
+                            + (" (and its SEARCH is not found in exactly one file)" if locate and search.strip() else ""))
         else:
             path = resolve_path(raw_path, known, creating=not search)
             blocks.append(EditBlock(path=path, search=search, replace=replace))
@@ -135,7 +149,7 @@ def parse_edits(response: str, known_paths: Collection[str] = ()) -> ParsedEdits
             edits, problems = read_diff(lines, lambda head, after: _find_path(lines, head, after, known))
         blocks = [EditBlock(resolve_path(e.path, known, creating=e.creating), e.search, e.replace, e.line, e.within)
                   for e in edits]
-    return ParsedEdits(tuple(blocks), tuple(problems))
+    return ParsedEdits(tuple(blocks), tuple(problems), tuple(notes))
 
 
 def _read_block(lines: list[str], head: int) -> tuple[str, str, int, str]:

@@ -44,7 +44,7 @@ from .requoting import requote
 from .scopes import named_scope
 from .transfer import Match, Refusal, Shift, Text, block_lines, transfer
 
-__all__ = ["ALL_LEVELS", "ApplyResult", "BlockFailure", "apply_blocks", "DEFAULT_FUZZY_THRESHOLD"]
+__all__ = ["ALL_LEVELS", "ApplyResult", "BlockFailure", "apply_blocks", "DEFAULT_FUZZY_THRESHOLD", "found_once"]
 
 DEFAULT_FUZZY_THRESHOLD = 0.92
 ALL_LEVELS = ("exact", "whitespace", "indent", "blank-lines", "elision", "fuzzy")
@@ -135,6 +135,15 @@ def apply_blocks(
         if places > 1:
             done_as_copy.update((j, how) for j in copies)
     return ApplyResult(new_files=current, applied=applied, failed=failed)
+
+
+def found_once(content: str, search: str, levels: Collection[str] = ALL_LEVELS) -> bool:
+    """Whether the cascade finds ``search`` in exactly one place of ``content`` (what it would change aside)."""
+    lines = block_lines(search)
+    if not lines:
+        return False
+    text = Text.parse(content)
+    return len(find_first(text.lines, lines, 0, levels, Units.read(text.lines, lines, lines))[0]) == 1
 
 
 _WHOLE_FILE_KEPT = 0.8  # share of a file's lines an answer with empty SEARCH must keep, in order, to be the file rewritten

@@ -9,16 +9,17 @@ nearest actual lines, renders a git-style diff and checks it with
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import prompts
 from .diffs import make_diff
 from .edits import parse_edits
-from .errors import PatchError
-from .matching import ApplyResult, BlockFailure, apply_blocks
+from .errors import PatchError, UnsafePathError
+from .matching import ApplyResult, BlockFailure, apply_blocks, found_once
 from .outline import Outliner
-from .patch import check, load_targets
+from .gitrepo import run_git
+from .patch import check, load_targets, read_text, safe_path
 from .records import EditBlock, Patch
 
 
@@ -58,7 +59,7 @@ class EngineResult:
 def run_engine(root: Path, response: str, known_paths, *, outliner: Outliner | None = None,
                prior: EngineResult | None = None) -> EngineResult:
     """Apply the blocks of ``response`` (on top of ``prior``'s result when retrying)."""
-    parsed = parse_edits(response, known_paths)
+    parsed = parse_edits(response, known_paths, locate=lambda search: locate(root, search))
     if not parsed.blocks:
         why = parsed.problems[0] if parsed.problems else "the response holds no SEARCH/REPLACE block (nor diff hunk)"
         raise PatchError(why, "the model must answer with edit blocks (see prompts/edit_format.md)")
@@ -84,7 +85,30 @@ def run_engine(root: Path, response: str, known_paths, *, outliner: Outliner | N
     if changed:
         diff = make_diff({p: old.get(p) for p in sorted(changed)}, {p: new[p] for p in sorted(changed)})
         patch = check(root, diff, parse_errors=outliner.parse_errors)
+        patch = replace(patch, warnings=parsed.notes + patch.warnings)
     return EngineResult(patch, list(blocks), applied, failed, list(parsed.problems), old, new)
+
+
+def locate(root: Path, search: str, *, most: int = 20) -> str | None:
+    """The one file a block that names none is for: of the tracked files holding its longest lines (indexed or
+    not), the only one its SEARCH is found in (by the same matching cascade). None when none or several are."""
+    lines = sorted({x.strip() for x in search.splitlines() if len(x.strip()) > 3}, key=len, reverse=True)[:3]
+    if not lines:
+        return None
+    args = ["grep", "-l", "-I", "-F", "--no-color"] + [a for x in lines for a in ("-e", x)]
+    proc = run_git(args, root, check=False)
+    found = proc.stdout.decode("utf-8", "replace").splitlines()
+    if len(found) > most:  # lines that common say nothing of which file is meant
+        return None
+    fits = []
+    for path in found:
+        try:
+            text = read_text(root, safe_path(root, path))
+        except UnsafePathError:  # (a tracked symlink out of the repository is never edited)
+            continue
+        if text is not None and found_once(text, search):
+            fits.append(path)
+    return fits[0] if len(fits) == 1 else None
 
 
 def renamed_symbols(res: EngineResult, outliner: Outliner) -> dict[str, str]:

@@ -223,6 +223,25 @@ def test_a_block_cut_off_is_exit_4_not_half_a_patch(repo, tmp_path, capsys):
     assert snapshot(repo) == before
 
 
+def test_a_block_naming_no_file_goes_to_the_one_file_its_search_is_in(repo, tmp_path, capsys):
+    # A small model dropped the path: the one file SEARCH is found in (indentation misquoted) takes the block, and
+    # the diff says so; where two files hold SEARCH, or none does, the block stays unreadable.
+    block = "```python\n<<<<<<< SEARCH\ndef report(lines):\n  return \"total: %s\" % total(lines)\n=======\n" \
+            "def report(lines):\n  return \"sum: %s\" % total(lines)\n>>>>>>> REPLACE\n```\n"
+    resp = _write(tmp_path / "nopath.md", "Here it is:\n\n" + block)
+    code, out, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(repo))
+    assert code == 0, err
+    assert '+    return "sum: %s" % total(lines)' in out and out.startswith("diff --git a/billing.py")
+    assert "names no file; its SEARCH is found only in billing.py" in err
+    (repo / "copy.py").write_text(BILLING)
+    git(repo, "add", "copy.py")
+    code, out, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(repo))
+    assert code == 4 and out == "" and "no file path before it" in err
+    resp = _write(tmp_path / "nowhere.md", block.replace("def report(lines):\n  return", "def other():\n  return", 1))
+    code, out, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(repo))
+    assert code == 4 and out == "" and "no file path before it" in err
+
+
 def test_apply_refuses_dirty_targets_unless_forced(repo, tmp_path, capsys):
     resp = tmp_path / "resp.md"
     resp.write_text(RENAME)
