@@ -16,7 +16,8 @@ checkout). The *unified-diff* row writes the unperturbed hunks as a model's
 diff instead (wrong start lines, wrong or missing counts in half the hunks,
 blank context lines missing their space); its alternative is ``git apply``
 on that diff as written. The *apply-patch* row writes them in the
-``apply_patch`` envelope OpenAI's open-weight models use. The *retyped-indent* row retypes the blocks'
+``apply_patch`` envelope OpenAI's open-weight models use; the *whole-file* row writes each changed file out
+whole, fenced under its path (the commit's own files, so any miss is the reader's). The *retyped-indent* row retypes the blocks'
 indentation in another unit, as models do (a tab-indented file quoted with
 two or four spaces, a space-indented one with tabs or the other width).
 Each case is *exact* (result == the commit's files), *refused* (the engine
@@ -53,12 +54,12 @@ MAX_FILE_BYTES = 300_000
 ELISION_RUN = 5  # an inner unchanged run this long or longer gets elided
 PERTURBATIONS = (
     "clean", "indent", "trailing-space", "blank-lines", "elision", "typo", "path-prefix", "mixed", "unified-diff", "retyped-indent",
-    "apply-patch",
+    "apply-patch", "whole-file",
 )
 # The rows the perturbed figure sums (unified-diff is a format, not a misquote; retyped-indent came later and is
 # kept out so that the figure stays comparable with earlier runs).
 MISQUOTES = ("indent", "trailing-space", "blank-lines", "elision", "typo", "path-prefix", "mixed")
-OWN_RNG = ("unified-diff", "retyped-indent", "apply-patch")  # rows drawing from a generator of their own (added later: see main)
+OWN_RNG = ("unified-diff", "retyped-indent", "apply-patch", "whole-file")  # rows drawing from a generator of their own (added later: see main)
 UNIQUE_CONTEXTS = (3, 6, 12, 24)  # lines of context tried, least first, until every SEARCH is unique in its file
 WRONG_PREFIXES = ("./", "repo/", "/home/user/project/")
 
@@ -303,13 +304,15 @@ def perturb(case: Case, name: str, rng: random.Random) -> list[tuple[str, Hunk]]
                 new = trailing_space(indent_drift(lose_blank_lines(hunk, rng) or hunk, rng), rng)
             touched |= new is not None and new != hunk
             out.append((path, new if new is not None else hunk))
-    if name in ("clean", "path-prefix", "unified-diff", "apply-patch"):
+    if name in ("clean", "path-prefix", "unified-diff", "apply-patch", "whole-file"):
         return out
     return out if touched else None
 
 
-def render(blocks: list[tuple[str, Hunk]], name: str, rng: random.Random) -> str:
+def render(blocks: list[tuple[str, Hunk]], name: str, rng: random.Random, new: dict[str, str] | None = None) -> str:
     """A model-style answer: prose, a path line (sometimes omitted when repeated), fenced blocks."""
+    if name == "whole-file":
+        return render_whole_files(new or {}, rng)
     if name == "unified-diff":
         return render_diff(blocks, rng)
     if name == "apply-patch":
@@ -370,6 +373,17 @@ def render_apply_patch(blocks: list[tuple[str, Hunk]], rng: random.Random) -> st
             lines.append(rng.choice(("@@", f"@@ {first}".rstrip())))
             lines += diff_lines(hunk, drop_space)
     return "Here is the patch.\n\n```\n" + "\n".join([*lines, "*** End Patch"]) + "\n```\n"
+
+
+def render_whole_files(new: dict[str, str], rng: random.Random) -> str:
+    """Each changed file written out whole in a fence under its path, as models fall back to doing; a file that
+    holds fences itself gets a longer fence half the time (the rest, fences inside a fence, as models write them)."""
+    parts = ["Here are the updated files.\n"]
+    for path, text in new.items():
+        fence = "````" if "```" in text and rng.random() < 0.5 else "```"
+        parts.append(f"{rng.choice((path, f'`{path}`', f'**{path}**'))}\n{fence}{rng.choice(('', 'text'))}\n"
+                     f"{text.replace(chr(13), '')}{'' if text.endswith(chr(10)) else chr(10)}{fence}\n")
+    return "\n".join(parts)
 
 
 # --- running -------------------------------------------------------------------------
@@ -449,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
             blocks = perturb(case, name, r)
             if blocks is None:
                 continue
-            answer = render(blocks, name, r)
+            answer = render(blocks, name, r, case.new)
             for engine, levels in (("engine", ALL_LEVELS), ("exact-only", ("exact",))):
                 started = time.perf_counter()
                 outcome, hows, diff, kind = run_case(repo, case, answer, levels)

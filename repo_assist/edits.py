@@ -23,8 +23,8 @@ when the caller can say which one file its SEARCH is found in (``locate``).
 What the parser must never do is invent an edit: a block it cannot
 attribute to a path, or one that is not closed, is an error, not a guess. Path *safety* is not decided here (see
 ``patch.safe_path``). An answer with no block at all may be a unified diff,
-read hunk by hunk as edits (see ``udiff``), or an ``apply_patch`` envelope
-(see ``applypatch``).
+read hunk by hunk as edits (see ``udiff``), an ``apply_patch`` envelope
+(see ``applypatch``), or files written out whole (see ``wholefile``).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from .applypatch import read_apply_patch, writes_apply_patch
 from .errors import PatchError
 from .records import EditBlock
 from .udiff import read_diff
+from .wholefile import read_whole_files
 
 __all__ = ["ParsedEdits", "parse_blocks", "parse_edits", "resolve_path", "render_blocks"]
 
@@ -147,6 +148,9 @@ def parse_edits(response: str, known_paths: Collection[str] = (),
             edits, problems = read_apply_patch(lines)
         else:
             edits, problems = read_diff(lines, lambda head, after: _find_path(lines, head, after, known))
+        if not edits and not problems:  # ... or written each file out whole, fenced under its path
+            edits = read_whole_files(lines, lambda head, after: _find_path(lines, head + 1, after, known),
+                                     lambda path: resolve_path(path, known) in known)
         blocks = [EditBlock(resolve_path(e.path, known, creating=e.creating), e.search, e.replace, e.line, e.within)
                   for e in edits]
     return ParsedEdits(tuple(blocks), tuple(problems), tuple(notes))

@@ -147,20 +147,31 @@ def found_once(content: str, search: str, levels: Collection[str] = ALL_LEVELS) 
 
 
 _WHOLE_FILE_KEPT = 0.8  # share of a file's lines an answer with empty SEARCH must keep, in order, to be the file rewritten
+_WHOLE_FILE_ENDS_KEPT = 0.5  # ... or, keeping the file's first and last lines, this share
 
 
 def _rewrites_whole_file(lines: list[str], replace: list[str]) -> bool:
     """Is REPLACE (under an empty SEARCH) the whole file written out again with changes, as models fall back to doing?
 
-    Only when it keeps nearly all the file's non-blank lines in order; a
-    snippet to insert somewhere is not that, and stays refused.
+    Only when it keeps nearly all the file's non-blank lines in order (or,
+    keeping its first and last, half of them: a change is a larger share of a
+    small file), and does not stop at a kept line where the file goes on (a
+    file cut short); a snippet to insert somewhere is not that, and stays
+    refused. (Lines left out for a ``...`` are refused with the reason why, by
+    ``refuse_lazy_replace``.)
     """
     old = [x.strip() for x in lines if x.strip()]
     new = [x.strip() for x in replace if x.strip()]
-    if not old:
+    matched = [m for m in SequenceMatcher(None, old, new, autojunk=False).get_matching_blocks() if m.size]
+    if not matched:
         return False
-    kept = sum(size for _, _, size in SequenceMatcher(None, old, new, autojunk=False).get_matching_blocks())
-    return kept >= _WHOLE_FILE_KEPT * len(old)
+    last = matched[-1]
+    if last.a + last.size < len(old) - 1 and last.b + last.size == len(new) and not any(map(ELISION_RE.match, replace)):
+        return False  # it stops where the file goes on: a file cut short (as by a fence inside it closing the answer's)
+    kept = sum(m.size for m in matched)
+    # A small file keeps fewer of its lines through a change: there its first and last lines, kept, are enough.
+    ends = matched[0].a == 0 and matched[-1].a + matched[-1].size == len(old)
+    return kept >= _WHOLE_FILE_KEPT * len(old) or (ends and kept >= _WHOLE_FILE_ENDS_KEPT * len(old))
 
 
 def _with_file_tails(lines: list[str], replace: list[str]) -> list[str]:

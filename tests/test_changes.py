@@ -242,6 +242,23 @@ def test_a_block_naming_no_file_goes_to_the_one_file_its_search_is_in(repo, tmp_
     assert code == 4 and out == "" and "no file path before it" in err
 
 
+def test_files_written_out_whole_become_a_patch(repo, tmp_path, capsys):
+    # No edit block: the model wrote each file out whole under its path, as small models fall back to doing.
+    rounded = BILLING.replace("return sum(a for _, a in lines)", "return round(sum(a for _, a in lines), 2)")
+    answer = "Here is the file.\n\n`billing.py`\n```python\n" + rounded + "```\n"
+    resp = _write(tmp_path / "whole.md", answer)
+    code, out, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(repo), "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["files"] == ["billing.py"] and data["applies"], data
+    assert [a["how"] for a in data["applied"]] == ["whole-file"]
+    assert "+    return round(sum(a for _, a in lines), 2)" in data["diff"]
+    # every line of a file changed cannot be told from a snippet meant to go somewhere in it: refused
+    resp = _write(tmp_path / "whole.md", "main.py\n```python\n" + MAIN.replace("total", "grand_total") + "```\n")
+    code, out, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(repo))
+    assert code == 4 and out == "" and "not the whole file written out again" in err
+
+
 def test_apply_refuses_dirty_targets_unless_forced(repo, tmp_path, capsys):
     resp = tmp_path / "resp.md"
     resp.write_text(RENAME)

@@ -351,7 +351,31 @@ def test_empty_search_that_is_not_the_whole_file_is_refused(replace: str, reason
     assert result.new_files["u.py"] == WHOLE
 
 
+def test_small_file_rewritten_whole_keeping_its_first_and_last_lines() -> None:
+    # Two of a small file's seven lines changed is under the share a long file must keep, but its first and last
+    # lines are there, in order: the file rewritten. The same lines with the last one gone are a file cut short.
+    small = "import os\n\n\ndef read(p):\n    with open(p) as f:\n        return f.read()\n\n\ndef write(p, d):\n" \
+            "    with open(p, 'w') as f:\n        f.write(d)\n"
+    answer = small.replace("def read(p):\n    with open(p)", "def read(p, enc='utf-8'):\n    with open(p, encoding=enc)")
+    result = apply_blocks({"u.py": small}, [EditBlock("u.py", "", answer)])
+    assert not result.failed and result.new_files["u.py"] == answer, [f.reason for f in result.failed]
+    result = apply_blocks({"u.py": small}, [EditBlock("u.py", "", answer.split("    with open(p, 'w')")[0])])
+    assert result.failed and "already exists" in result.failed[0].reason
+
+
 # --- parsing -------------------------------------------------------------------------
+
+
+def test_parse_reads_files_written_out_whole_under_their_paths() -> None:
+    # No block and no diff: each fence under an existing file's path is that file written out (matching decides
+    # whether it is a rewrite); a fence under a path that does not exist is an example, one written twice unclear.
+    readme = "# Tool\n\n```bash\npip install tool\n```\n\nDone.\n"
+    answer = ("Here are the files.\n\n**src/a.py**\n```python\nx = 2\n```\n\nREADME.md\n```markdown\n" + readme
+              + "```\n\nnew/b.py\n```python\ny = 1\n```\n")
+    parsed = parse_edits(answer, ["src/a.py", "README.md", "c.py"])
+    assert parsed.blocks == (EditBlock("src/a.py", "", "x = 2\n"), EditBlock("README.md", "", readme)), parsed
+    twice = "c.py\n```\nz = 1\n```\nor rather\n\nc.py\n```\nz = 2\n```\n"
+    assert parse_edits(twice, ["c.py"]).blocks == ()
 
 
 def test_parse_reuses_previous_path_and_ignores_prose() -> None:

@@ -1,0 +1,72 @@
+"""Read an answer that writes each changed file out whole, fenced under its path, instead of edit blocks.
+
+Why: asked for SEARCH/REPLACE blocks, small models often fall back to the
+"whole file" format (Aider's ``whole`` edit format): the file's path, then a
+code fence holding the file as it should be::
+
+    src/app.py
+    ```python
+    ...every line of the file, changed...
+    ```
+
+Each such fence is read as an empty SEARCH on that file, which matching
+accepts only as the file rewritten (nearly all its lines kept, in order, its
+last line among them); a snippet under a path is refused there, never
+spliced in somewhere. Only fences under the path of a file that exists count:
+a fence under a new path may be an example as well as a new file. A file
+written out twice is left out (which is meant cannot be told). Fences a
+fence holds (a README's examples) are read as its text: a fence line with an
+info string opens one, a bare one closes the innermost.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+
+from .udiff import DiffEdit
+
+__all__ = ["read_whole_files"]
+
+_FENCE_RE = re.compile(r"^\s*(`{3,}|~{3,})\s*(\S*)")
+
+
+def read_whole_files(lines: list[str], path_above: Callable[[int, int], str | None],
+                     exists: Callable[[str], bool]) -> list[DiffEdit]:
+    """Each fence under the path of an existing file (``path_above(line, after)`` looks between line ``after`` and
+    the fence), as an edit that rewrites that file."""
+    found: list[DiffEdit] = []
+    last_end = -1
+    i = 0
+    while i < len(lines):
+        fence = _FENCE_RE.match(lines[i])
+        if not fence:
+            i += 1
+            continue
+        end = _closing(lines, i, fence.group(1))
+        if end is None:
+            break
+        path = path_above(i, last_end)
+        if path is not None and exists(path):
+            found.append(DiffEdit(path, "", "".join(x + "\n" for x in lines[i + 1:end]), creating=False))
+        last_end = i = end
+        i += 1
+    twice = {p for p, n in Counter(e.path for e in found).items() if n > 1}
+    return [e for e in found if e.path not in twice]
+
+
+def _closing(lines: list[str], head: int, mark: str) -> int | None:
+    """The line that closes the fence opened at ``head`` (fences within it opened by an info string)."""
+    depth = 0
+    for j in range(head + 1, len(lines)):
+        fence = _FENCE_RE.match(lines[j])
+        if not fence or fence.group(1)[0] != mark[0] or len(fence.group(1)) < len(mark):
+            continue
+        if fence.group(2):
+            depth += 1
+        elif depth:
+            depth -= 1
+        else:
+            return j
+    return None
