@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 from .applypatch import read_apply_patch, writes_apply_patch
 from .errors import PatchError
+from .fences import FENCE_RE
 from .records import EditBlock
 from .udiff import read_diff
 from .wholefile import read_whole_files
@@ -48,7 +49,6 @@ __all__ = ["ParsedEdits", "parse_blocks", "parse_edits", "resolve_path", "render
 HEAD_RE = re.compile(r"^\s*+<{5,9}\s*+(?:SEARCH|ORIGINAL)\b\s*+[:\-]?\s*+(?P<path>[^\s>][^>]*+)?>?\s*+$", re.IGNORECASE)
 DIVIDER_RE = re.compile(r"^\s*={5,9}\s*$")
 UPDATED_RE = re.compile(r"^\s*+>{5,9}\s*+(?:REPLACE|UPDATED)\s*+<?\s*+$", re.IGNORECASE)
-FENCE_RE = re.compile(r"^\s*(?:`{3,}|~{3,})(.*)$")
 _LABEL_RE = re.compile(
     r"^(?:file\s*name|file\s*path|filename|filepath|file|path|in|edit|editing|update|create|new\s+file)\s*[:\-]\s*",
     re.IGNORECASE,
@@ -197,7 +197,7 @@ def _divider(body: list[str], candidates: list[int]) -> int:
 
 def _unfence(part: list[str]) -> list[str]:
     """Drop a code fence the model put *inside* a SEARCH or REPLACE part."""
-    if len(part) >= 2 and FENCE_RE.match(part[0]) and FENCE_RE.match(part[-1]) and not FENCE_RE.match(part[-1]).group(1).strip():
+    if len(part) >= 2 and FENCE_RE.match(part[0]) and FENCE_RE.match(part[-1]) and not FENCE_RE.match(part[-1]).group(2):
         return part[1:-1]
     return part
 
@@ -222,7 +222,7 @@ def _find_path(lines: list[str], head: int, last_end: int, known: frozenset[str]
             continue
         fence = FENCE_RE.match(line)
         if fence:
-            candidate = _fence_path(fence.group(1), known)
+            candidate = _fence_path(fence.group(2), known)
             if candidate:
                 return candidate
             continue

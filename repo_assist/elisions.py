@@ -13,6 +13,7 @@ import re
 from collections.abc import Collection
 from difflib import SequenceMatcher
 
+from .fences import FENCE_RE
 from .finding import find_first
 from .indentation import Units
 from .transfer import Match, Refusal
@@ -21,7 +22,6 @@ __all__ = ["ELISION_RE", "elision_pieces", "refuse_lazy_replace"]
 
 # Documents, whose examples leave code out with ``...`` and ``// ...`` of their own.
 _DOCUMENTS = (".md", ".markdown", ".mdx", ".rst", ".rdoc", ".adoc", ".asciidoc", ".txt")
-_FENCE_RE = re.compile(r"^\s*(?:`{3,}|~{3,})")  # a Markdown code fence opening or closing
 # Where a bare ``...`` line is code or prose: Python's Ellipsis, an omission in documentation.
 _BARE_ELLIPSIS_FILES = (".py", ".pyi", *_DOCUMENTS)
 # An elision line: a bare ``...`` or a comment that is only an ellipsis, an ellipsis closed by another
@@ -70,7 +70,7 @@ def _elides_code(search: list[str], replace: list[str]) -> bool:
     for j, line in enumerate(replace):
         if j in kept or not ELISION_RE.match(line):
             continue
-        if not line[:1].isspace() and sum(1 for x in replace[:j] if _FENCE_RE.match(x)) % 2 == 0:
+        if not line[:1].isspace() and sum(1 for x in replace[:j] if FENCE_RE.match(x)) % 2 == 0:
             return True  # (prose, not an example)
         above = next((i for i in range(j - 1, -1, -1) if replace[i].strip()), None)
         below = next((i for i in range(j + 1, len(replace)) if replace[i].strip()), None)

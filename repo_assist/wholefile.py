@@ -21,15 +21,13 @@ info string opens one, a bare one closes the innermost.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable
 
+from .fences import FENCE_RE
 from .udiff import DiffEdit
 
 __all__ = ["read_whole_files"]
-
-_FENCE_RE = re.compile(r"^\s*(`{3,}|~{3,})\s*(\S*)")
 
 
 def read_whole_files(lines: list[str], path_above: Callable[[int, int], str | None],
@@ -40,7 +38,7 @@ def read_whole_files(lines: list[str], path_above: Callable[[int, int], str | No
     last_end = -1
     i = 0
     while i < len(lines):
-        fence = _FENCE_RE.match(lines[i])
+        fence = FENCE_RE.match(lines[i])
         if not fence:
             i += 1
             continue
@@ -60,7 +58,7 @@ def _closing(lines: list[str], head: int, mark: str) -> int | None:
     """The line that closes the fence opened at ``head`` (fences within it opened by an info string)."""
     depth = 0
     for j in range(head + 1, len(lines)):
-        fence = _FENCE_RE.match(lines[j])
+        fence = FENCE_RE.match(lines[j])
         if not fence or fence.group(1)[0] != mark[0] or len(fence.group(1)) < len(mark):
             continue
         if fence.group(2):
