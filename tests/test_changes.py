@@ -273,29 +273,18 @@ def test_apply_refuses_dirty_targets_unless_forced(repo, tmp_path, capsys):
     assert code == 4 and "main.py" in err
 
 
-def test_refactor_end_to_end_with_a_model_server_and_one_retry(repo, capsys, monkeypatch):
-    wrong_first = RENAME.replace("def total(lines):\n    return sum(a for _, a in lines)\n=======",
-                                 "def totals(rows, tax_rate):\n    return reduce(operator.add, rows)\n=======", 1)
-    with FakeOllama(replies=[wrong_first, RENAME]) as fake:
-        monkeypatch.setenv("OLLAMA_HOST", fake.host)
-        code, out, err = run(capsys, "refactor", "rename total to grand_total everywhere", "--repo", str(repo),
-                             "--model", "ollama/tiny", "--json")
-        assert code == 0, err
-        data = json.loads(out)
-        assert data["applies"] and data["attempts"] == 2
-        assert sorted(data["files"]) == ["billing.py", "main.py"]
-        # the first request carried every definition and use of `total`
-        first = fake.chat_requests()[0]["messages"][-1]["content"]
-        assert "billing.py:L1-" in first and "main.py:L1-" in first
-        # the retry told the model what failed, with the nearest real lines
-        retry = fake.chat_requests()[1]["messages"][-1]["content"]
-        assert "did not match" in retry and "def totals(rows, tax_rate):" in retry
-    assert "grand_total" not in (repo / "billing.py").read_text()  # not applied without --apply
+WRONG_FIRST = RENAME.replace("def total(lines):\n    return sum(a for _, a in lines)\n=======",
+                             "def totals(rows, tax_rate):\n    return reduce(operator.add, rows)\n=======", 1)
 
 
-def test_refactor_retries_a_block_cut_off(repo, capsys, monkeypatch):
-    cut_off = RENAME[: RENAME.index("from billing import grand_total")]
-    with FakeOllama(replies=[cut_off, RENAME]) as fake:
+@pytest.mark.parametrize("first, told", [
+    # a block that does not match: the retry names it, with the nearest real lines
+    (WRONG_FIRST, ("did not match", "def totals(rows, tax_rate):")),
+    # an answer cut off inside its last block: the retry asks for that block again, whole
+    (RENAME[: RENAME.index("from billing import grand_total")], ("block 3", "not closed", "send this block again")),
+])
+def test_refactor_end_to_end_with_a_model_server_and_one_retry(repo, capsys, monkeypatch, first, told):
+    with FakeOllama(replies=[first, RENAME]) as fake:
         monkeypatch.setenv("OLLAMA_HOST", fake.host)
         code, out, err = run(capsys, "refactor", "rename total to grand_total everywhere", "--repo", str(repo),
                              "--model", "ollama/tiny", "--json")
@@ -303,8 +292,12 @@ def test_refactor_retries_a_block_cut_off(repo, capsys, monkeypatch):
         data = json.loads(out)
         assert data["applies"] and data["attempts"] == 2 and not data["problems"], data
         assert sorted(data["files"]) == ["billing.py", "main.py"]
+        # the first request carried every definition and use of `total`
+        request = fake.chat_requests()[0]["messages"][-1]["content"]
+        assert "billing.py:L1-" in request and "main.py:L1-" in request
         retry = fake.chat_requests()[1]["messages"][-1]["content"]
-        assert "block 3" in retry and "not closed" in retry and "send this block again" in retry
+        assert all(part in retry for part in told), retry
+    assert "grand_total" not in (repo / "billing.py").read_text()  # not applied without --apply
 
 
 def test_refactor_with_the_embedded_model_runs_end_to_end(repo, capsys, monkeypatch):
