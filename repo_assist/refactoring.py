@@ -63,7 +63,9 @@ def run_engine(root: Path, response: str, known_paths, *, outliner: Outliner | N
     if not parsed.blocks:
         why = parsed.problems[0] if parsed.problems else "the response holds no SEARCH/REPLACE block (nor diff hunk)"
         raise PatchError(why, "the model must answer with edit blocks (see prompts/edit_format.md)")
-    blocks, on_disk = load_targets(root, parsed.blocks)
+    made = {p for p, text in (prior.new if prior else {}).items() if text is not None}  # (files an answer created)
+    blocks = _found_elsewhere(root, parsed.blocks, made, notes := list(parsed.notes))
+    blocks, on_disk = load_targets(root, blocks)
     old = dict(prior.old) if prior else {}
     current = dict(prior.new) if prior else {}
     for path, text in on_disk.items():
@@ -85,8 +87,27 @@ def run_engine(root: Path, response: str, known_paths, *, outliner: Outliner | N
     if changed:
         diff = make_diff({p: old.get(p) for p in sorted(changed)}, {p: new[p] for p in sorted(changed)})
         patch = check(root, diff, parse_errors=outliner.parse_errors)
-        patch = replace(patch, warnings=parsed.notes + patch.warnings)
+        patch = replace(patch, warnings=tuple(notes) + patch.warnings)
     return EngineResult(patch, list(blocks), applied, failed, list(parsed.problems), old, new)
+
+
+def _found_elsewhere(root: Path, blocks, made: set[str], notes: list[str]) -> list[EditBlock]:
+    """The blocks, each that quotes lines of a file that does not exist (a path the model made up) going to the one
+    file its SEARCH is found in, if there is one (a note says so); the others as they are. A file the answer
+    creates (``made`` by an earlier answer, or by a block before) exists for this."""
+    out = []
+    made = set(made)
+    for block in blocks:
+        found = None
+        if not block.search.strip():
+            made.add(safe_path(root, block.path))
+        elif safe_path(root, block.path) not in made and read_text(root, safe_path(root, block.path)) is None:
+            found = locate(root, block.search)
+        if found is not None:
+            notes.append(f"{block.path} does not exist; the block's SEARCH is found only in {found}, so it edits that")
+            block = replace(block, path=found)
+        out.append(block)
+    return out
 
 
 def locate(root: Path, search: str, *, most: int = 20) -> str | None:

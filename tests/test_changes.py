@@ -259,6 +259,22 @@ def test_files_written_out_whole_become_a_patch(repo, tmp_path, capsys):
     assert code == 4 and out == "" and "not the whole file written out again" in err
 
 
+def test_a_block_for_a_file_that_does_not_exist_goes_where_its_search_is(repo, tmp_path, capsys):
+    # The model made the path up (lib/billing_utils.py): the one file SEARCH is found in takes the block, with a
+    # warning. A block editing a file an earlier block creates from copied lines stays with that file.
+    block = "<<<<<<< SEARCH\ndef report(lines):\n=======\ndef report(lines, title=''):\n>>>>>>> REPLACE\n"
+    resp = _write(tmp_path / "madeup.md", "lib/billing_utils.py\n" + block)
+    code, out, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(repo))
+    assert code == 0 and out.startswith("diff --git a/billing.py") and "+def report(lines, title=''):" in out, err
+    assert "lib/billing_utils.py does not exist; the block's SEARCH is found only in billing.py" in err
+    copy = "reports.py\n<<<<<<< SEARCH\n=======\n" + BILLING.split("\n\n\n")[1] + ">>>>>>> REPLACE\n\nreports.py\n" + block
+    resp = _write(tmp_path / "copy.md", copy)
+    code, out, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(repo), "--json")
+    data = json.loads(out)
+    assert code == 0 and data["files"] == ["reports.py"], data
+    assert "+def report(lines, title=''):" in data["diff"] and "does not exist" not in err
+
+
 def test_apply_refuses_dirty_targets_unless_forced(repo, tmp_path, capsys):
     resp = tmp_path / "resp.md"
     resp.write_text(RENAME)
