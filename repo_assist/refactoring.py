@@ -9,6 +9,7 @@ nearest actual lines, renders a git-style diff and checks it with
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -17,8 +18,8 @@ from .diffs import make_diff
 from .edits import parse_edits
 from .errors import PatchError, UnsafePathError
 from .matching import ApplyResult, BlockFailure, apply_blocks, found_once
-from .outline import Outliner
 from .gitrepo import run_git
+from .outline import Outliner
 from .patch import check, load_targets, read_text, safe_path
 from .records import EditBlock, Patch
 
@@ -98,10 +99,10 @@ def _found_elsewhere(root: Path, blocks, made: set[str], notes: list[str]) -> li
     out = []
     made = set(made)
     for block in blocks:
-        found = None
+        found, path = None, safe_path(root, block.path)
         if not block.search.strip():
-            made.add(safe_path(root, block.path))
-        elif safe_path(root, block.path) not in made and read_text(root, safe_path(root, block.path)) is None:
+            made.add(path)
+        elif path not in made and read_text(root, path) is None:
             found = locate(root, block.search)
         if found is not None:
             notes.append(f"{block.path} does not exist; the block's SEARCH is found only in {found}, so it edits that")
@@ -111,8 +112,9 @@ def _found_elsewhere(root: Path, blocks, made: set[str], notes: list[str]) -> li
 
 
 def locate(root: Path, search: str, *, most: int = 20) -> str | None:
-    """The one file a block that names none is for: of the tracked files holding its longest lines (indexed or
-    not), the only one its SEARCH is found in (by the same matching cascade). None when none or several are."""
+    """The one file a block that names none (or one that does not exist) is for: of the tracked files holding
+    its longest lines (indexed or not), the only one its SEARCH is found in (by the same matching cascade). None
+    when none or several are."""
     lines = sorted({x.strip() for x in search.splitlines() if len(x.strip()) > 3}, key=len, reverse=True)[:3]
     if not lines:
         return None
@@ -184,7 +186,7 @@ def _first_use(text: str, word: re.Pattern, defines: re.Pattern) -> int | None:
     return next((i for i, line in enumerate(text.splitlines()) if word.search(line) and not defines.search(line)), None)
 
 
-def retry_message(failed: list[BlockFailure], problems: list[str] = ()) -> str:
+def retry_message(failed: list[BlockFailure], problems: Sequence[str] = ()) -> str:
     parts = []
     for f in failed:
         near = f"closest lines (from line {f.nearest_line}):\n```\n{f.nearest}```" if f.nearest else "no close lines found"
