@@ -10,13 +10,14 @@ code fence holding the file as it should be::
     ```
 
 Each such fence is read as an empty SEARCH on that file, which matching
-accepts only as the file rewritten (nearly all its lines kept, in order, its
-last line among them); a snippet under a path is refused there, never
-spliced in somewhere. Only fences under the path of a file that exists count:
-a fence under a new path may be an example as well as a new file. A file
-written out twice is left out (which is meant cannot be told). Fences a
-fence holds (a README's examples) are read as its text: a fence line with an
-info string opens one, a bare one closes the innermost.
+accepts only as the file rewritten (nearly all its lines kept, in order, up
+to its end); a snippet under a path is refused there, never spliced in
+somewhere. An answer in this format may also create files (a function moved
+to a new module): a fence under a path that does not exist is a new file,
+but only beside a file written out that does exist (alone, it may as well be
+an example). A file written out twice is left out (which is meant cannot be
+told). Fences a fence holds (a README's examples) are read as its text: a
+fence line with an info string opens one, a bare one closes the innermost.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ __all__ = ["read_whole_files"]
 
 def read_whole_files(lines: list[str], path_above: Callable[[int, int], str | None],
                      exists: Callable[[str], bool]) -> list[DiffEdit]:
-    """Each fence under the path of an existing file (``path_above(line, after)`` looks between line ``after`` and
-    the fence), as an edit that rewrites that file."""
+    """Each fence under a path (``path_above(line, after)`` looks between line ``after`` and the fence), as an edit
+    that rewrites that file, or creates it where it does not ``exist``; none unless one file exists."""
     found: list[DiffEdit] = []
     last_end = -1
     i = 0
@@ -46,10 +47,12 @@ def read_whole_files(lines: list[str], path_above: Callable[[int, int], str | No
         if end is None:
             break
         path = path_above(i, last_end)
-        if path is not None and exists(path):
-            found.append(DiffEdit(path, "", "".join(x + "\n" for x in lines[i + 1:end]), creating=False))
+        if path is not None:
+            found.append(DiffEdit(path, "", "".join(x + "\n" for x in lines[i + 1:end]), creating=not exists(path)))
         last_end = i = end
         i += 1
+    if all(e.creating for e in found):
+        return []
     twice = {p for p, n in Counter(e.path for e in found).items() if n > 1}
     return [e for e in found if e.path not in twice]
 

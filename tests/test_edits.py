@@ -368,12 +368,15 @@ def test_small_file_rewritten_whole_keeping_its_first_and_last_lines() -> None:
 
 def test_parse_reads_files_written_out_whole_under_their_paths() -> None:
     # No block and no diff: each fence under an existing file's path is that file written out (matching decides
-    # whether it is a rewrite); a fence under a path that does not exist is an example, one written twice unclear.
+    # whether it is a rewrite), and beside one, a fence under a path that does not exist is a new file (alone, it
+    # may be an example); a file written twice is unclear.
     readme = "# Tool\n\n```bash\npip install tool\n```\n\nDone.\n"
     answer = ("Here are the files.\n\n**src/a.py**\n```python\nx = 2\n```\n\nREADME.md\n```markdown\n" + readme
               + "```\n\nnew/b.py\n```python\ny = 1\n```\n")
     parsed = parse_edits(answer, ["src/a.py", "README.md", "c.py"])
-    assert parsed.blocks == (EditBlock("src/a.py", "", "x = 2\n"), EditBlock("README.md", "", readme)), parsed
+    assert parsed.blocks == (EditBlock("src/a.py", "", "x = 2\n"), EditBlock("README.md", "", readme),
+                             EditBlock("new/b.py", "", "y = 1\n")), parsed
+    assert parse_edits("new/b.py\n```python\ny = 1\n```\n", ["c.py"]).blocks == ()  # an example, or a new file?
     twice = "c.py\n```\nz = 1\n```\nor rather\n\nc.py\n```\nz = 2\n```\n"
     assert parse_edits(twice, ["c.py"]).blocks == ()
 
