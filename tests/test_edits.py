@@ -130,6 +130,7 @@ class Store:
         return value.strip().lower()
 >>>>>>> REPLACE
 ''', {"app.py": sub(APP, "return value.strip()", "return value.strip().lower()")}, ["elision"]),
+    ("whole-file", f"Here is the updated file.\n\n`app.py`\n```python\n{LOAD_MODE}```\n", {"app.py": LOAD_MODE}, ["whole-file"]),
     ("fuzzy-typo", '''app.py
 <<<<<<< SEARCH
 def save(path, data):
