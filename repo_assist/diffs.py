@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 from .errors import PatchError
+from .markers import HUNK_RE
 
 __all__ = ["HUNK_RE", "FileDiff", "apply_hunks", "make_diff", "parse_diff"]
 
 ENC = ("utf-8", "surrogateescape")  # any byte survives str round trips
-HUNK_RE = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _NEEDS_QUOTE = re.compile(r'["\\\x00-\x1f\x7f]')
 
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 from .applypatch import read_apply_patch, writes_apply_patch
 from .errors import PatchError
-from .fences import FENCE_RE
+from .markers import FENCE_RE
 from .records import EditBlock
 from .udiff import read_diff
 from .wholefile import read_whole_files

@@ -13,7 +13,7 @@ import re
 from collections.abc import Collection
 from difflib import SequenceMatcher
 
-from .fences import FENCE_RE
+from .markers import FENCE_RE
 from .finding import find_first
 from .indentation import Units
 from .transfer import Match, Refusal

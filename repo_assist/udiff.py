@@ -22,12 +22,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .markers import HUNK_RE
+
 __all__ = ["DiffEdit", "hunk_lines", "hunk_sides", "read_diff"]
 
 _OLD_RE = re.compile(r"^---\s+(\S.*?)\s*$")
 _NEW_RE = re.compile(r"^\+\+\+\s+(\S.*?)\s*$")
 _HUNK_RE = re.compile(r"^@@.*$")
-_NUMBERS_RE = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 _CONTEXT_RE = re.compile(r"^@@[^@]*+@@[ \t]*+(\S.*)$")  # git's function context after the numbers
 _GIT_RE = re.compile(r"^diff --git |^index [0-9a-f]+\.\.|^(?:new|deleted) file mode |^similarity index ")
 _NULL = "/dev/null"
@@ -76,7 +77,7 @@ def read_diff(lines: list[str], path_above: Callable[[int, int], str | None]) ->
             if above is not None:
                 old = new = above
         where = f"hunk at line {i + 1}"
-        numbers = _NUMBERS_RE.match(line)
+        numbers = HUNK_RE.match(line)
         body, i = hunk_lines(lines, i if bare else i + 1)
         headed, last_end = False, i - 1
         if new is None and old is None:
@@ -87,7 +88,7 @@ def read_diff(lines: list[str], path_above: Callable[[int, int], str | None]) ->
             problems.append(f"{where}: changes nothing (no `+` or `-` lines)")
         else:
             search, replace = hunk_sides(body)
-            start = int(numbers.group(2)) if numbers else None
+            start = int(numbers.group(3)) if numbers else None
             context = _CONTEXT_RE.match(line) if not bare else None
             edits.append(DiffEdit(new or old, search, replace, old == _NULL, start,  # type: ignore[arg-type]
                                   (context.group(1).strip(),) if context else ()))

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from .fences import FENCE_RE
+from .markers import FENCE_RE
 from .udiff import DiffEdit
 
 __all__ = ["read_whole_files"]
