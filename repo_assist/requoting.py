@@ -145,9 +145,10 @@ def _slide_to_same_bytes(s: list[str], r: list[str], kept: list[int | None], par
     byte for byte as quoted.
 
     New lines that begin as the kept lines after them do (a new method and its blank line inserted after a
-    blank line) may be read as inserted before or after those lines; the diff picks one. Where the quote's
-    trailing whitespace tells them apart, the lines written just as SEARCH quoted them are the kept ones, and
-    the others the model's new lines (their whitespace then read as any new line's).
+    blank line) may be read as inserted before or after those lines; the diff picks one. Where the whitespace
+    the quote gives a kept blank line tells them apart, the lines written just as SEARCH quoted them are the
+    kept ones, and the others the model's new lines (their whitespace then read as any new line's). A text
+    line's tail decides nothing: two lines written alike may be two lines (a block's ``fi`` and a new one).
     """
     owner = {j: k for k, j in enumerate(kept) if j is not None}
     edited = {j for j in partner if j is not None} - set(owner)
@@ -166,7 +167,8 @@ def _slide_to_same_bytes(s: list[str], r: list[str], kept: list[int | None], par
                 if not (0 <= src < len(r) and src in owner and r[src].rstrip() == r[dst].rstrip()):
                     break
                 k = owner[src]
-                gain += (r[dst] == s[k]) - (r[src] == s[k])
+                if not s[k].strip():  # (only a blank line's whitespace tells: text lines alike may be other lines)
+                    gain += (r[dst] == s[k]) - (r[src] == s[k])
                 moves.append((k, src, dst))
                 d += 1
                 if gain > best[0]:
