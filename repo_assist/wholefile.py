@@ -18,6 +18,7 @@ but only beside a file written out that does exist (alone, it may as well be
 an example). A file written out twice is left out (which is meant cannot be
 told). Fences a fence holds (a README's examples) are read as its text: a
 fence line with an info string opens one, a bare one closes the innermost.
+A ``diff`` fence holds a diff, not a file (unless the file is a patch).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def read_whole_files(lines: list[str], path_above: Callable[[int, int], str | No
         if end is None:
             break
         path = path_above(i, last_end)
+        if fence.group(2).lower() in ("diff", "patch") and not (path or "").endswith((".diff", ".patch")):
+            path = None  # (a diff, read as one, not a file)
         if path is not None:
             found.append(DiffEdit(path, "", "".join(x + "\n" for x in lines[i + 1:end]), creating=not exists(path)))
         last_end = i = end

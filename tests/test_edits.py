@@ -380,6 +380,12 @@ def test_parse_reads_files_written_out_whole_under_their_paths() -> None:
     assert parse_edits("new/b.py\n```python\ny = 1\n```\n", ["c.py"]).blocks == ()  # an example, or a new file?
     twice = "c.py\n```\nz = 1\n```\nor rather\n\nc.py\n```\nz = 2\n```\n"
     assert parse_edits(twice, ["c.py"]).blocks == ()
+    # A Ruby class variable line starts like a hunk (`@@count`): still a file written out.
+    ruby = "class C\n  @@count = 0\nend\n"
+    assert parse_edits(f"lib/c.rb\n```ruby\n{ruby}```\n", ["lib/c.rb"]).blocks == (EditBlock("lib/c.rb", "", ruby),)
+    # A diff fence is a diff: one that deletes the file stays that problem, not the file's new text.
+    parsed = parse_edits("c.py\n```diff\n--- a/c.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-z = 1\n```\n", ["c.py"])
+    assert parsed.blocks == () and "deletes c.py" in parsed.problems[0], parsed
 
 
 def test_parse_reuses_previous_path_and_ignores_prose() -> None:
