@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from .markers import FENCE_RE
+from .spacing import depth
 from .udiff import DiffEdit
 
 __all__ = ["read_whole_files"]
@@ -61,16 +62,21 @@ def read_whole_files(lines: list[str], path_above: Callable[[int, int], str | No
 
 
 def _closing(lines: list[str], head: int, mark: str) -> int | None:
-    """The line that closes the fence opened at ``head`` (fences within it opened by an info string)."""
-    depth = 0
+    """The line that closes the fence opened at ``head`` (fences within it opened by an info string; a fence
+    line indented past the opener's by four columns or more, as in a doc comment's example, is only text)."""
+    inner = 0  # fences open within it
+    deepest = depth(lines[head]) + 3
     for j in range(head + 1, len(lines)):
         fence = FENCE_RE.match(lines[j])
         if not fence or fence.group(1)[0] != mark[0] or len(fence.group(1)) < len(mark):
             continue
+        if depth(lines[j]) > deepest:
+            continue
         if fence.group(2):
-            depth += 1
-        elif depth:
-            depth -= 1
+            inner += 1
+        elif inner:
+            inner -= 1
         else:
             return j
     return None
+

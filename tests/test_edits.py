@@ -380,6 +380,9 @@ def test_parse_reads_files_written_out_whole_under_their_paths() -> None:
     assert parse_edits("new/b.py\n```python\ny = 1\n```\n", ["c.py"]).blocks == ()  # an example, or a new file?
     twice = "c.py\n```\nz = 1\n```\nor rather\n\nc.py\n```\nz = 2\n```\n"
     assert parse_edits(twice, ["c.py"]).blocks == ()
+    # An example fenced in a doc comment, indented past the answer's fence: text of the file, not its end.
+    doc = "/**\n\t@example\n\t```\n\timport ky\n\t```\n*/\nexport x\n"
+    assert parse_edits(f"src/o.ts\n```ts\n{doc}```\n", ["src/o.ts"]).blocks == (EditBlock("src/o.ts", "", doc),)
     # A Ruby class variable line starts like a hunk (`@@count`): still a file written out.
     ruby = "class C\n  @@count = 0\nend\n"
     assert parse_edits(f"lib/c.rb\n```ruby\n{ruby}```\n", ["lib/c.rb"]).blocks == (EditBlock("lib/c.rb", "", ruby),)
