@@ -150,10 +150,10 @@ def parse_edits(response: str, known_paths: Collection[str] = (),
             edits, problems = read_diff(lines, lambda head, after: _find_path(lines, head, after, known))
         if not edits:  # ... or written each file out whole, fenced under its path (where a Ruby file's `@@var`
             # lines read as hunks no header names, the files are what was meant)
-            whole = read_whole_files(lines, lambda head, after: _find_path(lines, head + 1, after, known),
-                                     lambda path: resolve_path(path, known) in known)
-            if whole:
-                edits, problems = whole, []
+            whole, unclear = read_whole_files(lines, lambda head, after: _find_path(lines, head + 1, after, known),
+                                              lambda path: resolve_path(path, known) in known)
+            if whole or unclear:
+                edits, problems = whole, unclear
         blocks = [EditBlock(resolve_path(e.path, known, creating=e.creating), e.search, e.replace, e.line, e.within)
                   for e in edits]
     return ParsedEdits(tuple(blocks), tuple(problems), tuple(notes))

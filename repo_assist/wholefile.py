@@ -15,9 +15,12 @@ to its end); a snippet under a path is refused there, never spliced in
 somewhere. An answer in this format may also create files (a function moved
 to a new module): a fence under a path that does not exist is a new file,
 but only beside a file written out that does exist (alone, it may as well be
-an example). A file written out twice is left out (which is meant cannot be
-told). Fences a fence holds (a README's examples) are read as its text: a
-fence line with an info string opens one, a bare one closes the innermost.
+an example). Fences a fence holds (a README's examples) are read as its text: a
+fence line with an info string opens one, a bare one closes the innermost;
+where a bare fence line after the end found could be the true end (an
+example opened by a bare fence), the fence is a problem, as is a file
+written out twice: read anyway, a file cut short would lose its rest, and
+left out, the answer would be half applied.
 A ``diff`` fence holds a diff, not a file (unless the file is a patch).
 """
 
@@ -34,10 +37,12 @@ __all__ = ["read_whole_files"]
 
 
 def read_whole_files(lines: list[str], path_above: Callable[[int, int], str | None],
-                     exists: Callable[[str], bool]) -> list[DiffEdit]:
+                     exists: Callable[[str], bool]) -> tuple[list[DiffEdit], list[str]]:
     """Each fence under a path (``path_above(line, after)`` looks between line ``after`` and the fence), as an edit
-    that rewrites that file, or creates it where it does not ``exist``; none unless one file exists."""
+    that rewrites that file, or creates it where it does not ``exist``, and a one-line description of each fence
+    that cannot be read so; nothing unless one file exists."""
     found: list[DiffEdit] = []
+    problems: list[str] = []
     last_end = -1
     i = 0
     while i < len(lines):
@@ -51,14 +56,37 @@ def read_whole_files(lines: list[str], path_above: Callable[[int, int], str | No
         path = path_above(i, last_end)
         if fence.group(2).lower() in ("diff", "patch") and not (path or "").endswith((".diff", ".patch")):
             path = None  # (a diff, read as one, not a file)
-        if path is not None:
+        if path is not None and _ends_later(lines, end, fence.group(1), path_above):
+            problems.append(f"line {i + 1}: where {path} written out whole ends cannot be told (a bare fence inside it"
+                            f" may close it); write it in a longer fence ({fence.group(1)[0] * (len(fence.group(1)) + 1)})")
+        elif path is not None:
             found.append(DiffEdit(path, "", "".join(x + "\n" for x in lines[i + 1:end]), creating=not exists(path)))
         last_end = i = end
         i += 1
     if all(e.creating for e in found):
-        return []
+        return [], []
     twice = {p for p, n in Counter(e.path for e in found).items() if n > 1}
-    return [e for e in found if e.path not in twice]
+    problems += [f"{p} is written out whole more than once; which is meant cannot be told" for p in sorted(twice)]
+    return [e for e in found if e.path not in twice], problems
+
+
+def _ends_later(lines: list[str], end: int, mark: str, path_above: Callable[[int, int], str | None]) -> bool:
+    """Could the fence closed at ``end`` close further on? A bare fence line after it, before the next file's
+    fence, may be its true end (a Markdown file's example opened by a bare fence closed it early)."""
+    j = end + 1
+    while j < len(lines):
+        fence = FENCE_RE.match(lines[j])
+        if fence and fence.group(1)[0] == mark[0] and len(fence.group(1)) >= len(mark):
+            if path_above(j, end) is not None:
+                return False  # the next file's
+            if not fence.group(2):
+                return True
+            close = _closing(lines, j, fence.group(1))  # an example of the prose after it: skipped whole
+            if close is None:
+                return False
+            j = close
+        j += 1
+    return False
 
 
 def _closing(lines: list[str], head: int, mark: str) -> int | None:

@@ -379,10 +379,20 @@ def test_parse_reads_files_written_out_whole_under_their_paths() -> None:
                              EditBlock("new/b.py", "", "y = 1\n")), parsed
     assert parse_edits("new/b.py\n```python\ny = 1\n```\n", ["c.py"]).blocks == ()  # an example, or a new file?
     twice = "c.py\n```\nz = 1\n```\nor rather\n\nc.py\n```\nz = 2\n```\n"
-    assert parse_edits(twice, ["c.py"]).blocks == ()
+    parsed = parse_edits(twice, ["c.py"])
+    assert parsed.blocks == () and "more than once" in parsed.problems[0], parsed
     # An example fenced in a doc comment, indented past the answer's fence: text of the file, not its end.
     doc = "/**\n\t@example\n\t```\n\timport ky\n\t```\n*/\nexport x\n"
     assert parse_edits(f"src/o.ts\n```ts\n{doc}```\n", ["src/o.ts"]).blocks == (EditBlock("src/o.ts", "", doc),)
+    # A README whose example opens with a bare fence: where it ends cannot be told, so it is a problem (cut at
+    # the example, it would lose the rest; left out beside another file, the answer would be half applied);
+    # prose with an example after a file written out leaves the file be.
+    cut = ("c.py\n```python\nz = 2\n```\n\nREADME.md\n```\n# T\n\nInstall:\n```\npip install t\n```\n\n## License\n\n"
+           "MIT\n```\n")
+    parsed = parse_edits(cut, ["README.md", "c.py"])
+    assert parsed.blocks == (EditBlock("c.py", "", "z = 2\n"),) and "README.md written out whole ends" in parsed.problems[0]
+    after = "c.py\n```python\nz = 2\n```\n\nRun it:\n```bash\npython c.py\n```\n"
+    assert parse_edits(after, ["c.py"]).blocks == (EditBlock("c.py", "", "z = 2\n"),)
     # A Ruby class variable line starts like a hunk (`@@count`): still a file written out.
     ruby = "class C\n  @@count = 0\nend\n"
     assert parse_edits(f"lib/c.rb\n```ruby\n{ruby}```\n", ["lib/c.rb"]).blocks == (EditBlock("lib/c.rb", "", ruby),)
