@@ -64,7 +64,7 @@ def read_whole_files(lines: list[str], path_above: Callable[[int, int], str | No
         last_end = i = end
         i += 1
     if all(e.creating for e in found):
-        return [], []
+        return [], problems  # (fences under new paths alone may be examples)
     twice = {p for p, n in Counter(e.path for e in found).items() if n > 1}
     problems += [f"{p} is written out whole more than once; which is meant cannot be told" for p in sorted(twice)]
     return [e for e in found if e.path not in twice], problems

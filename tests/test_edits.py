@@ -391,6 +391,7 @@ def test_parse_reads_files_written_out_whole_under_their_paths() -> None:
            "MIT\n```\n")
     parsed = parse_edits(cut, ["README.md", "c.py"])
     assert parsed.blocks == (EditBlock("c.py", "", "z = 2\n"),) and "README.md written out whole ends" in parsed.problems[0]
+    assert "README.md written out whole ends" in parse_edits(cut.split("\n\n", 1)[1], ["README.md"]).problems[0]
     after = "c.py\n```python\nz = 2\n```\n\nRun it:\n```bash\npython c.py\n```\n"
     assert parse_edits(after, ["c.py"]).blocks == (EditBlock("c.py", "", "z = 2\n"),)
     # A Ruby class variable line starts like a hunk (`@@count`): still a file written out.
