@@ -51,9 +51,11 @@ def read_whole_files(lines: list[str], path_above: Callable[[int, int], str | No
             i += 1
             continue
         end = _closing(lines, i, fence.group(1))
-        if end is None:
-            break
         path = path_above(i, last_end)
+        if end is None:
+            if path is not None:
+                problems.append(f"line {i + 1}: {path} written out whole is not closed by a fence (answer cut off?)")
+            break
         if fence.group(2).lower() in ("diff", "patch") and not (path or "").endswith((".diff", ".patch")):
             path = None  # (a diff, read as one, not a file)
         if path is not None and _ends_later(lines, end, fence.group(1), path_above):

@@ -394,6 +394,9 @@ def test_parse_reads_files_written_out_whole_under_their_paths() -> None:
     assert "README.md written out whole ends" in parse_edits(cut.split("\n\n", 1)[1], ["README.md"]).problems[0]
     after = "c.py\n```python\nz = 2\n```\n\nRun it:\n```bash\npython c.py\n```\n"
     assert parse_edits(after, ["c.py"]).blocks == (EditBlock("c.py", "", "z = 2\n"),)
+    # The answer cut off inside the second file: not the first file alone.
+    parsed = parse_edits("c.py\n```python\nz = 2\n```\n\nREADME.md\n```\n# T\n", ["README.md", "c.py"])
+    assert "README.md written out whole is not closed" in parsed.problems[0], parsed
     # A Ruby class variable line starts like a hunk (`@@count`): still a file written out.
     ruby = "class C\n  @@count = 0\nend\n"
     assert parse_edits(f"lib/c.rb\n```ruby\n{ruby}```\n", ["lib/c.rb"]).blocks == (EditBlock("lib/c.rb", "", ruby),)
