@@ -17,7 +17,8 @@ diff instead (wrong start lines, wrong or missing counts in half the hunks,
 blank context lines missing their space); its alternative is ``git apply``
 on that diff as written. The *apply-patch* row writes them in the
 ``apply_patch`` envelope OpenAI's open-weight models use; the *whole-file* row writes each changed file out
-whole, fenced under its path (the commit's own files, so any miss is the reader's). The *retyped-indent* row retypes the blocks'
+whole, fenced under its path (the commit's own text: a miss is the reader's, or the whole-file rule's, which
+leaves lines changed only in trailing whitespace as the file has them). The *retyped-indent* row retypes the blocks'
 indentation in another unit, as models do (a tab-indented file quoted with
 two or four spaces, a space-indented one with tabs or the other width).
 Each case is *exact* (result == the commit's files), *refused* (the engine
