@@ -29,6 +29,7 @@ all its lines. Failures come back with the nearest lines of the file
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Collection, Mapping, Sequence
@@ -39,6 +40,7 @@ from .elisions import ELISION_RE, elision_pieces, refuse_lazy_replace
 from .finding import find_first
 from .fuzzy import fuzzy, nearest
 from .indentation import Units, foreign_indent
+from .numbering import unnumbered
 from .records import EditBlock
 from .requoting import requote
 from .scopes import named_scope
@@ -97,6 +99,10 @@ def apply_blocks(
         content = current.get(block.path)
         search = block_lines(block.search)
         replace = block_lines(block.replace)
+        numbered = unnumbered(search, replace, block_lines(content)) if content and search else None
+        if numbered is not None:  # (line numbers copied from a numbered view of the file)
+            search, replace, first = numbered
+            block = dataclasses.replace(block, line=block.line or first)
         if content is None:
             if search:
                 failed.append(BlockFailure(block, f"{block.path} does not exist, so SEARCH cannot be found there"))

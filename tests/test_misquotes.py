@@ -314,6 +314,15 @@ RULES = [
     ("new-lines-slide-to-the-kept-line-written-as-quoted", "class A {\n  void a() {\n  }\n\n  void b() {\n  }\n  \n}\n",
      [("  }\n  \n  void b() {\n", "  }\n  \n  void c() {\n  }\n\n  void b() {\n")],
      "class A {\n  void a() {\n  }\n\n  void c() {\n  }\n\n  void b() {\n  }\n  \n}\n"),
+    # Line numbers copied from a numbered view of the file come off SEARCH and REPLACE ...
+    ("line-numbers-copied-into-the-quote", "def f(x):\n    y = x\n    return y\n",
+     [("2:     y = x\n3:     return y\n", "2:     y = x + 1\n3:     return y\n")], "def f(x):\n    y = x + 1\n    return y\n"),
+    ("cat-n-numbers-copied-into-the-quote", "a = 1\n\nb = 2\n",
+     [("     1\ta = 1\n\n     3\tb = 2\n", "     1\ta = 1\n\n     3\tb = 3\n")], "a = 1\n\nb = 3\n"),
+    # ... but not from lines the file has as written (a map keyed by numbers), nor from numbers that do not count up.
+    ("numbered-lines-the-file-has", "1: one\n2: two\n", [("1: one\n2: two\n", "1: one\n2: zwei\n")], "1: one\n2: zwei\n"),
+    ("numbers-that-do-not-count-up-stay", "a = 1\nb = 2\n", [("1: a = 1\n5: b = 2\n", "1: a = 1\n5: b = 3\n")],
+     ("refused", "not found")),
     # Losing trailing whitespace is believed even from a noisy model.
     ("trailing-space-removed-by-a-noisy-model", "a = 1 \nb = 2\n", [("a = 1 \nb = 2  \n", "a = 1\nb = 2  \n")], "a = 1\nb = 2\n"),
     # A new whitespace-only line is new, not a moved copy of the file's blank line.

@@ -1,0 +1,54 @@
+"""Line numbers a model copied into its quote, as from a numbered view of the file (``12: code``, ``12 | code``,
+``cat -n``'s ``    12\tcode``).
+
+Models that were shown a file with line numbers (an agent's file viewer, a
+pasted ``cat -n``) often keep them in SEARCH, and in REPLACE for the lines
+they keep. Such a block quotes nothing the file has. The numbers are taken
+off only where every non-blank SEARCH line carries one, counting up by one
+from line to line (blank lines may carry theirs or not), and none of those
+lines is a line of the file as written (a YAML map keyed ``1:``, ``2:``
+quotes its own lines). REPLACE loses the same prefix where a line has one;
+the first number says where the quote starts, which breaks a tie between
+places as a diff's line numbers do.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["unnumbered"]
+
+_NUMBERED_RE = re.compile(r"^\s*L?(\d+)(?:[:|] ?|\t)")
+
+
+def unnumbered(search: list[str], replace: list[str], file_lines: list[str]) -> tuple[list[str], list[str], int] | None:
+    """SEARCH and REPLACE without the line numbers the model copied, and the first number; None when SEARCH is not
+    so numbered."""
+    numbers = []
+    for line in search:
+        m = _NUMBERED_RE.match(line)
+        if m:
+            numbers.append(int(m.group(1)))
+        elif line.strip():
+            return None
+    if len(numbers) < 2 or not _counts_up(search):
+        return None
+    present = set(file_lines)
+    if any(line in present for line in search if line.strip()):
+        return None
+    return [_NUMBERED_RE.sub("", x, count=1) for x in search], [_NUMBERED_RE.sub("", x, count=1) for x in replace], numbers[0]
+
+
+def _counts_up(search: list[str]) -> bool:
+    """Do the numbers count up by one line for line (a blank line the model wrote without its number counted)?"""
+    expected = None
+    for line in search:
+        m = _NUMBERED_RE.match(line)
+        if m is None:
+            expected = expected + 1 if expected is not None else None
+            continue
+        n = int(m.group(1))
+        if expected is not None and n != expected:
+            return False
+        expected = n + 1
+    return True
