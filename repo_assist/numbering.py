@@ -6,8 +6,8 @@ pasted ``cat -n``) often keep them in SEARCH, and in REPLACE for the lines
 they keep. Such a block quotes nothing the file has. The numbers are taken
 off only where every non-blank SEARCH line carries one, counting up by one
 from line to line (blank lines may carry theirs or not), and none of those
-lines is a line of the file as written (a YAML map keyed ``1:``, ``2:``
-quotes its own lines). REPLACE loses the same prefix where a line has one;
+lines is a line of the file, whatever its indentation (a YAML map or a dict
+keyed ``1:``, ``2:`` quotes its own lines). REPLACE loses the same prefix where a line has one;
 the first number says where the quote starts, which breaks a tie between
 places as a diff's line numbers do.
 """
@@ -33,9 +33,9 @@ def unnumbered(search: list[str], replace: list[str], file_lines: list[str]) -> 
             return None
     if len(numbers) < 2 or not _counts_up(search):
         return None
-    present = set(file_lines)
-    if any(line in present for line in search if line.strip()):
-        return None
+    present = {x.strip() for x in file_lines}
+    if any(line.strip() in present for line in search if line.strip()):
+        return None  # (whatever its indentation: a model that drifted quotes such a map too)
     return [_NUMBERED_RE.sub("", x, count=1) for x in search], [_NUMBERED_RE.sub("", x, count=1) for x in replace], numbers[0]
 
 

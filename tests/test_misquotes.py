@@ -321,6 +321,8 @@ RULES = [
      [("     1\ta = 1\n\n     3\tb = 2\n", "     1\ta = 1\n\n     3\tb = 3\n")], "a = 1\n\nb = 3\n"),
     # ... but not from lines the file has as written (a map keyed by numbers), nor from numbers that do not count up.
     ("numbered-lines-the-file-has", "1: one\n2: two\n", [("1: one\n2: two\n", "1: one\n2: zwei\n")], "1: one\n2: zwei\n"),
+    ("numbered-lines-the-file-has-quoted-dedented", "N = {\n    1: 'a',\n    2: 'b',\n}\n",
+     [("1: 'a',\n2: 'b',\n", "1: 'a',\n2: 'c',\n")], "N = {\n    1: 'a',\n    2: 'c',\n}\n"),
     ("numbers-that-do-not-count-up-stay", "a = 1\nb = 2\n", [("1: a = 1\n5: b = 2\n", "1: a = 1\n5: b = 3\n")],
      ("refused", "not found")),
     # Losing trailing whitespace is believed even from a noisy model.
