@@ -13,9 +13,9 @@ import re
 from collections.abc import Collection
 from difflib import SequenceMatcher
 
-from .markers import FENCE_RE
 from .finding import find_first
 from .indentation import Units
+from .markers import FENCE_RE
 from .transfer import Match, Refusal
 
 __all__ = ["ELISION_RE", "elision_pieces", "refuse_lazy_replace"]

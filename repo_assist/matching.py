@@ -99,7 +99,7 @@ def apply_blocks(
         content = current.get(block.path)
         search = block_lines(block.search)
         replace = block_lines(block.replace)
-        numbered = unnumbered(search, replace, block_lines(content)) if content and search else None
+        numbered = unnumbered(search, replace, content) if content and search else None
         if numbered is not None:  # (line numbers copied from a numbered view of the file)
             search, replace, first = numbered
             block = dataclasses.replace(block, line=block.line or first)
@@ -176,7 +176,7 @@ def _rewrites_whole_file(lines: list[str], replace: list[str]) -> bool:
         return False  # it stops where the file goes on: a file cut short (as by a fence inside it closing the answer's)
     kept = sum(m.size for m in matched)
     # A small file keeps fewer of its lines through a change: there its first and last lines, kept, are enough.
-    ends = matched[0].a == 0 and matched[-1].a + matched[-1].size == len(old)
+    ends = matched[0].a == 0 and last.a + last.size == len(old)
     return kept >= _WHOLE_FILE_KEPT * len(old) or (ends and kept >= _WHOLE_FILE_ENDS_KEPT * len(old))
 
 

@@ -21,34 +21,27 @@ __all__ = ["unnumbered"]
 _NUMBERED_RE = re.compile(r"^\s*L?(\d+)(?:[:|] ?|\t)")
 
 
-def unnumbered(search: list[str], replace: list[str], file_lines: list[str]) -> tuple[list[str], list[str], int] | None:
+def unnumbered(search: list[str], replace: list[str], content: str) -> tuple[list[str], list[str], int] | None:
     """SEARCH and REPLACE without the line numbers the model copied, and the first number; None when SEARCH is not
-    so numbered."""
-    numbers = []
-    for line in search:
-        m = _NUMBERED_RE.match(line)
-        if m:
-            numbers.append(int(m.group(1)))
-        elif line.strip():
-            return None
-    if len(numbers) < 2 or not _counts_up(search):
-        return None
-    present = {x.strip() for x in file_lines}
-    if any(line.strip() in present for line in search if line.strip()):
-        return None  # (whatever its indentation: a model that drifted quotes such a map too)
-    return [_NUMBERED_RE.sub("", x, count=1) for x in search], [_NUMBERED_RE.sub("", x, count=1) for x in replace], numbers[0]
-
-
-def _counts_up(search: list[str]) -> bool:
-    """Do the numbers count up by one line for line (a blank line the model wrote without its number counted)?"""
-    expected = None
+    so numbered, or quotes lines of ``content`` (the file's text)."""
+    first = expected = None
+    count = 0
     for line in search:
         m = _NUMBERED_RE.match(line)
         if m is None:
-            expected = expected + 1 if expected is not None else None
+            if line.strip():
+                return None
+            expected = expected + 1 if expected is not None else None  # (a blank line written without its number)
             continue
         n = int(m.group(1))
         if expected is not None and n != expected:
-            return False
+            return None  # (the numbers must count up by one, line for line)
+        first = n if first is None else first
+        count += 1
         expected = n + 1
-    return True
+    if count < 2:
+        return None
+    present = {x.strip() for x in content.split("\n")}
+    if any(line.strip() in present for line in search if line.strip()):
+        return None  # (whatever its indentation: a model that drifted quotes such a map too)
+    return [_NUMBERED_RE.sub("", x, count=1) for x in search], [_NUMBERED_RE.sub("", x, count=1) for x in replace], first

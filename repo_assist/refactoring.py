@@ -64,9 +64,9 @@ def run_engine(root: Path, response: str, known_paths, *, outliner: Outliner | N
     if not parsed.blocks:
         why = parsed.problems[0] if parsed.problems else "the response holds no SEARCH/REPLACE block (nor diff hunk)"
         raise PatchError(why, "the model must answer with edit blocks (see prompts/edit_format.md)")
+    blocks, on_disk = load_targets(root, parsed.blocks)
     made = {p for p, text in (prior.new if prior else {}).items() if text is not None}  # (files an answer created)
-    blocks = _found_elsewhere(root, parsed.blocks, made, notes := list(parsed.notes))
-    blocks, on_disk = load_targets(root, blocks)
+    blocks = _found_elsewhere(root, blocks, on_disk, made, notes := list(parsed.notes))
     old = dict(prior.old) if prior else {}
     current = dict(prior.new) if prior else {}
     for path, text in on_disk.items():
@@ -92,21 +92,24 @@ def run_engine(root: Path, response: str, known_paths, *, outliner: Outliner | N
     return EngineResult(patch, list(blocks), applied, failed, list(parsed.problems), old, new)
 
 
-def _found_elsewhere(root: Path, blocks, made: set[str], notes: list[str]) -> list[EditBlock]:
-    """The blocks, each that quotes lines of a file that does not exist (a path the model made up) going to the one
-    file its SEARCH is found in, if there is one (a note says so); the others as they are. A file the answer
-    creates (``made`` by an earlier answer, or by a block before) exists for this."""
+def _found_elsewhere(root: Path, blocks: list[EditBlock], on_disk: dict[str, str | None], made: set[str],
+                     notes: list[str]) -> list[EditBlock]:
+    """The blocks (safe paths, ``on_disk`` their files' text), each that quotes lines of a file that does not exist
+    (a path the model made up) going to the one file its SEARCH is found in, if there is one (a note says so, and
+    that file's text joins ``on_disk``); the others as they are. A file the answer creates (``made`` by an earlier
+    answer, or by a block before) exists for this."""
     out = []
     made = set(made)
     for block in blocks:
-        found, path = None, safe_path(root, block.path)
+        found = None
         if not block.search.strip():
-            made.add(path)
-        elif path not in made and read_text(root, path) is None:
+            made.add(block.path)
+        elif block.path not in made and on_disk[block.path] is None:
             found = locate(root, block.search)
         if found is not None:
             notes.append(f"{block.path} does not exist; the block's SEARCH is found only in {found}, so it edits that")
             block = replace(block, path=found)
+            on_disk.setdefault(found, read_text(root, found))
         out.append(block)
     return out
 
