@@ -12,7 +12,8 @@ from .asking import Conversation
 from .errors import PatchError
 from .outline import Outliner
 from .planning import PlannedPrompt
-from .refactoring import EngineResult, retry_message, run_engine, stale_references
+from .refactoring import EngineResult, retry_message, run_engine
+from .references import stale_references
 from .workspace import Workspace, require_index
 
 def undo_dir(ws: Workspace) -> Path:
@@ -39,7 +40,7 @@ def with_warnings(ws: Workspace, res: EngineResult, outliner: Outliner) -> Engin
     else:
         m = require_index(ws)
         try:
-            extra = stale_references(res, m, outliner)
+            extra = stale_references(res, m, outliner, ws.repo.root)
         finally:
             m.close()
     if extra:

@@ -30,6 +30,10 @@ class Outliner:
         parser, query = grammar
         return parser.parse(text.encode("utf-8", "surrogatepass")), query
 
+    def tree(self, path: str, text: str):
+        """``text``'s syntax tree parsed as ``path``'s language, or None without a grammar."""
+        return self._tree(path, text)[0]
+
     def parse_errors(self, path: str, text: str) -> int:
         """ERROR and MISSING nodes in ``text`` parsed as ``path``'s language (0 without a grammar)."""
         tree, _ = self._tree(path, text)

@@ -8,7 +8,6 @@ nearest actual lines, renders a git-style diff and checks it with
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,10 +21,6 @@ from .gitrepo import run_git
 from .outline import Outliner
 from .patch import check, load_targets, read_text, safe_path
 from .records import EditBlock, Patch
-
-
-# Keywords that define a name (a Go method's receiver may stand between `func` and the name).
-_DEFINING = "def|class|func|function|fn|struct|enum|trait|interface|type|module"
 
 
 @dataclass
@@ -135,58 +130,6 @@ def locate(root: Path, search: str, *, most: int = 20) -> str | None:
         if text is not None and found_once(text, search):
             fits.append(path)
     return fits[0] if len(fits) == 1 else None
-
-
-def renamed_symbols(res: EngineResult, outliner: Outliner) -> dict[str, str]:
-    """Definitions the patch removed or re-signatured: short name → what happened."""
-    out: dict[str, str] = {}
-    for path in (res.patch.files if res.patch else ()):
-        before = outliner.definitions(path, res.old.get(path) or "")
-        after = outliner.definitions(path, res.new.get(path) or "")
-        for name, label in before.items():
-            short = name.rsplit(".", 1)[-1]
-            if name not in after:
-                out[short] = f"{name} was removed or renamed in {path}"
-            elif after[name] != label:
-                out[short] = f"the signature of {name} changed in {path}"
-    return out
-
-
-def stale_references(res: EngineResult, manifest, outliner: Outliner, limit: int = 20) -> list[str]:
-    """Places outside the patch that still use a renamed or re-signatured definition (with no index, ``manifest``
-    None, the patched files only, and a note that the rest was not read)."""
-    warnings: list[str] = []
-    touched = set(res.patch.files) if res.patch else set()
-    renamed = renamed_symbols(res, outliner)
-    if renamed and manifest is None:
-        warnings.append("uses of renamed or re-signatured names outside the patch were not looked for: the repository"
-                        " has no index (run `repo-assist index`)")
-    for short, what in renamed.items():
-        word = re.compile(rf"\b{re.escape(short)}\b")
-        # The definition itself is not a use (a changed signature matched its own `def` line).
-        defines = re.compile(rf"\b(?:{_DEFINING})\s+(?:\([^)]*\)\s*)?{re.escape(short)}\b")
-        rows = [] if manifest is None else manifest.db.execute(
-            "SELECT c.path, c.start_line, c.text FROM chunks_fts f JOIN chunks c ON c.rid = f.rowid "
-            "WHERE chunks_fts MATCH ? LIMIT 200", (f'"{short.lower()}"',),
-        ).fetchall()
-        for path in sorted(touched):  # the patched files themselves, as they will be
-            i = _first_use(res.new.get(path) or "", word, defines)
-            if i is not None:
-                warnings.append(f"{what}, but {path}:{1 + i} still uses {short}")
-        for path, start, text in rows:
-            if path in touched:
-                continue
-            i = _first_use(text, word, defines)
-            if i is not None:
-                warnings.append(f"{what}, but {path}:{start + i} still uses {short}")
-            if len(warnings) >= limit:
-                return warnings
-    return warnings
-
-
-def _first_use(text: str, word: re.Pattern, defines: re.Pattern) -> int | None:
-    """The index of the first line of ``text`` that uses the name (``word``) without defining it, or None."""
-    return next((i for i, line in enumerate(text.splitlines()) if word.search(line) and not defines.search(line)), None)
 
 
 def retry_message(failed: list[BlockFailure], problems: Sequence[str] = ()) -> str:

@@ -181,6 +181,28 @@ def test_changed_signature_warns_at_its_uses_not_its_definition(repo, tmp_path, 
     assert not any("billing.py:1 " in w for w in warnings), warnings
 
 
+def test_the_name_as_an_english_word_is_no_use_but_as_code_anywhere_it_is(tmp_path, capsys):
+    # `total` renamed: a docstring, a comment and a prose file that say "the total" do not use it; code does, and so
+    # does a name written as code in prose: called, in backticks, or in a Markdown file's code fence.
+    r = make_repo(tmp_path / "shop", {
+        "billing.py": 'def total(lines):\n    """The total of the lines."""\n    return sum(a for _, a in lines)\n',
+        "main.py": "# print the total\nfrom billing import total\n",
+        "shout.py": "# the total, loud\nimport billing\n\n# billing.total(), loud\n",
+        "prose.md": "The total is printed in red.\n",
+        "called.md": "The total is what\n`total` returns.\n",
+        "fenced.md": "The total:\n\n```python\nprint(total(x))\n```\n",
+        "NOTES.txt": "the total\nsee total(lines)\n",
+    })
+    assistant.index(assistant.open_workspace(r))
+    resp = _write(tmp_path / "resp.md", "billing.py\n<<<<<<< SEARCH\ndef total(lines):\n=======\n"
+                                       "def grand_total(lines):\n>>>>>>> REPLACE\n")
+    code, out, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(r), "--json")
+    assert code == 0, err
+    uses = sorted(w.split(", but ")[1] for w in json.loads(out)["warnings"] if "still uses" in w)
+    assert uses == ["NOTES.txt:2 still uses total", "called.md:2 still uses total", "fenced.md:4 still uses total",
+                    "main.py:2 still uses total", "shout.py:4 still uses total"], uses
+
+
 def test_patch_needs_no_index(tmp_path, capsys):
     # A repository never indexed: paths resolve against git's tracked files, the patched files are still read for
     # stale uses, and a warning says the rest of the repository was not.

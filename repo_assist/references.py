@@ -1,0 +1,143 @@
+"""Uses a patch left behind: places outside it that still use a definition it renamed or re-signatured.
+
+A use is the name as code. In a comment, a string or a prose file (Markdown and friends, outside their code
+fences) the same word is usually English ("Return the area of a rectangle" is no use of ``area``), so there it
+counts only written the way code is: a name with a capital, a digit or an underscore (``rectArea``, ``MAX_SIZE``),
+or one called, dotted or quoted in backticks (``area(w, h)``, ``geo.area``, `` `area` ``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .errors import UnsafePathError
+from .languages import text_language_for
+from .markers import FENCE_RE
+from .outline import Outliner
+from .patch import read_text, safe_path
+
+# Keywords that define a name (a Go method's receiver may stand between `func` and the name).
+_DEFINING = "def|class|func|function|fn|struct|enum|trait|interface|type|module"
+_PROSE_LANGUAGES = frozenset({"markdown", "restructuredtext", "asciidoc", "text"})
+
+
+def renamed_symbols(res, outliner: Outliner) -> dict[str, str]:
+    """Definitions the patch (an ``EngineResult``) removed or re-signatured: short name → what happened."""
+    out: dict[str, str] = {}
+    for path in (res.patch.files if res.patch else ()):
+        before = outliner.definitions(path, res.old.get(path) or "")
+        after = outliner.definitions(path, res.new.get(path) or "")
+        for name, label in before.items():
+            short = name.rsplit(".", 1)[-1]
+            if name not in after:
+                out[short] = f"{name} was removed or renamed in {path}"
+            elif after[name] != label:
+                out[short] = f"the signature of {name} changed in {path}"
+    return out
+
+
+def stale_references(res, manifest, outliner: Outliner, root: Path | None = None, limit: int = 20) -> list[str]:
+    """Places outside the patch that still use a renamed or re-signatured definition: the patched files as they
+    will be, then the indexed pieces that name it (read as the working tree has them when ``root`` is given). With
+    no index (``manifest`` None) the patched files only, and a note that the rest was not read."""
+    warnings: list[str] = []
+    touched = set(res.patch.files) if res.patch else set()
+    renamed = renamed_symbols(res, outliner)
+    if renamed and manifest is None:
+        warnings.append("uses of renamed or re-signatured names outside the patch were not looked for: the repository"
+                        " has no index (run `repo-assist index`)")
+    for short, what in renamed.items():
+        for path in sorted(touched):
+            lines = use_lines(outliner, path, res.new.get(path) or "", short)
+            if lines:
+                warnings.append(f"{what}, but {path}:{1 + lines[0]} still uses {short}")
+        rows = [] if manifest is None else manifest.db.execute(
+            "SELECT c.path, c.start_line, c.text FROM chunks_fts f JOIN chunks c ON c.rid = f.rowid "
+            "WHERE chunks_fts MATCH ? LIMIT 200", (f'"{short.lower()}"',),
+        ).fetchall()
+        files: dict[str, list[int] | None] = {}
+        for path, start, text in rows:
+            if path in touched:
+                continue
+            if path not in files:
+                files[path] = _file_uses(root, outliner, path, short)
+            if files[path] is None:  # (not readable from the working tree: the indexed piece alone)
+                hits = [start + i for i in use_lines(outliner, path, text, short)]
+            else:
+                end = start + text.count("\n") + (not text.endswith("\n"))
+                hits = [1 + i for i in files[path] if start <= 1 + i < end]
+            if hits:
+                warnings.append(f"{what}, but {path}:{hits[0]} still uses {short}")
+            if len(warnings) >= limit:
+                return warnings
+    return warnings
+
+
+def _file_uses(root: Path | None, outliner: Outliner, path: str, name: str) -> list[int] | None:
+    if root is None:
+        return None
+    try:
+        text = read_text(root, safe_path(root, path))
+    except UnsafePathError:
+        return None
+    return None if text is None else use_lines(outliner, path, text, name)
+
+
+def use_lines(outliner: Outliner, path: str, text: str, name: str) -> list[int]:
+    """The 0-based lines of ``text`` (``path``'s) that use ``name`` without defining it."""
+    word = re.compile(rf"\b{re.escape(name)}\b")
+    defines = re.compile(rf"\b(?:{_DEFINING})\s+(?:\([^)]*\)\s*)?{re.escape(name)}\b")
+    prose = _prose_test(outliner, path, text)
+    out = []
+    offset = 0  # (in bytes, as the syntax tree counts)
+    for i, line in enumerate(text.splitlines(keepends=True)):
+        if not defines.search(line):
+            for m in word.finditer(line):
+                at = offset + len(line[:m.start()].encode("utf-8", "surrogatepass"))
+                if not prose(i, at, at + len(name.encode("utf-8", "surrogatepass"))) or _code_shaped(line, m):
+                    out.append(i)
+                    break
+        offset += len(line.encode("utf-8", "surrogatepass"))
+    return out
+
+
+def _prose_test(outliner: Outliner, path: str, text: str):
+    """A test (line, start byte, end byte) → whether the name there stands in prose: a comment or string by the
+    syntax tree, any line of a prose file outside its code fences, and nowhere in other files."""
+    tree = outliner.tree(path, text)
+    if tree is not None:
+        return lambda _, start, end: _in_comment_or_string(tree.root_node.descendant_for_byte_range(start, end))
+    if text_language_for(path) not in _PROSE_LANGUAGES:
+        return lambda *_: False
+    code, fence = set(), None
+    for i, line in enumerate(text.splitlines()):
+        m = FENCE_RE.match(line)
+        if m and fence is None:
+            fence = m.group(1)
+        elif m and not m.group(2) and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
+            fence = None
+        elif fence is not None:
+            code.add(i)
+    return lambda i, *_: i not in code
+
+
+def _in_comment_or_string(node) -> bool:
+    while node is not None:
+        kind = node.type
+        if "interpolation" in kind or "substitution" in kind:  # code inside a string (`f"{area(w)}"`, `${x}`)
+            return False
+        if "comment" in kind or "string" in kind or "heredoc" in kind:
+            return True
+        node = node.parent
+    return False
+
+
+def _code_shaped(line: str, m: re.Match) -> bool:
+    """Whether a name in prose is written as code: cased or joined as no English word is, or called, dotted,
+    namespaced or in backticks."""
+    name = m.group()
+    if any(c.isupper() or c.isdigit() or c == "_" for c in name):
+        return True
+    before, after = line[max(0, m.start() - 1):m.start()], line[m.end():m.end() + 1]
+    return before in (".", "#", ":", ">", "`", "$", "@") or after in ("(", "`")
