@@ -67,6 +67,7 @@ class RefactorResult:
     def to_dict(self) -> dict:
         d = self.engine.to_dict()
         d.update({"instruction": self.instruction, "model": self.model, "attempts": len(self.responses),
+                  "responses": list(self.responses),
                   "context": self.plan.to_dict(self.model) if self.plan else None})
         return d
 
