@@ -103,7 +103,8 @@ def register(sub, common) -> None:
     sp.add_argument("-o", "--output", help="write the diff to FILE instead of stdout")
     sp.add_argument("--apply", action="store_true", help="apply the patch (undo with `repo-assist undo`)")
     sp.add_argument("--force", action="store_true", help="apply even over uncommitted changes to the same files")
-    sp.add_argument("--retries", type=int, default=1, help="send failed blocks back to the model this many times")
+    sp.add_argument("--retries", type=int, help="send failed blocks back to the model this many times "
+                    "(default: the `refactor_retries` setting, 1)")
     common(sp)
     sp.set_defaults(func=cmd_refactor)
 

@@ -54,6 +54,8 @@ class Settings:
     # tokens reserved for the answer, and for a refactor's edit blocks
     answer_tokens: int = 512
     refactor_answer_tokens: int = 1536
+    # times a refactor sends the blocks that failed back to the model
+    refactor_retries: int = 1
     # limit the context to what the model reads in this many seconds (0: off)
     latency_cap_s: float = 0.0
     chroma_url: str = ""

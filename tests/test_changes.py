@@ -340,6 +340,20 @@ def test_refactor_end_to_end_with_a_model_server_and_one_retry(repo, capsys, mon
     assert "grand_total" not in (repo / "billing.py").read_text()  # not applied without --apply
 
 
+def test_refactor_retries_as_often_as_configured(repo, capsys, monkeypatch):
+    with FakeOllama(replies=[WRONG_FIRST, WRONG_FIRST, RENAME]) as fake:
+        monkeypatch.setenv("OLLAMA_HOST", fake.host)
+        argv = ["refactor", "rename total to grand_total everywhere", "--repo", str(repo), "--model", "ollama/tiny", "--json"]
+        code, out, err = run(capsys, *argv)  # the default: one retry, and the block still fails
+        assert code == 4 and json.loads(out)["attempts"] == 2, err
+        monkeypatch.setenv("REPO_ASSIST_REFACTOR_RETRIES", "2")
+        fake.replies[:] = [WRONG_FIRST, WRONG_FIRST, RENAME]
+        code, out, err = run(capsys, *argv)
+        assert code == 0 and json.loads(out)["attempts"] == 3, err
+        code, out, err = run(capsys, *argv, "--retries", "-1")
+        assert code == 2 and err.count("\n") == 1 and "retries must be 0 or more" in err, err
+
+
 def test_refactor_with_the_embedded_model_runs_end_to_end(repo, capsys, monkeypatch):
     """The packaged 270M model rarely writes valid blocks: a patch or a clean exit 4, never a traceback."""
     monkeypatch.setenv("REPO_ASSIST_N_CTX", "2048")
