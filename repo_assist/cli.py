@@ -14,7 +14,7 @@ import threading
 from typing import Any
 
 from . import __version__
-from .cli_output import emit
+from .cli_output import at_least, emit
 from .errors import RepoAssistError, UsageError
 
 
@@ -275,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("search", help="search the index")
     sp.add_argument("query")
     sp.add_argument("--repo", default=".")
-    sp.add_argument("-k", type=int, default=None, help="how many hits (default 10)")
+    sp.add_argument("-k", type=at_least(1), default=None, help="how many hits (default 10)")
     common(sp)
     sp.set_defaults(func=cmd_search)
 
@@ -283,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--repo", default=".")
         sp.add_argument("--model", help="llamacpp/default (packaged), llamacpp/PATH.gguf, ollama/NAME[:TAG], openai/NAME")
         sp.add_argument("--api-base", dest="api_base", help="server URL for ollama/ or openai/ models")
-        sp.add_argument("--budget", type=int, default=None, help="cap the context at N tokens")
+        sp.add_argument("--budget", type=at_least(1), default=None, help="cap the context at N tokens")
 
     sp = sub.add_parser("context", help="the context a question would get, within the model's budget")
     sp.add_argument("question")
@@ -300,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("eval", help="measure retrieval on this repository's own history")
     sp.add_argument("path", nargs="?", default=".")
-    sp.add_argument("--commits", type=int, default=30, help="how many commits to turn into cases")
+    sp.add_argument("--commits", type=at_least(1), default=30, help="how many commits to turn into cases")
     sp.add_argument("--ablate", action="store_true", help="also measure each signal alone and left out")
     common(sp)
     sp.set_defaults(func=cmd_eval)

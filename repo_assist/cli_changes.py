@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from .cli_output import at_least
 from .errors import PatchError, UsageError
 
 
@@ -103,7 +104,7 @@ def register(sub, common) -> None:
     sp.add_argument("-o", "--output", help="write the diff to FILE instead of stdout")
     sp.add_argument("--apply", action="store_true", help="apply the patch (undo with `repo-assist undo`)")
     sp.add_argument("--force", action="store_true", help="apply even over uncommitted changes to the same files")
-    sp.add_argument("--retries", type=int, help="send failed blocks back to the model this many times "
+    sp.add_argument("--retries", type=at_least(0), help="send failed blocks back to the model this many times "
                     "(default: the `refactor_retries` setting, 1)")
     common(sp)
     sp.set_defaults(func=cmd_refactor)

@@ -1,7 +1,8 @@
-"""How a command prints its result: the JSON object with ``--json``, else its text form."""
+"""How a command reads its numbers and prints its result: the JSON object with ``--json``, else its text form."""
 
 from __future__ import annotations
 
+import argparse
 import json
 from typing import Any, Callable
 
@@ -14,3 +15,18 @@ def emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
         out = text(data)
         if out:
             print(out)
+
+
+def at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: a whole number no smaller than ``low`` (``-k -1`` is a usage error, not a quiet slice)."""
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+        if n < low:
+            raise argparse.ArgumentTypeError(f"must be {low} or more, not {n}")
+        return n
+
+    return parse

@@ -11,6 +11,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Mapping
 
 from .errors import ConfigError
@@ -18,6 +19,13 @@ from .errors import ConfigError
 REPO_CONFIG_NAME = ".repo-assist.toml"
 CHOICES = {"secrets": ("redact", "skip")}
 ENV_PREFIX = "REPO_ASSIST_"
+
+# The smallest value each number may take (a negative count is a mistake, not a request for nothing).
+MINIMUM: Mapping[str, float] = MappingProxyType({
+    "k": 1, "embed_batch_size": 1, "light_embed_max": 0, "max_file_bytes": 1, "max_line_chars": 1,
+    "max_avg_line_chars": 1, "n_ctx": 0, "answer_tokens": 1, "refactor_answer_tokens": 1, "refactor_retries": 0,
+    "latency_cap_s": 0,
+})
 
 DEFAULT_SECRET_PATHS: tuple[str, ...] = (
     ".env", ".env.*", "*.env", ".envrc", "*.pem", "*.key", "*.p12", "*.pfx", "*.jks",
@@ -122,6 +130,8 @@ def _apply(settings: Settings, values: Mapping[str, Any], source: str) -> Settin
         changes[name] = _coerce(key, value, known[name], source)
         if name in CHOICES and changes[name] not in CHOICES[name]:
             raise ConfigError(f"{source}: `{key}` must be one of {', '.join(CHOICES[name])}, got {value!r}")
+        if name in MINIMUM and changes[name] < MINIMUM[name]:
+            raise ConfigError(f"{source}: `{key}` must be {MINIMUM[name]} or more, got {value!r}")
     return settings.replace(**changes) if changes else settings
 
 

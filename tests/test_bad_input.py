@@ -99,8 +99,23 @@ def test_submodule_detached_head_shallow_clone_bare_and_no_commits(tmp_path):
     ["search", ""], ["ask", "x", "--model", "nonsense"], ["context", "x", "--budget", "abc"],
     ["index", "--full", "--json", "/nonexistent/path"], ["patch", "--from-response", "/nonexistent"],
     ["apply", "/nonexistent.diff"], ["undo"], ["bogus-command"],
+    # counts out of range are refused by name rather than read as a slice (`-k -1`) or as nothing
+    ["search", "a", "-k", "0"], ["search", "a", "-k", "-1"], ["context", "x", "--budget", "-5"],
+    ["eval", "--commits", "0"], ["refactor", "x", "--retries", "-1"],
 ])
 def test_bad_arguments_are_one_line(tmp_path, args):
     repo = make_repo(tmp_path / "r", {"a.py": "def a():\n    pass\n"})
     proc = cli(*args, cwd=repo)
     assert_clean(proc, ok=False)
+    if args[-1].lstrip("-").isdigit():
+        assert f"must be {1 if args[-2] != '--retries' else 0} or more" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("key, value", [("K", "-1"), ("ANSWER_TOKENS", "0"), ("REFACTOR_RETRIES", "-2"),
+                                        ("EMBED_BATCH_SIZE", "0"), ("LATENCY_CAP_S", "-1.5")])
+def test_a_setting_out_of_range_is_named(tmp_path, monkeypatch, key, value):
+    repo = make_repo(tmp_path / "r", {"a.py": "def a():\n    pass\n"})
+    monkeypatch.setenv("REPO_ASSIST_" + key, value)
+    proc = cli("status", str(repo))
+    assert_clean(proc, ok=False)
+    assert f"`{key.lower()}` must be" in proc.stderr and "or more" in proc.stderr, proc.stderr
