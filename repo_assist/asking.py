@@ -9,6 +9,7 @@ from typing import Callable
 
 from . import citations as cites
 from .indexer import open_store
+from .loops import LoopGuard
 from .planning import PlannedPrompt, Window, decide_window, plan_prompt
 from .retrieval import Retriever, reference_hits
 from .workspace import Workspace, require_index
@@ -120,8 +121,9 @@ class Conversation:
         t0 = time.perf_counter()
         first: float | None = None
         parts: list[str] = []
-        for piece in self.backend.stream(planned.messages, n_ctx=planned.window.n_ctx,
-                                         max_tokens=self.ws.settings.answer_tokens):
+        guard = LoopGuard(self.backend.stream(planned.messages, n_ctx=planned.window.n_ctx,
+                                              max_tokens=self.ws.settings.answer_tokens))
+        for piece in guard:
             if first is None:
                 first = time.perf_counter() - t0
             parts.append(piece)
@@ -145,6 +147,8 @@ class Conversation:
             "tokens_per_s": round(completion / gen_time, 2) if completion and gen_time > 0 else None,
             "total_s": round(total, 3),
         }
+        if guard.looped:
+            timing["stopped"] = "repeating"  # the model began to repeat itself: the answer was cut there
         return Answer(question, text, found, planned, self.model, timing)
 
     def close(self) -> None:

@@ -10,6 +10,7 @@ from . import patch as patching
 from . import prompts
 from .asking import Conversation
 from .errors import PatchError, UsageError
+from .loops import LoopGuard
 from .outline import Outliner
 from .planning import PlannedPrompt
 from .refactoring import EngineResult, retry_message, run_engine
@@ -116,7 +117,7 @@ def refactor(ws: Workspace, instruction: str, *, model: str | None = None, api_b
 def _stream(conv: Conversation, messages: list[dict], plan: PlannedPrompt, answer_tokens: int, on_token):
     n_ctx = plan.window.n_ctx
     budget = max(64, n_ctx - conv.backend.prompt_tokens(messages) - 8)
-    for piece in conv.backend.stream(messages, n_ctx=n_ctx, max_tokens=min(answer_tokens, budget)):
+    for piece in LoopGuard(conv.backend.stream(messages, n_ctx=n_ctx, max_tokens=min(answer_tokens, budget))):
         if on_token:
             on_token(piece)
         yield piece

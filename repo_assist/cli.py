@@ -177,6 +177,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
             emit(answer.to_dict(), True, str)
             return 0
         print("\n")
+        if answer.timing.get("stopped") == "repeating":
+            print("note: the model began repeating itself, so its answer was cut there")
         for note in answer.plan.notes:
             print(f"note: {note}")
         print("Sources:")

@@ -51,6 +51,8 @@ def answer_summary(answer) -> str:
         parts.append(f"{t['tokens_per_s']:.1f} tok/s")
     if t.get("total_s") is not None:
         parts.append(f"{t['total_s']:.1f}s")
+    if t.get("stopped") == "repeating":
+        parts.append("cut: the model began repeating itself")
     parts.append(answer.model)
     return "[dim]" + escape(" · ".join(parts)) + "[/]"
 
