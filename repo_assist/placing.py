@@ -27,7 +27,8 @@ block exact; ``spacing`` reads the file's blank-line habits). A lost run of line
   with an ``else``, ``except``, … (the statement above goes on, where the
   file never sets such a line apart); they are of a kind (or
   written just like a line) only one side's paragraph has, a block counting
-  as its opening line's kind; or the line below starts a section (a
+  as its opening line's kind (an import's kind is its group, and an import is
+  not written like one of another group when the other side has its own); or the line below starts a section (a
   heading, comment or definition) and they do not;
   they are written like one neighbour and unlike the other (by shape, or
   as written: nearly a copy of one, as entries of a list are); a
@@ -53,6 +54,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from .paragraphs import has_kind, head, joins, paragraph, sibling
 from .spacing import (
     COMMENT_RE, DEFINITION_RE, HABIT_SEEN, by_counts, by_room, closes, depth, edges, ends_block, kind, meetings, shape,
     spacing,
@@ -144,20 +146,21 @@ def _position(g: Gap, a: int, b: int, run: range) -> tuple[int, int, int]:
         raise _cannot_place(run, "blank lines were inserted right there")
     # New lines where the lost blank lines were: their shape must say where they go.
     # A new definition after the end of a block is a member beside it, not more of the paragraph the block is.
-    joins_above = not _member_after(top, new[0]) and _joins(new[0], _paragraph(g.lines, g.m[a], -1))  # type: ignore[arg-type]
+    upper, lower = paragraph(g.lines, g.m[a], -1), paragraph(g.lines, g.m[b], 1)  # type: ignore[arg-type]
+    joins_above = not _member_after(top, new[0]) and joins(new[0], upper, lower)
     # Below a heading, comment or definition the kind to match is that line's own, not its body's; elsewhere a
     # block of new lines is of its opening line's kind.
     if _opens_at(g.lines, g.m[b]):  # type: ignore[arg-type]
-        joins_below = _joins(new[-1], [bottom])
+        joins_below = joins(new[-1], [bottom], upper)
     else:
-        joins_below = _joins(_head(new), _paragraph(g.lines, g.m[b], 1))  # type: ignore[arg-type]
+        joins_below = joins(head(new), lower, upper)
     lead, trail = edges(new)
     if lead or trail:  # a block with blank lines of its own, set apart from both sides
         if above is not None and below is not None:
             if lead == 0 and trail == n < len(new):
                 # A block set apart below the line above, unless the file keeps such lines together.
                 apart = spacing(g.lines, top, new[0])
-                if apart is None and not _sibling(new[0], [top]):
+                if apart is None and not sibling(new[0], [top]):
                     apart = True
                 if apart is not None:
                     return (lo, lo, n) if apart else (hi, hi, n)
@@ -301,9 +304,29 @@ def _moved(g: Gap, k: int) -> bool:
     hi = next((j for j in g.kept[k + 1:] if j is not None), len(g.r))
     edits = {j for j in g.partner if j is not None}
     return any(
-        g.r[j].strip() == line if lo <= j < hi else (j not in edits and alike(line, g.r[j]))
+        g.r[j].strip() == line if lo <= j < hi else (j not in edits and alike(line, g.r[j]) and not _inside_run(g, j))
         for j in g.added if j != g.partner[k]
     )
+
+
+def _inside_run(g: Gap, j: int) -> bool:
+    """Is new REPLACE line j an entry re-sorted into a list: among new lines of its kind between two kept lines of
+    its kind that the file has next to each other? A blank line set apart from it cannot have come along to there."""
+    if not has_kind(g.r[j]):
+        return False
+    of_r = {r: s for s, r in enumerate(g.kept) if r is not None}
+    entry = kind(g.r[j])
+    ends = []
+    for step in (-1, 1):
+        i = j
+        while 0 <= i < len(g.r) and i not in of_r:
+            if not has_kind(g.r[i]) or kind(g.r[i]) != entry:
+                return False
+            i += step
+        if not 0 <= i < len(g.r) or not has_kind(g.r[i]) or kind(g.r[i]) != entry:
+            return False
+        ends.append(g.m[of_r[i]])
+    return None not in ends and ends[1] == ends[0] + 1  # type: ignore[operator]
 
 
 def _set_apart(lines: list[str], such: Callable[[str], object]) -> bool:
@@ -338,39 +361,6 @@ def _header(new: list[str], level: int) -> bool:
 def _member_after(top: str, line: str) -> bool:
     """Does ``line`` start a definition right after the end of a block (a deeper line, or a closing bracket as deep)?"""
     return bool(DEFINITION_RE.match(line)) and ends_block(top, line)
-
-
-def _paragraph(lines: list[str], i: int, step: int) -> list[str]:
-    """The non-blank lines from ``i`` on, going up (step -1) or down (+1), up to a blank line."""
-    out = []
-    while 0 <= i < len(lines) and lines[i].strip():
-        out.append(lines[i])
-        i += step
-    return out
-
-
-def _joins(line: str, paragraph: list[str]) -> bool:
-    """Is ``line`` of a kind the paragraph has, or written just like one of its lines (same depth and shape)?"""
-    written = shape(line)
-    return _sibling(line, paragraph) or (_has_kind(line) and any(depth(p) == depth(line) and shape(p) == written for p in paragraph))
-
-
-def _head(new: list[str]) -> str:
-    """The last new line, or where that closes a block the new lines opened, the line that opened it."""
-    last = new[-1]
-    if not closes(last):
-        return last
-    return next((x for x in reversed(new[:-1]) if x.strip() and depth(x) == depth(last)), last)
-
-
-def _sibling(line: str, paragraph: list[str]) -> bool:
-    """Is ``line`` of a kind the paragraph already has?"""
-    return _has_kind(line) and kind(line) in {kind(p) for p in paragraph}
-
-
-def _has_kind(line: str) -> bool:
-    """Does the line have a kind to compare? (Blank lines have none; a closing bracket is of every kind, so of none.)"""
-    return bool(line.strip()) and not closes(line)
 
 
 _UNDERLINE_RE = re.compile(r"^\s*([=\-~^*+#`'\".:_])\1{2,}\s*$")

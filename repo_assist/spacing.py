@@ -202,13 +202,13 @@ def kind(line: str) -> tuple[int, str]:
 
     A Python import is of its PEP 8 group instead (``__future__``, standard
     library, relative, any other), the groups files set apart with blank lines;
-    so are Rust's, JavaScript's and Java's imports, in their formatters' groups.
+    so are Rust's, JavaScript's, Java's and Go's imports, in their formatters' groups.
     """
     stripped = line.strip()
     found = _IMPORT_RE.match(stripped)
     if found:
         return depth(line), "import " + _import_group(found)
-    group = _other_import_group(stripped)
+    group = _go_import_group(line) or _other_import_group(stripped)
     if group:
         return depth(line), "import " + group
     return depth(line), _LEAD_RE.match(stripped).group()  # type: ignore[union-attr]
@@ -229,11 +229,20 @@ def _import_group(found: re.Match) -> str:
 
 # Imports of other languages, in the groups their formatters and linters keep apart with blank lines: Rust's std,
 # external and crate-local ``use``; JavaScript's relative and package imports (``import``, ``require``); Java's
-# ``java.*``/``javax.*``, static and other imports. (Go's paths in an import block are bare strings, told from a
-# list's last string only by the block around them: not read.)
+# ``java.*``/``javax.*``, static and other imports; Go's standard library (no dot in the path's first element) and
+# other paths, a spec in an import block being a bare path (maybe named) on a line gofmt indents with one tab (a
+# list's last string, the other line written so, is indented with spaces, or ends with a comma in Go).
+_GO_IMPORT_RE = re.compile(r'\t(?:[A-Za-z_]\w*\s+|\.\s+)?"([\w.~+-]+(?:/[\w.~+-]+)*)"\s*$')
 _RUST_USE_RE = re.compile(r"(?:pub(?:\([\w:]+\))?\s+)?use\s+(?:::)?(\w+)\b")
 _JS_IMPORT_RE = re.compile(r"""(?:import\b[^'"`]*|(?:const|let|var)\s[^=]*=\s*require\(\s*)['"]([^'"]+)['"]""")
 _JAVA_IMPORT_RE = re.compile(r"import\s+(static\s+)?(\w+)\.[\w.]+(?:\.\*)?;")
+
+
+def _go_import_group(line: str) -> str | None:
+    found = _GO_IMPORT_RE.fullmatch(line.rstrip("\r\n"))
+    if not found:
+        return None
+    return "go other" if "." in found.group(1).split("/")[0] else "go std"
 
 
 def _other_import_group(stripped: str) -> str | None:

@@ -53,6 +53,11 @@ CHANGES = (
     "Version 1\n---------\n\n- c\n"
 )
 
+GO_IMPORTS = (
+    'import (\n\t"net/http"\n\t"time"\n\n\t"github.com/goware/valve"\n\t"github.com/pressly/chi"\n'
+    '\t"github.com/tylerb/graceful"\n)\n'
+)
+
 # id, file text, blocks [(SEARCH, REPLACE)], the file afterwards or ("refused", reason part)
 PROMPT = 'def prompt(text,\n           show=True):\n    """Ask."""\n    return text\n\n\ndef other():\n    if x:\n        return 1\n'
 RST_CODE = "Intro\n-----\n\n.. code::\n\n    with f():\n        invoke(a,\n               b=True)\n        invoke(c)\n\nNext\n----\n"
@@ -94,6 +99,32 @@ RULES = [
     # ... unless the changed neighbour was moved: added again elsewhere, it could sit on either side.
     ("lost-blank-next-to-moved-line", "first()\n\nsecond()\nthird()\n", [("first()\nsecond()\nthird()\n", "second()\nfirst()\nthird()\n")],
      ("refused", "removed and added elsewhere")),
+    # ... but an entry re-sorted into a run of lines the file keeps together cannot have taken a blank line along:
+    # the lost line stays where it was (Go's import groups).
+    ("lost-blank-next-to-an-entry-re-sorted-into-a-run", GO_IMPORTS,
+     [(GO_IMPORTS.replace("\n\n", "\n"), GO_IMPORTS.replace("\n\n", "\n").replace('\t"github.com/goware/valve"\n', "")
+       .replace('\t"github.com/tylerb', '\t"github.com/pressly/valve"\n\t"github.com/tylerb'))],
+     GO_IMPORTS.replace('\t"github.com/goware/valve"\n', "").replace(
+         '\t"github.com/tylerb', '\t"github.com/pressly/valve"\n\t"github.com/tylerb')),
+    # A blank line removed next to the lost one and another added elsewhere is "moved" too (no kind to read).
+    ("lost-blank-next-to-a-blank-line-moved", "a()\n\n\nb()\nc()\nd()\n",
+     [("a()\n\nb()\nc()\nd()\n", "a()\nb()\nc()\n\nd()\n")], ("refused", "removed and added elsewhere")),
+    # New imports between two import groups go to their own group (Go's standard library and other paths, PEP 8's),
+    # though all imports are written alike.
+    ("lost-blank-around-a-new-import-of-the-group-above", GO_IMPORTS,
+     [(GO_IMPORTS.replace("\n\n", "\n"), GO_IMPORTS.replace("\n\n", "\n").replace('"time"\n', '"time"\n\t"unicode"\n'))],
+     GO_IMPORTS.replace('"time"\n', '"time"\n\t"unicode"\n')),
+    ("lost-blank-around-a-new-import-of-the-group-below", "import os\nimport sys\n\nimport requests\nimport yaml\n",
+     [("import sys\nimport requests\n", "import sys\nimport attr\nimport requests\n")],
+     "import os\nimport sys\n\nimport attr\nimport requests\nimport yaml\n"),
+    # ... but where the other side has no import of its group, an import written like one of another group joins it.
+    ("lost-blank-after-an-import-written-like-one-of-another-group",
+     "var express = require('../')\n  , assert = require('assert');\n\ndescribe('app', function(){\n  it('x')\n})\n",
+     [("var express = require('../')\n  , assert = require('assert');\ndescribe('app', function(){\n",
+       "var assert = require('assert')\nvar express = require('..')\nvar request = require('supertest')\n"
+       "describe('app', function(){\n")],
+     "var assert = require('assert')\nvar express = require('..')\nvar request = require('supertest')\n\n"
+     "describe('app', function(){\n  it('x')\n})\n"),
     # ... nor one edited in place where REPLACE writes the old line again elsewhere (a test renamed, and a new one
     # under the old name): the like line stays where it was, and the lost lines by its kept neighbour.
     ("lost-blank-next-to-a-line-renamed-and-written-again-below",
