@@ -9,7 +9,7 @@ from typing import Callable
 from . import patch as patching
 from . import prompts
 from .asking import Conversation
-from .errors import PatchError, UsageError
+from .errors import PatchError
 from .loops import LoopGuard
 from .outline import Outliner
 from .planning import PlannedPrompt
@@ -76,8 +76,6 @@ class RefactorResult:
 def refactor(ws: Workspace, instruction: str, *, model: str | None = None, api_base: str | None = None,
              retries: int | None = None, on_token: Callable[[str], None] | None = None) -> RefactorResult:
     retries = ws.settings.refactor_retries if retries is None else retries
-    if retries < 0:
-        raise UsageError(f"retries must be 0 or more, not {retries}", "--retries N or `refactor_retries` in the config")
     conv = Conversation.open(ws, model, api_base)
     try:
         system = prompts.render("refactor_system", edit_format=prompts.render("edit_format"))

@@ -351,7 +351,7 @@ def test_refactor_retries_as_often_as_configured(repo, capsys, monkeypatch):
         code, out, err = run(capsys, *argv)
         assert code == 0 and json.loads(out)["attempts"] == 3, err
         code, out, err = run(capsys, *argv, "--retries", "-1")
-        assert code == 2 and err.count("\n") == 1 and "retries must be 0 or more" in err, err
+        assert code == 2 and err.count("\n") == 1 and "must be 0 or more" in err, err
 
 
 def test_refactor_with_the_embedded_model_runs_end_to_end(repo, capsys, monkeypatch):
