@@ -179,7 +179,8 @@ def _read_block(lines: list[str], head: int) -> tuple[str, str, int, str]:
     if j >= len(lines):
         return "", "", j, "REPLACE part is not closed by `>>>>>>> REPLACE` (answer cut off?)"
     cut = _divider(lines[head + 1:j], [d - head - 1 for d in dividers]) + head + 1
-    return _join(_unfence(lines[head + 1:cut])), _join(_unfence(lines[cut + 1:j])), j, ""
+    search, replace = _unfence(lines[head + 1:cut], lines[cut + 1:j])
+    return _join(search), _join(replace), j, ""
 
 
 def _divider(body: list[str], candidates: list[int]) -> int:
@@ -198,11 +199,24 @@ def _divider(body: list[str], candidates: list[int]) -> int:
     return max(candidates, key=lambda cut: (shared(cut), -cut))
 
 
-def _unfence(part: list[str]) -> list[str]:
-    """Drop a code fence the model put *inside* a SEARCH or REPLACE part."""
-    if len(part) >= 2 and FENCE_RE.match(part[0]) and FENCE_RE.match(part[-1]) and not FENCE_RE.match(part[-1]).group(2):
-        return part[1:-1]
-    return part
+def _unfence(search: list[str], replace: list[str]) -> tuple[list[str], list[str]]:
+    """SEARCH and REPLACE without the code fence a model put *inside* them: around both parts alike, or around the
+    one part there is (a new file's text, the lines to delete). A part that merely starts and ends with fence lines
+    of its own, beside one that does not (a Markdown file's examples quoted as context), is as written."""
+    wrapped = [_wrapped(part) for part in (search, replace)]
+    if all(wrapped) and search[0].strip() == replace[0].strip() and search[-1].strip() == replace[-1].strip():
+        return search[1:-1], replace[1:-1]
+    if wrapped[0] and not any(x.strip() for x in replace):
+        return search[1:-1], replace
+    if wrapped[1] and not any(x.strip() for x in search):
+        return search, replace[1:-1]
+    return search, replace
+
+
+def _wrapped(part: list[str]) -> bool:
+    """Does the part start with a fence line and end with a bare one (a fence that closes)?"""
+    closing = FENCE_RE.match(part[-1]) if len(part) >= 2 else None
+    return bool(closing and not closing.group(2) and FENCE_RE.match(part[0]))
 
 
 def _join(part: list[str]) -> str:

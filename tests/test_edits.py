@@ -420,6 +420,14 @@ def test_parse_reuses_previous_path_and_ignores_prose() -> None:
     # The path on the head line itself; other words there leave the path to the line above.
     ("```python\n<<<<<<< SEARCH src/a.py\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n```\n", [EditBlock("src/a.py", "x = 1\n", "x = 2\n")]),
     ("a.py\n<<<<<<< SEARCH (first edit)\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n", [EditBlock("a.py", "x = 1\n", "x = 2\n")]),
+    # A fence a model put inside both parts alike, or inside the one part there is (a new file), is not text ...
+    ("a.py\n<<<<<<< SEARCH\n```python\nx = 1\n```\n=======\n```python\nx = 2\n```\n>>>>>>> REPLACE\n",
+     [EditBlock("a.py", "x = 1\n", "x = 2\n")]),
+    ("b.py\n<<<<<<< SEARCH\n=======\n```python\nx = 2\n```\n>>>>>>> REPLACE\n", [EditBlock("b.py", "", "x = 2\n")]),
+    # ... but a Markdown file's own fences at the ends of one part, quoted as context, are its text.
+    ("d.md\n````\n<<<<<<< SEARCH\n```\n\nRead the docs.\n=======\n```\n\nRead the docs.\n\n```sh\n$ run\n```\n"
+     ">>>>>>> REPLACE\n````\n",
+     [EditBlock("d.md", "```\n\nRead the docs.\n", "```\n\nRead the docs.\n\n```sh\n$ run\n```\n")]),
     # The format's older ORIGINAL/UPDATED markers.
     ("a.py\n```\n<<<<<<< ORIGINAL\nx = 1\n=======\nx = 2\n>>>>>>> UPDATED\n```\n", [EditBlock("a.py", "x = 1\n", "x = 2\n")]),
 ])
