@@ -158,26 +158,30 @@ def line_shift(file_lines: list[str], search: list[str], units: Units) -> Shift 
     another unit: shell in a Go string)."""
     shift = _prefix_shift(file_lines, search)
     if shift is None:
-        return _retyped(file_lines, search, units)
+        fit = _retyped(file_lines, search, units)
+        return fit[0] if fit else None
     # A quote of one depth fits a prefix shift and a change of unit alike (if it is indented at all: unindented, it
     # shows no unit); the new lines tell them apart where, shifted, some would be indented off the file's steps from
     # the quoted lines and, retyped step for step (each depth the same count of steps), none would.
     if shift.changes and units.new and any(indent_of(s) for s in search if s.strip()):
-        retyped = _retyped(file_lines, search, units)
+        fit = _retyped(file_lines, search, units)
         base = indent_of(next(f for f, s in zip(file_lines, search) if s.strip()))
-        if retyped is not None and retyped.levels == 0 and (_off_steps(shift, units, base) or _nests_by(units)):
-            return retyped if not _off_steps(retyped, units, base) else shift
+        # (only a change of unit that reads every quoted line as stepped, as the shift does: one that must read a
+        # quoted line as aligned past its steps, a `}` six in among lines eight in, explains the quote worse)
+        if fit is not None and not fit[1] and fit[0].levels == 0 and (_off_steps(shift, units, base) or _nests_by(units)):
+            return fit[0] if not _off_steps(fit[0], units, base) else shift
     return shift
 
 
-def _retyped(file_lines: list[str], search: list[str], units: Units) -> Shift | None:
+def _retyped(file_lines: list[str], search: list[str], units: Units) -> tuple[Shift, int] | None:
     """The change of unit from the block's to the quoted lines' own unit, or to the whole file's where that reads
     fewer quoted lines as aligned past their steps, or where the own one fits nothing (a few quoted lines can read
-    as stepping by seven spaces: a continuation aligned eleven in above a line four in)."""
+    as stepping by seven spaces: a continuation aligned eleven in above a line four in); and how many quoted lines
+    it reads as aligned."""
     flat = not any(indent_of(x) for x in units.new)
     files = dict.fromkeys((unit(file_lines) or units.file, units.file))
     fits = [fit for file in files if (fit := _unit_shift(file_lines, search, file, units.block, flat)) is not None]
-    return min(fits, key=lambda fit: fit[1])[0] if fits else None  # (the first of those reading fewest lines aligned)
+    return min(fits, key=lambda fit: fit[1]) if fits else None  # (the first of those reading fewest lines aligned)
 
 
 def _off_steps(shift: Shift, units: Units, base: str) -> int:

@@ -53,6 +53,11 @@ CHANGES = (
     "Version 1\n---------\n\n- c\n"
 )
 
+KOTLIN_TWO = "class T {\n  @Test fun a() {\n    check(x)\n  }\n\n  annotation class U\n}\n"
+KOTLIN_NEW = (
+    "  @Test fun b() {\n    val m = Builder()\n        .add(F())\n        .build()\n    val g = m.adapter(G)\n"
+    "    assertThat(g)\n        .contains(\"x\")\n    assertThat(h)\n        .isNull()\n  }\n"
+)
 GO_IMPORTS = (
     'import (\n\t"net/http"\n\t"time"\n\n\t"github.com/goware/valve"\n\t"github.com/pressly/chi"\n'
     '\t"github.com/tylerb/graceful"\n)\n'
@@ -407,6 +412,11 @@ RULES = [
        "\tstatic final A STRING = new A() {\n\t\t@Override\n\t\tString read() {\n")],
      JAVA_TWO.replace("  static final A STRING", "  static final A CHAR = new A() {\n    @Override\n    Char read() {\n"
                       "      if (x) {\n        return null;\n      }\n      return c;\n    }\n  };\n\n  static final A STRING")),
+    # A block shifted as a whole whose new lines nest by its own wider step is shifted, not retyped, where the
+    # change of unit would have to read a quoted line as aligned past its steps (a `}` six in among lines eight in).
+    ("shifted-not-retyped-where-a-quoted-line-would-read-as-aligned", KOTLIN_TWO,
+     [("        check(x)\n      }\n", "        check(x)\n      }\n\n" + "".join("    " + x for x in KOTLIN_NEW.splitlines(True)))],
+     KOTLIN_TWO.replace("  }\n", "  }\n\n" + KOTLIN_NEW, 1)),
     # ... and a block comment's continuation keeps its one space past the steps (`` * text`` under ``/*``): that
     # space is the comment's own, not an alignment the change of unit might scale.
     ("retyped-block-comment-continuation", C_FUNC,
