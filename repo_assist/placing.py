@@ -7,7 +7,10 @@ block exact; ``spacing`` reads the file's blank-line habits). A lost run of line
 
 * both kept and nothing new between them in REPLACE: it goes back between;
 * blank lines lost on both sides of a stretch REPLACE rewrites whole (none of
-  its lines kept): what replaces it stays between them, as it was set apart;
+  its lines kept): what replaces it stays between them, as it was set apart
+  (``rewrites``), unless it starts or ends with a new line of the kept
+  neighbour's kind, led by a word, that the stretch's end is not: that line
+  goes on the neighbour's paragraph, and each gap is placed on its own;
 * one of them changed: it stays by the kept one (before a rewrite that starts a
   new definition, all of it), unless the new lines there look like the other
   side's paragraph, or the changed line was moved (it is added again
@@ -61,7 +64,7 @@ from .spacing import (
 )
 from .transfer import Refusal
 
-__all__ = ["Gap", "SIMILAR", "alike", "place", "rewritten"]
+__all__ = ["Gap", "SIMILAR", "alike", "place"]
 
 SIMILAR = 0.6  # two lines this alike (stripped) are one line edited
 
@@ -78,34 +81,6 @@ class Gap:
     partner: list[int | None]
     kept: list[int | None]
     added: list[int]  # REPLACE lines that are not kept lines
-
-
-def rewritten(g: Gap, gaps: list[tuple[int, int, range]]) -> dict[int, tuple[int, int, int]]:
-    """Placements (as ``place`` gives them, by gap index) of lost blank lines on both sides of a rewritten stretch.
-
-    A kept line, lost blank lines, SEARCH lines none of which REPLACE keeps,
-    lost blank lines, a kept line: what REPLACE writes between the two kept
-    lines replaces the stretch, so it stays between the blank lines that set
-    the stretch apart (the first run right after the line above, the second
-    right before the line below). Only where what it writes starts and ends
-    with a non-blank line (a blank line there may be a lost one written again).
-    """
-    out: dict[int, tuple[int, int, int]] = {}
-    added = set(g.added)
-    for i, ((a1, b1, run1), (a2, b2, run2)) in enumerate(zip(gaps, gaps[1:])):
-        j1, j2 = g.kept[a1], g.kept[b2]
-        if j1 is None or j2 is None or any(g.kept[k] is not None for k in range(b1, a2 + 1)):
-            continue
-        if any(g.lines[t].strip() for t in (*run1, *run2)):
-            continue
-        written = [g.out[j] for j in range(j1 + 1, j2) if g.out[j] is not None]
-        if not written or any(j not in added for j in range(j1 + 1, j2)):
-            continue
-        if not written[0].strip() or not written[-1].strip():  # type: ignore[union-attr]
-            continue
-        out[i] = (j1 + 1, j1 + 1, len(run1))
-        out[i + 1] = (j2, j2, len(run2))
-    return out
 
 
 def place(g: Gap, a: int, b: int, run: range) -> tuple[int, int, int]:

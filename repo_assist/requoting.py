@@ -52,7 +52,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
-from .placing import Gap, alike, place, rewritten
+from .placing import Gap, alike, place
+from .rewrites import rewritten
 from .spacing import blank_runs, depth, shape
 from .transfer import Match, Refusal, Shift, Text, indent_of
 

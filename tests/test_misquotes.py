@@ -58,6 +58,7 @@ KOTLIN_NEW = (
     "  @Test fun b() {\n    val m = Builder()\n        .add(F())\n        .build()\n    val g = m.adapter(G)\n"
     "    assertThat(g)\n        .contains(\"x\")\n    assertThat(h)\n        .isNull()\n  }\n"
 )
+GO_SERVE = "func f() {\n\trctx.Reset()\n\trctx.Routes = mx\n\n\t// NOTE: two allocs and one more\n\tr = wrap(ctx, r)\n\n\t// Serve it\n\tserve(w, r)\n}\n"
 GO_IMPORTS = (
     'import (\n\t"net/http"\n\t"time"\n\n\t"github.com/goware/valve"\n\t"github.com/pressly/chi"\n'
     '\t"github.com/tylerb/graceful"\n)\n'
@@ -111,6 +112,13 @@ RULES = [
        .replace('\t"github.com/tylerb', '\t"github.com/pressly/valve"\n\t"github.com/tylerb'))],
      GO_IMPORTS.replace('\t"github.com/goware/valve"\n', "").replace(
          '\t"github.com/tylerb', '\t"github.com/pressly/valve"\n\t"github.com/tylerb')),
+    # Blank lines lost around a stretch rewritten whole stay around what replaces it, but for a new first line of
+    # the paragraph above's kind (not the stretch's): that goes on the paragraph above.
+    ("lost-blanks-around-a-rewrite-that-starts-with-more-of-the-paragraph-above", GO_SERVE,
+     [("\trctx.Routes = mx\n\t// NOTE: two allocs and one more\n\tr = wrap(ctx, r)\n\t// Serve it\n",
+       "\trctx.Routes = mx\n\trctx.parent = r.Context()\n\t// NOTE: two allocs\n\tr = direct(rctx)\n\t// Serve it\n")],
+     GO_SERVE.replace("mx\n\n\t// NOTE: two allocs and one more\n\tr = wrap(ctx, r)\n",
+                      "mx\n\trctx.parent = r.Context()\n\n\t// NOTE: two allocs\n\tr = direct(rctx)\n")),
     # A blank line removed next to the lost one and another added elsewhere is "moved" too (no kind to read).
     ("lost-blank-next-to-a-blank-line-moved", "a()\n\n\nb()\nc()\nd()\n",
      [("a()\n\nb()\nc()\nd()\n", "a()\nb()\nc()\n\nd()\n")], ("refused", "removed and added elsewhere")),
