@@ -41,7 +41,7 @@ def head(new: list[str]) -> str:
 
 def sibling(line: str, others: list[str]) -> bool:
     """Is ``line`` of a kind the lines ``others`` (a paragraph) already have?"""
-    return has_kind(line) and kind(line) in {kind(p) for p in others}
+    return has_kind(line) and kind(line) in {kind(p) for p in others if has_kind(p)}
 
 
 def has_kind(line: str) -> bool:

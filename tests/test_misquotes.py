@@ -561,3 +561,10 @@ def test_misquote_rules(text: str, blocks: list[tuple[str, str]], expected) -> N
         return
     assert not result.failed, [f.reason for f in result.failed]
     assert result.new_files["f.txt"] == expected
+
+
+def test_a_blank_line_is_of_no_kind_to_share() -> None:
+    # (a stretch rewritten whole may start or end with a blank line: a chalk README block crashed on its kind)
+    from repo_assist.paragraphs import sibling
+
+    assert not sibling("x = 1", [""]) and not sibling("", ["x = 1"]) and sibling("x = 2", ["", "x = 1"])
