@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .errors import UnsafePathError
 from .languages import text_language_for
-from .markers import FENCE_RE
+from .markers import FENCE_RE, closes_fence
 from .outline import Outliner
 from .patch import read_text, safe_path
 
@@ -115,7 +115,7 @@ def _prose_test(outliner: Outliner, path: str, text: str):
         m = FENCE_RE.match(line)
         if m and fence is None:
             fence = m.group(1)
-        elif m and not m.group(2) and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
+        elif m and not m.group(2) and closes_fence(m.group(1), fence):
             fence = None
         elif fence is not None:
             code.add(i)

@@ -26,11 +26,10 @@ A ``diff`` fence holds a diff, not a file (unless the file is a patch).
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable
 
-from .markers import FENCE_RE
+from .markers import FENCE_RE, closes_fence
 from .spacing import depth
 from .udiff import DiffEdit
 
@@ -79,7 +78,7 @@ def _ends_later(lines: list[str], end: int, mark: str, path_above: Callable[[int
     j = end + 1
     while j < len(lines):
         fence = FENCE_RE.match(lines[j])
-        if fence and _could_close(fence, mark):
+        if fence and closes_fence(fence.group(1), mark):
             if path_above(j, end) is not None:
                 return False  # the next file's
             if not fence.group(2):
@@ -99,7 +98,7 @@ def _closing(lines: list[str], head: int, mark: str) -> int | None:
     deepest = depth(lines[head]) + 3
     for j in range(head + 1, len(lines)):
         fence = FENCE_RE.match(lines[j])
-        if not fence or not _could_close(fence, mark):
+        if not fence or not closes_fence(fence.group(1), mark):
             continue
         if depth(lines[j]) > deepest:
             continue
@@ -110,8 +109,3 @@ def _closing(lines: list[str], head: int, mark: str) -> int | None:
         else:
             return j
     return None
-
-
-def _could_close(fence: re.Match, mark: str) -> bool:
-    """Is the fence line written with the marker ``mark`` opened (its character, at least as many)?"""
-    return fence.group(1)[0] == mark[0] and len(fence.group(1)) >= len(mark)

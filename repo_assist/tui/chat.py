@@ -19,6 +19,7 @@ from textual.markup import escape
 from textual.widgets import Input, Markdown, Static
 
 from ..citations import CITE, Citation
+from ..markers import closes_fence
 from .keymap import INPUT_BINDINGS
 from .messages import OpenSource
 
@@ -40,7 +41,7 @@ def link_citations(text: str, citations: Sequence[Citation]) -> str:
             marker = m.group(1)
             if fence is None:
                 fence = marker
-            elif marker[0] == fence[0] and len(marker) >= len(fence):
+            elif closes_fence(marker, fence):
                 fence = None
             out.append(line)
             continue
