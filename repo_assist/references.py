@@ -9,6 +9,7 @@ or one called, dotted or quoted in backticks (``area(w, h)``, ``geo.area``, `` `
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import UnsafePathError
@@ -20,6 +21,8 @@ from .patch import read_text, safe_path
 # Keywords that define a name (a Go method's receiver may stand between `func` and the name).
 _DEFINING = "def|class|func|function|fn|struct|enum|trait|interface|type|module"
 _PROSE_LANGUAGES = frozenset({"markdown", "restructuredtext", "asciidoc", "text"})
+# (line, start byte, end byte) → whether a name there stands in prose
+Prose = Callable[[int, int, int], bool]
 
 
 def renamed_symbols(res, outliner: Outliner) -> dict[str, str]:
@@ -47,26 +50,35 @@ def stale_references(res, manifest, outliner: Outliner, root: Path | None = None
     if renamed and manifest is None:
         warnings.append("uses of renamed or re-signatured names outside the patch were not looked for: the repository"
                         " has no index (run `repo-assist index`)")
+    readings: dict[str, tuple[str, Prose] | None] = {}  # path → its text and prose test: read and parsed once
+
+    def reading(path: str, text: str | None = None) -> tuple[str, Prose] | None:
+        if path not in readings:
+            text = _working_text(root, path) if text is None else text
+            readings[path] = None if text is None else (text, _prose_test(outliner, path, text))
+        return readings[path]
+
     for short, what in renamed.items():
         for path in sorted(touched):
-            lines = use_lines(outliner, path, res.new.get(path) or "", short)
+            lines = use_lines(*reading(path, res.new.get(path) or ""), short)  # type: ignore[misc]
             if lines:
                 warnings.append(f"{what}, but {path}:{1 + lines[0]} still uses {short}")
         rows = [] if manifest is None else manifest.db.execute(
             "SELECT c.path, c.start_line, c.text FROM chunks_fts f JOIN chunks c ON c.rid = f.rowid "
             "WHERE chunks_fts MATCH ? LIMIT 200", (f'"{short.lower()}"',),
         ).fetchall()
-        files: dict[str, list[int] | None] = {}
+        uses: dict[str, list[int]] = {}  # path → the 0-based lines of its working-tree text that use the name
         for path, start, text in rows:
             if path in touched:
                 continue
-            if path not in files:
-                files[path] = _file_uses(root, outliner, path, short)
-            if files[path] is None:  # (not readable from the working tree: the indexed piece alone)
-                hits = [start + i for i in use_lines(outliner, path, text, short)]
+            found = reading(path)
+            if found is None:  # (not readable from the working tree: the indexed piece alone)
+                hits = [start + i for i in use_lines(text, _prose_test(outliner, path, text), short)]
             else:
+                if path not in uses:
+                    uses[path] = use_lines(*found, short)
                 end = start + text.count("\n") + (not text.endswith("\n"))
-                hits = [1 + i for i in files[path] if start <= 1 + i < end]
+                hits = [1 + i for i in uses[path] if start <= 1 + i < end]
             if hits:
                 warnings.append(f"{what}, but {path}:{hits[0]} still uses {short}")
             if len(warnings) >= limit:
@@ -74,21 +86,19 @@ def stale_references(res, manifest, outliner: Outliner, root: Path | None = None
     return warnings
 
 
-def _file_uses(root: Path | None, outliner: Outliner, path: str, name: str) -> list[int] | None:
+def _working_text(root: Path | None, path: str) -> str | None:
     if root is None:
         return None
     try:
-        text = read_text(root, safe_path(root, path))
+        return read_text(root, safe_path(root, path))
     except UnsafePathError:
         return None
-    return None if text is None else use_lines(outliner, path, text, name)
 
 
-def use_lines(outliner: Outliner, path: str, text: str, name: str) -> list[int]:
-    """The 0-based lines of ``text`` (``path``'s) that use ``name`` without defining it."""
+def use_lines(text: str, prose: Prose, name: str) -> list[int]:
+    """The 0-based lines of ``text`` that use ``name`` without defining it (``prose``: ``_prose_test`` of it)."""
     word = re.compile(rf"\b{re.escape(name)}\b")
     defines = re.compile(rf"\b(?:{_DEFINING})\s+(?:\([^)]*\)\s*)?{re.escape(name)}\b")
-    prose = _prose_test(outliner, path, text)
     out = []
     offset = 0  # (in bytes, as the syntax tree counts)
     for i, line in enumerate(text.splitlines(keepends=True)):
@@ -102,7 +112,7 @@ def use_lines(outliner: Outliner, path: str, text: str, name: str) -> list[int]:
     return out
 
 
-def _prose_test(outliner: Outliner, path: str, text: str):
+def _prose_test(outliner: Outliner, path: str, text: str) -> Prose:
     """A test (line, start byte, end byte) → whether the name there stands in prose: a comment or string by the
     syntax tree, any line of a prose file outside its code fences, and nowhere in other files."""
     tree = outliner.tree(path, text)
