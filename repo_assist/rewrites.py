@@ -28,26 +28,25 @@ def rewritten(g: Gap, gaps: list[tuple[int, int, range]]) -> dict[int, tuple[int
             continue
         if any(g.lines[t].strip() for t in (*run1, *run2)):
             continue
-        written = [g.out[j] for j in range(j1 + 1, j2) if g.out[j] is not None]
+        written = [j for j in range(j1 + 1, j2) if g.out[j] is not None]
         if not written or any(j not in added for j in range(j1 + 1, j2)):
             continue
-        if not written[0].strip() or not written[-1].strip():  # type: ignore[union-attr]
+        if not g.out[written[0]].strip() or not g.out[written[-1]].strip():  # type: ignore[union-attr]
             continue
-        if _goes_on(g, j1, j2, g.s[b1], g.s[a2]):
+        if _goes_on(g, written, g.out[j1], g.out[j2], g.s[b1], g.s[a2]):  # type: ignore[arg-type]
             continue
         out[i] = (j1 + 1, j1 + 1, len(run1))
         out[i + 1] = (j2, j2, len(run2))
     return out
 
 
-def _goes_on(g: Gap, j1: int, j2: int, first: str, last: str) -> bool:
-    """Does REPLACE, between kept lines j1 and j2, start (end) with a new line that edits no quoted line and is of
-    the kind of the kept line above (below), a kind led by a word (a statement on the same name; a fence or a
-    bullet says little), but not of the stretch's first (last) line, while lines past it edit the stretch's: more
-    of that paragraph, not of what replaces the stretch?"""
+def _goes_on(g: Gap, written: list[int], above: str, below: str, first: str, last: str) -> bool:
+    """Do the ``written`` REPLACE lines, between kept lines ``above`` and ``below``, start (end) with a new line
+    that edits no quoted line and is of the kind of the kept line above (below), a kind led by a word (a statement
+    on the same name; a fence or a bullet says little), but not of the stretch's first (last) line, while lines
+    past it edit the stretch's: more of that paragraph, not of what replaces the stretch?"""
     edits = {j for j in g.partner if j is not None}
-    written = [j for j in range(j1 + 1, j2) if g.out[j] is not None]
-    ends = ((written[0], g.out[j1], first, written[1:]), (written[-1], g.out[j2], last, written[:-1]))
+    ends = ((written[0], above, first, written[1:]), (written[-1], below, last, written[:-1]))
     return any(j not in edits and sibling(g.out[j], [kept]) and not sibling(g.out[j], [end])  # type: ignore[list-item]
                and _worded(g.out[j]) and any(x in edits for x in rest)  # type: ignore[arg-type]
                for j, kept, end, rest in ends)
