@@ -36,18 +36,30 @@ def with_warnings(ws: Workspace, res: EngineResult, outliner: Outliner) -> Engin
     """Add stale-reference warnings (renamed or re-signatured symbols used elsewhere)."""
     if res.patch is None:
         return res
-    if not ws.exists():  # without an index only the patched files can be read
-        extra = stale_references(res, None, outliner)
-    else:
-        m = require_index(ws)
-        try:
-            extra = stale_references(res, m, outliner, ws.repo.root)
-        finally:
-            m.close()
+    files = res.patch.files
+    extra = references(ws, {p: res.old.get(p) for p in files}, {p: res.new.get(p) for p in files}, outliner)
     if extra:
         p = res.patch
         res.patch = type(p)(p.diff, p.files, p.applies, p.check_output, tuple(p.warnings) + tuple(extra))
+        res.references = extra
     return res
+
+
+def diff_references(ws: Workspace, diff: str, outliner: Outliner | None = None) -> list[str]:
+    """Stale-reference warnings for any diff against the work tree (a diff file, the hunks a review accepted)."""
+    texts = patching.images(ws.repo.root, diff)
+    return references(ws, {p: old for p, (old, _) in texts.items()}, {p: new for p, (_, new) in texts.items()},
+                      outliner or Outliner())
+
+
+def references(ws: Workspace, old: dict, new: dict, outliner: Outliner) -> list[str]:
+    if not ws.exists():  # without an index only the changed files can be read
+        return stale_references(old, new, None, outliner)
+    m = require_index(ws)
+    try:
+        return stale_references(old, new, m, outliner, ws.repo.root)
+    finally:
+        m.close()
 
 
 def patch_from_response(ws: Workspace, response: str) -> EngineResult:

@@ -74,14 +74,19 @@ def cmd_refactor(args: argparse.Namespace) -> int:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    from .changes import apply_patch
+    from .changes import apply_patch, diff_references
 
     try:
         diff = Path(args.patch).read_text("utf-8") if args.patch != "-" else sys.stdin.read()
     except OSError as exc:
         raise UsageError(f"cannot read {args.patch}: {exc.strerror}") from None
-    entry = apply_patch(_ws(args), diff, force=args.force)
-    out = {"applied": entry.id, "files": list(entry.files)}
+    ws = _ws(args)
+    warnings = diff_references(ws, diff)  # read before the apply: the uses it leaves behind
+    entry = apply_patch(ws, diff, force=args.force)
+    out = {"applied": entry.id, "files": list(entry.files), "warnings": warnings}
+    if not args.json:
+        for w in warnings:
+            print(f"repo-assist: warning: {w}", file=sys.stderr)
     print(json.dumps(out) if args.json else f"applied {entry.id} to {', '.join(entry.files)}")
     return 0
 

@@ -25,7 +25,7 @@ from .errors import PatchError, UnsafePathError
 from .gitrepo import blob_sha, run_git
 from .records import EditBlock, Patch
 
-__all__ = ["UndoEntry", "apply", "check", "list_undo", "load_targets", "make_diff", "read_text", "safe_path", "undo"]
+__all__ = ["UndoEntry", "apply", "check", "images", "list_undo", "load_targets", "make_diff", "read_text", "safe_path", "undo"]
 
 _BINARY_PROBE = 8000  # git's own heuristic: a NUL in the first 8000 bytes means binary
 
@@ -265,19 +265,33 @@ def _dirty(root: Path, files: tuple[str, ...]) -> list[str]:
     return sorted(set(out))
 
 
-def _new_parse_errors(root: Path, fds: list[FileDiff], parse_errors: Callable[[str, str], int]) -> list[str]:
-    warnings = []
+def images(repo_root: Path, diff: str) -> dict[str, tuple[str | None, str | None]]:
+    """Each file ``diff`` changes, by its path after the diff: its text in the work tree and after the diff
+    (None where it does not exist). A file whose hunks do not apply exactly (git may still apply them with an
+    offset) is left out."""
+    return _images(Path(repo_root).resolve(), parse_diff(diff))
+
+
+def _images(root: Path, fds: list[FileDiff]) -> dict[str, tuple[str | None, str | None]]:
+    out: dict[str, tuple[str | None, str | None]] = {}
     for fd in fds:
-        if fd.new_path is None:
-            continue
         before = read_text(root, fd.old_path) if fd.old_path else None
         try:
-            after = apply_hunks(before or "", fd.hunks)
+            after = apply_hunks(before or "", fd.hunks) if fd.new_path is not None else None
         except ValueError:
             continue  # git said it applies; our strict reader is not the judge
-        gained = parse_errors(fd.new_path, after) - (parse_errors(fd.new_path, before) if before is not None else 0)
+        out[fd.path] = (before, after)
+    return out
+
+
+def _new_parse_errors(root: Path, fds: list[FileDiff], parse_errors: Callable[[str, str], int]) -> list[str]:
+    warnings = []
+    for path, (before, after) in _images(root, fds).items():
+        if after is None:
+            continue
+        gained = parse_errors(path, after) - (parse_errors(path, before) if before is not None else 0)
         if gained > 0:
-            warnings.append(f"{fd.new_path}: the patch adds {gained} syntax error(s)")
+            warnings.append(f"{path}: the patch adds {gained} syntax error(s)")
     return warnings
 
 

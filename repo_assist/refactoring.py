@@ -32,6 +32,7 @@ class EngineResult:
     problems: list[str] = field(default_factory=list)
     old: dict[str, str | None] = field(default_factory=dict)
     new: dict[str, str | None] = field(default_factory=dict)
+    references: list[str] = field(default_factory=list)  # stale-reference warnings (also in patch.warnings)
 
     @property
     def ok(self) -> bool:

@@ -9,7 +9,7 @@ or one called, dotted or quoted in backticks (``area(w, h)``, ``geo.area``, `` `
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from .errors import UnsafePathError
@@ -23,14 +23,16 @@ _DEFINING = "def|class|func|function|fn|struct|enum|trait|interface|type|module"
 _PROSE_LANGUAGES = frozenset({"markdown", "restructuredtext", "asciidoc", "text"})
 # (line, start byte, end byte) → whether a name there stands in prose
 Prose = Callable[[int, int, int], bool]
+Texts = Mapping[str, str | None]  # path → a file's text (None: no such file)
 
 
-def renamed_symbols(res, outliner: Outliner) -> dict[str, str]:
-    """Definitions the patch (an ``EngineResult``) removed or re-signatured: short name → what happened."""
+def renamed_symbols(old: Texts, new: Texts, outliner: Outliner) -> dict[str, str]:
+    """Definitions a change (each changed file's text before, ``old``, and after, ``new``) removed or
+    re-signatured: short name → what happened."""
     out: dict[str, str] = {}
-    for path in (res.patch.files if res.patch else ()):
-        before = outliner.definitions(path, res.old.get(path) or "")
-        after = outliner.definitions(path, res.new.get(path) or "")
+    for path in new:
+        before = outliner.definitions(path, old.get(path) or "")
+        after = outliner.definitions(path, new.get(path) or "")
         for name, label in before.items():
             short = name.rsplit(".", 1)[-1]
             if name not in after:
@@ -40,13 +42,15 @@ def renamed_symbols(res, outliner: Outliner) -> dict[str, str]:
     return out
 
 
-def stale_references(res, manifest, outliner: Outliner, root: Path | None = None, limit: int = 20) -> list[str]:
-    """Places outside the patch that still use a renamed or re-signatured definition: the patched files as they
-    will be, then the indexed pieces that name it (read as the working tree has them when ``root`` is given). With
-    no index (``manifest`` None) the patched files only, and a note that the rest was not read."""
+def stale_references(old: Texts, new: Texts, manifest, outliner: Outliner, root: Path | None = None,
+                     limit: int = 20) -> list[str]:
+    """Places outside a change that still use a definition it renamed or re-signatured: the changed files as they
+    will be (``new``, by path; ``old`` as they are), then the indexed pieces that name it (read as the working tree
+    has them when ``root`` is given). With no index (``manifest`` None) the changed files only, and a note that the
+    rest was not read."""
     warnings: list[str] = []
-    touched = set(res.patch.files) if res.patch else set()
-    renamed = renamed_symbols(res, outliner)
+    touched = set(new)
+    renamed = renamed_symbols(old, new, outliner)
     if renamed and manifest is None:
         warnings.append("uses of renamed or re-signatured names outside the patch were not looked for: the repository"
                         " has no index (run `repo-assist index`)")
@@ -60,7 +64,7 @@ def stale_references(res, manifest, outliner: Outliner, root: Path | None = None
 
     for short, what in renamed.items():
         for path in sorted(touched):
-            lines = use_lines(*reading(path, res.new.get(path) or ""), short)  # type: ignore[misc]
+            lines = use_lines(*reading(path, new.get(path) or ""), short)  # type: ignore[misc]
             if lines:
                 warnings.append(f"{what}, but {path}:{1 + lines[0]} still uses {short}")
         rows = [] if manifest is None else manifest.db.execute(

@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from repo_assist import assistant, cli
+from repo_assist.patch import make_diff
 
 from .conftest import git, make_repo
 from .fake_ollama import FakeOllama
@@ -87,6 +88,22 @@ def test_patch_apply_undo_round_trip(repo, tmp_path, capsys):
     assert code == 0, err
     assert snapshot(repo) == before
     assert git(repo, "status", "--porcelain") == ""
+
+
+def test_apply_of_a_diff_file_warns_of_the_uses_it_leaves(repo, tmp_path, capsys):
+    # A diff the user brings (not the engine's): renaming `total` in billing.py alone leaves main.py's uses. The
+    # warning is read from the tree before the apply; the complete rename warns of nothing.
+    old = {"billing.py": BILLING, "main.py": MAIN}
+    new = {"billing.py": BILLING.replace("total(", "grand_total("), "main.py": MAIN.replace("total", "grand_total")}
+    half = _write(tmp_path / "half.diff", make_diff({"billing.py": BILLING}, {"billing.py": new["billing.py"]}))
+    code, out, err = run(capsys, "apply", str(half), "--repo", str(repo))
+    assert code == 0, err
+    assert "warning: total was removed or renamed in billing.py, but main.py:1 still uses total" in err, err
+    run(capsys, "undo", "--repo", str(repo))
+    whole = _write(tmp_path / "whole.diff", make_diff(old, new))
+    code, out, err = run(capsys, "apply", str(whole), "--repo", str(repo), "--json")
+    assert code == 0 and json.loads(out)["warnings"] == [], (out, err)
+    assert "grand_total" in (repo / "main.py").read_text()
 
 
 RENAME_AS_DIFF = """Here is the patch:

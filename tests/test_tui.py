@@ -528,6 +528,30 @@ async def test_review_applies_only_the_accepted_hunks_and_undoes(tmp_path: Path)
         assert isinstance(app.focused, QuestionInput) or app.focused is None
 
 
+async def test_review_warns_of_the_uses_a_rejected_hunk_leaves(tmp_path: Path) -> None:
+    # A rename in two files: with both accepted nothing is left behind; rejecting the file that uses the name
+    # warns of that use (read from the index and the tree), and accepting it again clears the warning.
+    repo = make_repo(tmp_path / "proj", {**FILES, "app/run.py": "from app.util import f0\n\nprint(f0(2))\n"})
+    assistant.index(assistant.open_workspace(repo))
+    old = {p: read_text(repo, p) for p in ("app/run.py", "app/util.py")}
+    new = {p: text.replace("f0(", "first(").replace("import f0", "import first") for p, text in old.items()}
+    app = RepoAssistApp(assistant.open_workspace(repo))
+    async with app.run_test(size=SIZE) as pilot:
+        app.review(make_diff(old, new))
+        await until(pilot, lambda: reviewing(app), "the review screen")
+        screen = app.screen
+        await until(pilot, lambda: "the 2 accepted hunks apply" in verdict(app), "the check")
+        assert "still uses" not in verdict(app)
+        await pilot.press("up", "r")  # app/run.py's file node
+        assert screen.accepted == {(1, 0)}
+        await until(pilot, lambda: "still uses" in verdict(app), "the stale-use warning")
+        assert "f0 was removed or renamed in app/util.py, but app/run.py:1 still uses f0" in verdict(app)
+        assert "the accepted hunk applies" in verdict(app)  # a warning, not a refusal
+        await pilot.press("up", "space")
+        await until(pilot, lambda: "the 2 accepted hunks apply" in verdict(app), "the re-check")
+        assert "still uses" not in verdict(app)
+
+
 async def test_review_warns_of_syntax_errors_until_forced(tmp_path: Path) -> None:
     repo, old, _, _ = change_repo(tmp_path)
     broken = make_diff({"app/util.py": old["app/util.py"]},

@@ -351,18 +351,24 @@ class RepoAssistApp(IndexingMixin, App[int]):
         self._set_busy("")
         turn = self.query_one(Transcript).turn(msg.turn_id)
         if turn is not None:
-            n = len(msg.warnings)
+            n = len(msg.warnings) + len(msg.stale)
             summary = "[dim]a patch to review" + (f", with {n} warning{'s' if n != 1 else ''}" if n else "") + "[/]"
             await turn.finish(msg.text or "*(edit blocks)*", (), summary)
         if msg.planned is not None:
             self.query_one(ContextPanel).show_plan(msg.planned, msg.model)
         self.review(msg.diff, msg.warnings)
 
+    def _references(self, diff: str, outliner) -> list[str]:
+        """The uses of renamed or re-signatured names that ``diff`` leaves behind (run in the review's worker)."""
+        from ..changes import diff_references
+
+        return diff_references(self.ws, diff, outliner)
+
     def review(self, diff: str, warnings: tuple[str, ...] = (), title: str = "Review patch") -> None:
         from .review import DiffReviewScreen
 
         try:
-            screen = DiffReviewScreen(diff, self.ws.repo.root, self.undo_dir, warnings, title)
+            screen = DiffReviewScreen(diff, self.ws.repo.root, self.undo_dir, warnings, title, self._references)
         except RepoAssistError as exc:
             self.show_error(exc)
             return

@@ -30,8 +30,9 @@ async def run(app: "RepoAssistApp", text: str) -> None:
     await handler(app, arg.strip())
 
 
-def refactor_outcome(result) -> tuple[str, tuple[str, ...]]:
-    """The diff of ``changes.refactor``'s result and everything the reviewer should read first.
+def refactor_outcome(result) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """The diff of ``changes.refactor``'s result, everything the reviewer should read first, and the uses of
+    renamed names the whole diff leaves behind (the review finds those again for the hunks it accepts).
 
     Blocks the engine could not place, edits it could not parse and a diff
     that does not pass ``git apply --check`` are warnings, not errors: the
@@ -44,7 +45,8 @@ def refactor_outcome(result) -> tuple[str, tuple[str, ...]]:
         raise PatchError("the model's edits produced no change", "; ".join(notes) or
                          "rephrase the request, naming the files or symbols to change")
     checked = () if p.applies or p.warnings else (f"git apply --check: {p.check_output or 'does not apply'}",)
-    return p.diff, tuple(p.warnings) + notes + checked
+    stale = tuple(engine.references)
+    return p.diff, tuple(w for w in p.warnings if w not in stale) + notes + checked, stale
 
 
 async def refactor(app: "RepoAssistApp", instruction: str) -> None:
@@ -65,9 +67,9 @@ async def refactor(app: "RepoAssistApp", instruction: str) -> None:
 
         try:
             result = run_refactor(ws, instruction, model=model, api_base=api_base, on_token=on_token)
-            diff, warnings = refactor_outcome(result)
+            diff, warnings, stale = refactor_outcome(result)
             text = result.responses[-1] if result.responses else ""
-            app.post_message(DiffReady(turn_id, diff, warnings, text, result.plan, result.model))
+            app.post_message(DiffReady(turn_id, diff, warnings, text, result.plan, result.model, stale))
         except Exception as exc:  # noqa: BLE001 - a modal, never a crash
             app.post_message(app.failure("refactor", exc, turn_id))
 

@@ -84,11 +84,12 @@ class DiffReady(Message):
     """A refactor produced a diff to review (with the model's response and its context, when known)."""
 
     def __init__(self, turn_id: int, diff: str, warnings: tuple[str, ...] = (), text: str = "",
-                 planned: Any = None, model: str = "") -> None:
+                 planned: Any = None, model: str = "", stale: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.turn_id = turn_id
         self.diff = diff
         self.warnings = warnings
+        self.stale = stale  # uses of renamed names the whole diff leaves behind
         self.text = text
         self.planned = planned
         self.model = model

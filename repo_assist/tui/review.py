@@ -11,7 +11,7 @@ entry that restores the files byte for byte.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.text import Text
@@ -32,14 +32,17 @@ from .keymap import REVIEW_BINDINGS, key_display
 from .messages import Failed, as_repo_error
 
 OK, NO = "✓", "✗"
+# (the accepted hunks' diff, a parser) → the uses of renamed or re-signatured names they leave behind
+References = Callable[[str, Outliner], Sequence[str]]
 
 
 class CheckDone(Message):
-    def __init__(self, version: int, result: Patch | None, error: str = "") -> None:
+    def __init__(self, version: int, result: Patch | None, error: str = "", stale: Sequence[str] = ()) -> None:
         super().__init__()
         self.version = version
         self.result = result
         self.error = error
+        self.stale = tuple(stale)
 
 
 class Applied(Message):
@@ -76,8 +79,9 @@ class DiffReviewScreen(Screen):
     BINDINGS = list(REVIEW_BINDINGS)
 
     def __init__(self, diff: str, repo_root: Path, undo_dir: Path, warnings: Sequence[str] = (),
-                 title: str = "Review patch") -> None:
+                 title: str = "Review patch", references: References | None = None) -> None:
         super().__init__()
+        self.references = references
         self.diff = diff
         self.repo_root = Path(repo_root)
         self.undo_dir = Path(undo_dir)
@@ -91,6 +95,7 @@ class DiffReviewScreen(Screen):
         self.applied: patch.UndoEntry | None = None
         self.check_result: Patch | None = None
         self.check_error = ""
+        self.stale: tuple[str, ...] = ()  # uses the accepted hunks leave behind, from ``references``
         self._version = 0
         self.busy = ""
 
@@ -187,23 +192,27 @@ class DiffReviewScreen(Screen):
             else:
                 lines.append(f"[b $error]{NO} does not apply:[/] {escape(r.check_output or 'git apply failed')}")
             lines += [f"[b $warning]⚠[/] {escape(w)} ({self._key('review-force')} forces the apply)" for w in r.warnings]
+            lines += [f"[b $warning]⚠[/] {escape(w)}" for w in self.stale]
         self.query_one("#review-verdict", Static).update("\n".join(lines))
 
     # -- checking
 
     def _recheck(self) -> None:
         self._version += 1
-        self.check_result, self.check_error = None, ""
+        self.check_result, self.check_error, self.stale = None, "", ()
         self._show_verdict()
         if not self.accepted or self.applied:
             return
-        version, diff, root = self._version, self.selected_diff(), self.repo_root
+        version, diff, root, references = self._version, self.selected_diff(), self.repo_root, self.references
 
         def work() -> None:
             try:
                 # a fresh Outliner per check: its parsers are not shared between worker threads
-                result = patch.check(root, diff, parse_errors=Outliner().parse_errors)
-                self.post_message(CheckDone(version, result))
+                outliner = Outliner()
+                result = patch.check(root, diff, parse_errors=outliner.parse_errors)
+                git_passes = result.applies or bool(result.warnings)  # (warnings: syntax errors git let through)
+                stale = references(diff, outliner) if references and git_passes else ()
+                self.post_message(CheckDone(version, result, stale=stale))
             except Exception as exc:  # noqa: BLE001 - shown on screen, never fatal
                 self.post_message(CheckDone(version, None, as_repo_error(exc).message))
 
@@ -213,7 +222,7 @@ class DiffReviewScreen(Screen):
     def _check_done(self, msg: CheckDone) -> None:
         if msg.version != self._version:
             return  # an older selection's verdict
-        self.check_result, self.check_error = msg.result, msg.error
+        self.check_result, self.check_error, self.stale = msg.result, msg.error, msg.stale
         self._show_verdict()
 
     # -- decisions
