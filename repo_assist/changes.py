@@ -108,9 +108,10 @@ def refactor(ws: Workspace, instruction: str, *, model: str | None = None, api_b
             responses.append(text)
             try:
                 res = run_engine(ws.repo.root, text, paths, outliner=outliner, prior=res)
-            except PatchError:
-                if attempt == retries:
-                    raise
+            except PatchError as exc:
+                if attempt == retries:  # a result all the same: --json still shows what the model answered
+                    res = unreadable(res, exc.message)
+                    break
                 messages += [{"role": "assistant", "content": text},
                              {"role": "user", "content": "Answer only with SEARCH/REPLACE blocks in the format described."}]
                 continue
@@ -122,6 +123,14 @@ def refactor(ws: Workspace, instruction: str, *, model: str | None = None, api_b
         return RefactorResult(instruction, with_warnings(ws, res, outliner), responses, plan, conv.model)
     finally:
         conv.close()
+
+
+def unreadable(prior: EngineResult | None, why: str) -> EngineResult:
+    """The result when the last answer could not be read: what earlier answers did, and why this one failed."""
+    if prior is None:
+        return EngineResult(patch=None, blocks=[], problems=[why])
+    prior.problems = [*prior.problems, f"the last answer: {why}"]
+    return prior
 
 
 def _stream(conv: Conversation, messages: list[dict], plan: PlannedPrompt, answer_tokens: int, on_token):

@@ -371,6 +371,28 @@ def test_refactor_retries_as_often_as_configured(repo, capsys, monkeypatch):
         assert code == 2 and err.count("\n") == 1 and "must be 0 or more" in err, err
 
 
+def test_a_refactor_whose_answers_hold_no_block_still_reports_them(repo, capsys, monkeypatch):
+    # The model answered prose twice: exit 4, and --json still gives what it said (and why it was refused); after
+    # a first answer with a failed block, a prose retry keeps that block's failure beside the new problem.
+    prose = "Sure! Rename total to grand_total in billing.py and main.py."
+    argv = ["refactor", "rename total to grand_total", "--repo", str(repo), "--model", "ollama/tiny", "--json"]
+    with FakeOllama(replies=[prose, prose]) as fake:
+        monkeypatch.setenv("OLLAMA_HOST", fake.host)
+        code, out, err = run(capsys, *argv)
+        assert code == 4 and err.count("\n") == 1 and "no patch that applies" in err, err
+        data = json.loads(out)
+        assert data["attempts"] == 2 and [r.strip() for r in data["responses"]] == [prose, prose], data
+        assert not data["applies"] and "no SEARCH/REPLACE block" in data["problems"][0], data
+        fake.replies[:] = [WRONG_FIRST, prose]
+        code, out, err = run(capsys, *argv)
+        data = json.loads(out)
+        assert code == 4 and data["failed"] and "not found" in data["failed"][0]["reason"], data
+        assert data["problems"][-1].startswith("the last answer: the response holds no SEARCH/REPLACE block"), data
+        fake.replies[:] = [WRONG_FIRST, prose]
+        code, out, err = run(capsys, *argv[:-1])
+        assert code == 4 and out == "" and "refused: the last answer" in err, err
+
+
 def test_refactor_with_the_embedded_model_runs_end_to_end(repo, capsys, monkeypatch):
     """The packaged 270M model rarely writes valid blocks: a patch or a clean exit 4, never a traceback."""
     monkeypatch.setenv("REPO_ASSIST_N_CTX", "2048")
