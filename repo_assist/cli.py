@@ -329,6 +329,8 @@ def _terminated(signum, frame) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    if hasattr(sys.stdout, "reconfigure"):  # a diff or a search hit from a file that is no UTF-8 prints its own bytes
+        sys.stdout.reconfigure(errors="surrogateescape")
     if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _terminated)
     try:

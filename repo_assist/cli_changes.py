@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from .cli_output import at_least
+from .cli_output import at_least, to_json
+from .diffs import ENC
 from .errors import PatchError, UsageError
 
 
@@ -18,13 +19,23 @@ def _ws(args: argparse.Namespace):
     return assistant.open_workspace(args.repo, flags)
 
 
+def _read(name: str) -> str:
+    """A file (``-``: standard input) as text, every byte kept: line ends as written, bytes that are no UTF-8
+    as surrogate escapes (the way diffs carry them)."""
+    try:
+        data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {name}: {exc.strerror}") from None
+    return data.decode(*ENC)
+
+
 def _report(res, args: argparse.Namespace, extra: dict | None = None) -> int:
     data = res.to_dict() if hasattr(res, "to_dict") else {}
     if extra:
         data.update(extra)
     engine = getattr(res, "engine", res)
     if args.json:
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print(to_json(data))
     else:
         for f in engine.failed:
             print(f"repo-assist: refused: {f.block.path}: {f.reason}", file=sys.stderr)
@@ -40,7 +51,7 @@ def _report(res, args: argparse.Namespace, extra: dict | None = None) -> int:
     if not args.json:
         diff = engine.patch.diff
         if getattr(args, "output", None):
-            Path(args.output).write_text(diff, encoding="utf-8")
+            Path(args.output).write_bytes(diff.encode(*ENC))  # (a file's bytes that are no UTF-8 stay as they are)
             print(f"wrote {args.output} ({len(engine.patch.files)} files)", file=sys.stderr)
         else:
             sys.stdout.write(diff)
@@ -50,10 +61,7 @@ def _report(res, args: argparse.Namespace, extra: dict | None = None) -> int:
 def cmd_patch(args: argparse.Namespace) -> int:
     from .changes import patch_from_response
 
-    try:
-        response = Path(args.from_response).read_text("utf-8") if args.from_response != "-" else sys.stdin.read()
-    except OSError as exc:
-        raise UsageError(f"cannot read {args.from_response}: {exc.strerror}") from None
+    response = _read(args.from_response).replace("\r\n", "\n").replace("\r", "\n")  # (as a text file reads)
     return _report(patch_from_response(_ws(args), response), args)
 
 
@@ -76,10 +84,7 @@ def cmd_refactor(args: argparse.Namespace) -> int:
 def cmd_apply(args: argparse.Namespace) -> int:
     from .changes import apply_patch, diff_references
 
-    try:
-        diff = Path(args.patch).read_text("utf-8") if args.patch != "-" else sys.stdin.read()
-    except OSError as exc:
-        raise UsageError(f"cannot read {args.patch}: {exc.strerror}") from None
+    diff = _read(args.patch)  # byte for byte: a CRLF file's diff carries its carriage returns
     ws = _ws(args)
     warnings = diff_references(ws, diff)  # read before the apply: the uses it leaves behind
     entry = apply_patch(ws, diff, force=args.force)

@@ -119,3 +119,33 @@ def test_a_setting_out_of_range_is_named(tmp_path, monkeypatch, key, value):
     proc = cli("status", str(repo))
     assert_clean(proc, ok=False)
     assert f"`{key.lower()}` must be" in proc.stderr and "or more" in proc.stderr, proc.stderr
+
+
+def test_diffs_keep_every_byte_through_the_command_line(tmp_path):
+    # A CRLF file and a Latin-1 file, on a console that writes strict UTF-8: the diff keeps the carriage returns
+    # and the byte that is no UTF-8 (as is on stdout, as its escape in --json), and `apply` (from a file or from
+    # stdin) takes that same diff back and applies it.
+    repo = make_repo(tmp_path / "r", {"crlf.txt": b"one\r\ntwo\r\n", "lat.py": "name = 'caf\xe9'\nx = 1\n".encode("latin-1")})
+    resp = tmp_path / "resp.md"
+    resp.write_text("crlf.txt\n<<<<<<< SEARCH\ntwo\n=======\ntwo\nthree\n>>>>>>> REPLACE\n\n"
+                    "lat.py\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n")
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    proc = subprocess.run([EXE, "patch", "--from-response", str(resp), "--repo", str(repo)], capture_output=True, env=env)
+    assert proc.returncode == 0 and b"Traceback" not in proc.stderr, proc.stderr
+    diff = proc.stdout
+    assert b"+three\r\n" in diff and b" name = 'caf\xe9'\n" in diff, diff
+    proc = subprocess.run([EXE, "patch", "--from-response", str(resp), "--repo", str(repo), "--json"],
+                          capture_output=True, env=env)
+    data = json.loads(proc.stdout.decode("utf-8"))  # valid UTF-8
+    assert data["diff"].encode("utf-8", "surrogateescape") == diff
+    (tmp_path / "p.diff").write_bytes(diff)
+    before = {p: (repo / p).read_bytes() for p in ("crlf.txt", "lat.py")}
+    for how in ("file", "stdin"):
+        args = [str(tmp_path / "p.diff")] if how == "file" else ["-"]
+        proc = subprocess.run([EXE, "apply", *args, "--repo", str(repo)], capture_output=True, env=env,
+                              input=diff if how == "stdin" else None)
+        assert proc.returncode == 0, (how, proc.stderr)
+        assert (repo / "crlf.txt").read_bytes() == b"one\r\ntwo\r\nthree\r\n"
+        assert (repo / "lat.py").read_bytes() == "name = 'caf\xe9'\nx = 2\n".encode("latin-1")
+        assert subprocess.run([EXE, "undo", "--repo", str(repo)], capture_output=True, env=env).returncode == 0
+        assert {p: (repo / p).read_bytes() for p in before} == before
