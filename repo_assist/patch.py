@@ -192,8 +192,9 @@ def undo(repo_root: Path, undo_dir: Path, force: bool = False) -> UndoEntry:
         pre = (folder / item["pre"]).read_bytes() if item["pre"] else None
         now = _read_bytes(root / rel)
         now_sha = blob_sha(now) if now is not None else None
-        expected = item.get("post") if record.get("state") == "applied" else (blob_sha(pre) if pre is not None else None)
-        if now_sha != expected:
+        pre_sha = blob_sha(pre) if pre is not None else None
+        expected = item.get("post") if record.get("state") == "applied" else pre_sha
+        if now_sha not in (expected, pre_sha):  # (a file already back as it was, `git checkout`, is no change)
             changed.append(rel)
         restores.append((rel, pre, item.get("mode")))
     if changed and not force:

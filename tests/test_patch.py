@@ -271,12 +271,24 @@ def test_undo_refuses_when_a_file_changed_after_apply(repo: Path, tmp_path: Path
     with pytest.raises(PatchError, match="src/app.py changed since"):
         undo(repo, tmp_path / "undo")
     assert (repo / "src/app.py").read_text() == "def main():\n    return 'edited by hand'\n"
-    (repo / "new/deep/file.py").unlink()
+    (repo / "new/deep/file.py").write_text("edited too\n")
     with pytest.raises(PatchError, match="new/deep/file.py"):
         undo(repo, tmp_path / "undo")
     undo(repo, tmp_path / "undo", force=True)
     assert (repo / "src/app.py").read_text() == BASE["src/app.py"]
     assert not (repo / "new").exists()
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_undo_takes_files_already_back_as_they_were(repo: Path, tmp_path: Path) -> None:
+    # The user put the patched files back by hand (`git checkout`, deleting the new file): that is no change to
+    # refuse over; undo finishes the job and pops the entry. A file edited otherwise still stops it.
+    old, new = edit_all(repo)
+    apply(repo, make_diff(old, new), tmp_path / "undo")
+    git(repo, "checkout", "--", "src/app.py")
+    (repo / "new/deep/file.py").unlink()
+    entry = undo(repo, tmp_path / "undo")
+    assert "src/app.py" in entry.files and list_undo(tmp_path / "undo") == []
     assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
 
 
