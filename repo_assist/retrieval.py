@@ -192,26 +192,42 @@ def rank_files(hits: list[Hit]) -> list[tuple[str, float]]:
 
 
 def reference_hits(manifest: Manifest, question: str, limit: int = 40) -> list[Hit]:
-    """Chunks that define, or use as a word, an identifier the question names (for refactors)."""
+    """Chunks that define, or use as a word, a name the request gives (for refactors): the definitions of every
+    name first, then their uses.
+
+    A name is an identifier written as code (``grand_total``, ``Mux.handle``, `` `walk` ``), or a plain word that
+    some definition in the index is named exactly so, case and all ("rename chain to buildChain": ``chain``; "the
+    handler" is not ``Handler``)."""
     import re
 
     sig = extract(question)
-    names = [last_name(i) for i in sig.identifiers] + [w for w in sig.words if any(c.isupper() for c in w) or "_" in w]
     db = manifest.db
+    names = [last_name(i) for i in sig.identifiers] + [w for w in sig.words if any(c.isupper() for c in w) or "_" in w]
+    names += [w for w in sig.words if w not in names and _defined_as(db, w)]
     rids: list[int] = []
     via: dict[int, str] = {}
     for name in dict.fromkeys(names):
         for (rid,) in db.execute("SELECT rid FROM symbols WHERE name=? LIMIT 20", (name.lower(),)):
             rids.append(rid)
             via.setdefault(rid, "symbol")
+    as_code: list[int] = []  # uses written as code (called, dotted) go before the rest, which may be prose
+    other: list[int] = []
+    for name in dict.fromkeys(names):
         word = re.compile(rf"\b{re.escape(name)}\b")
+        code = re.compile(rf"\b{re.escape(name)}\s*\(|[.>:]{re.escape(name)}\b|\b{re.escape(name)}(?:\.|::)\w")
         rows = db.execute("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 200", (f'"{name.lower()}"',))
         candidates = [r[0] for r in rows]
         for rid, chunk in manifest.chunks_by_rid(candidates).items():
             if word.search(chunk.text):
-                rids.append(rid)
+                (as_code if code.search(chunk.text) else other).append(rid)
                 via.setdefault(rid, "reference")
-    rids = list(dict.fromkeys(rids))[:limit]
+    rids = list(dict.fromkeys(rids + as_code + other))[:limit]
     chunks = manifest.chunks_by_rid(rids)
     n = len(rids)
     return [Hit(chunks[r], 1.0 + (n - i) / max(n, 1), (via[r],)) for i, r in enumerate(rids) if r in chunks]
+
+
+def _defined_as(db: sqlite3.Connection, word: str) -> bool:
+    """Whether a definition in the index is named ``word`` exactly (the table keeps names lowercased)."""
+    rows = db.execute("SELECT qualified FROM symbols WHERE name=? LIMIT 50", (word.lower(),)).fetchall()
+    return any(last_name(q) == word for (q,) in rows)

@@ -153,3 +153,35 @@ def test_bm25_bounds_its_cost_on_a_large_index_only_when_a_rare_word_anchors_it(
     monkeypatch.setattr(retrieval, "SCORED_ROWS", 30)
     assert informative(m.db, ["journal", "cache", "flush"]) == ["journal"]
     assert informative(m.db, ["cache", "flush"]) == ["cache", "flush"]  # no rare anchor: nothing dropped
+
+
+def test_reference_hits_take_a_plain_word_that_names_a_definition_exactly(tmp_path, monkeypatch):
+    # "rename chain to build_chain": `chain` is written as a plain word, but a function is named exactly that, so
+    # its definition comes first, then its uses in code, then the word in prose. "the handler" names no
+    # definition (the class is `Handler`), and a word no definition has brings nothing.
+    from repo_assist.retrieval import reference_hits
+    from repo_assist.workspace import require_index
+
+    monkeypatch.setenv("REPO_ASSIST_HOME", str(tmp_path / "home"))
+    repo = make_repo(tmp_path / "r", {
+        "README.md": "# Notes\n\nEach request runs through the middleware chain in order.\n",
+        "wiring/chain.py": "def chain(middlewares, endpoint):\n    for m in reversed(middlewares):\n"
+                           "        endpoint = m(endpoint)\n    return endpoint\n",
+        "server.py": "from wiring.chain import chain\n\n\ndef serve(app, middlewares):\n"
+                     "    return chain(middlewares, app)\n",
+        "handler.py": "class Handler:\n    def handle(self, request):\n        return request\n",
+    })
+    ws = assistant.open_workspace(repo)
+    assistant.index(ws)
+    m = require_index(ws)
+    try:
+        hits = reference_hits(m, "rename chain to build_chain")
+        order = [(h.chunk.path, h.via[0]) for h in hits]
+        assert order[0] == ("wiring/chain.py", "symbol"), order
+        paths = [p for p, _ in order]
+        assert "server.py" in paths and "README.md" in paths and paths.index("server.py") < paths.index("README.md")
+        assert "handler.py" not in paths
+        assert reference_hits(m, "make the handler return an error") == []
+        assert [h.chunk.path for h in reference_hits(m, "make Handler return an error")][0] == "handler.py"
+    finally:
+        m.close()
