@@ -17,9 +17,11 @@ from .languages import text_language_for
 from .markers import FENCE_RE, closes_fence
 from .outline import Outliner
 from .patch import read_text, safe_path
+from .shadowing import hidden
 
 # Keywords that define a name (a Go method's receiver may stand between `func` and the name).
 _DEFINING = "def|class|func|function|fn|struct|enum|trait|interface|type|module"
+_COMMENT_LEADS = ("//", "/*", "* ", "# ", "-- ")  # how a whole-line comment starts, in most languages
 _PROSE_LANGUAGES = frozenset({"markdown", "restructuredtext", "asciidoc", "text"})
 # (line, start byte, end byte) → whether a name there stands in prose
 Prose = Callable[[int, int, int], bool]
@@ -54,17 +56,19 @@ def stale_references(old: Texts, new: Texts, manifest, outliner: Outliner, root:
     if renamed and manifest is None:
         warnings.append("uses of renamed or re-signatured names outside the patch were not looked for: the repository"
                         " has no index (run `repo-assist index`)")
-    readings: dict[str, tuple[str, Prose] | None] = {}  # path → its text and prose test: read and parsed once
+    readings: dict[str, tuple[str, Prose, object] | None] = {}  # path → text, prose test, tree: read, parsed once
 
-    def reading(path: str, text: str | None = None) -> tuple[str, Prose] | None:
+    def reading(path: str, text: str | None = None) -> tuple[str, Prose, object] | None:
         if path not in readings:
             text = _working_text(root, path) if text is None else text
-            readings[path] = None if text is None else (text, _prose_test(outliner, path, text))
+            tree = None if text is None else outliner.tree(path, text)
+            readings[path] = None if text is None else (text, _prose_test(outliner, path, text, tree), tree)
         return readings[path]
 
     for short, what in renamed.items():
         for path in sorted(touched):
-            lines = use_lines(*reading(path, new.get(path) or ""), short)  # type: ignore[misc]
+            text, prose, tree = reading(path, new.get(path) or "")  # type: ignore[misc]
+            lines = use_lines(text, prose, short, tree)
             if lines:
                 warnings.append(f"{what}, but {path}:{1 + lines[0]} still uses {short}")
         rows = [] if manifest is None else manifest.db.execute(
@@ -80,7 +84,7 @@ def stale_references(old: Texts, new: Texts, manifest, outliner: Outliner, root:
                 hits = [start + i for i in use_lines(text, _prose_test(outliner, path, text), short)]
             else:
                 if path not in uses:
-                    uses[path] = use_lines(*found, short)
+                    uses[path] = use_lines(found[0], found[1], short, found[2])
                 end = start + text.count("\n") + (not text.endswith("\n"))
                 hits = [1 + i for i in uses[path] if start <= 1 + i < end]
             if hits:
@@ -99,16 +103,20 @@ def _working_text(root: Path | None, path: str) -> str | None:
         return None
 
 
-def use_lines(text: str, prose: Prose, name: str) -> list[int]:
-    """The 0-based lines of ``text`` that use ``name`` without defining it (``prose``: ``_prose_test`` of it)."""
+def use_lines(text: str, prose: Prose, name: str, tree=None) -> list[int]:
+    """The 0-based lines of ``text`` that use ``name`` without defining it (``prose``: ``_prose_test`` of it;
+    ``tree``, its syntax tree, tells where a local of that name hides it)."""
     word = re.compile(rf"\b{re.escape(name)}\b")
     defines = re.compile(rf"\b(?:{_DEFINING})\s+(?:\([^)]*\)\s*)?{re.escape(name)}\b")
+    local = hidden(tree, text.encode("utf-8", "surrogatepass"), name) if tree is not None else None
     out = []
     offset = 0  # (in bytes, as the syntax tree counts)
     for i, line in enumerate(text.splitlines(keepends=True)):
         if not defines.search(line):
             for m in word.finditer(line):
                 at = offset + len(line[:m.start()].encode("utf-8", "surrogatepass"))
+                if local is not None and local(at) and line[max(0, m.start() - 1):m.start()] != ".":
+                    continue  # a local of the same name (a member, `x.name`, is no local)
                 if not prose(i, at, at + len(name.encode("utf-8", "surrogatepass"))) or _code_shaped(line, m):
                     out.append(i)
                     break
@@ -116,10 +124,10 @@ def use_lines(text: str, prose: Prose, name: str) -> list[int]:
     return out
 
 
-def _prose_test(outliner: Outliner, path: str, text: str) -> Prose:
+def _prose_test(outliner: Outliner, path: str, text: str, tree=None) -> Prose:
     """A test (line, start byte, end byte) → whether the name there stands in prose: a comment or string by the
     syntax tree, any line of a prose file outside its code fences, and nowhere in other files."""
-    tree = outliner.tree(path, text)
+    tree = tree if tree is not None else outliner.tree(path, text)
     if tree is not None:
         return lambda _, start, end: _in_comment_or_string(tree.root_node.descendant_for_byte_range(start, end))
     if text_language_for(path) not in _PROSE_LANGUAGES:
@@ -131,8 +139,8 @@ def _prose_test(outliner: Outliner, path: str, text: str) -> Prose:
             fence = m.group(1)
         elif m and not m.group(2) and closes_fence(m.group(1), fence):
             fence = None
-        elif fence is not None:
-            code.add(i)
+        elif fence is not None and not line.lstrip().startswith(_COMMENT_LEADS):
+            code.add(i)  # (a comment line inside the fence is prose again: "// the next handler in the chain")
     return lambda i, *_: i not in code
 
 

@@ -220,6 +220,28 @@ def test_the_name_as_an_english_word_is_no_use_but_as_code_anywhere_it_is(tmp_pa
                     "main.py:2 still uses total", "shout.py:4 still uses total"], uses
 
 
+def test_a_local_of_the_same_name_is_no_use(tmp_path, capsys):
+    # `total` renamed: a parameter or a local variable named total (Python, Go, JavaScript) is the local, not the
+    # function, within its function; a member (`billing.total`), an import and a call outside those functions
+    # still are uses, and so is the call in a Markdown fence, where a comment line is prose.
+    r = make_repo(tmp_path / "shop", {
+        "billing.py": "def total(lines):\n    return sum(lines)\n",
+        "locals.py": "import billing\n\n\ndef fmt(total):\n    return '%d' % total\n\n\ndef show(lines):\n"
+                     "    total = sum(lines)\n    return total\n\n\ndef call(lines):\n    return billing.total(lines)\n",
+        "walk.go": "package walk\n\nfunc walk(h any) int {\n\tif total, ok := h.(int); ok {\n\t\treturn total + 1\n\t}\n"
+                   "\treturn 0\n}\n",
+        "render.js": "function render(total) {\n  return total + 1;\n}\n",
+        "notes.md": "# Notes\n\n```python\n# add up the total\nprint(total(lines))\n```\n",
+    })
+    assistant.index(assistant.open_workspace(r))
+    resp = _write(tmp_path / "resp.md", "billing.py\n<<<<<<< SEARCH\ndef total(lines):\n=======\n"
+                                       "def grand_total(lines):\n>>>>>>> REPLACE\n")
+    code, out, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(r), "--json")
+    assert code == 0, err
+    uses = sorted(w.split(", but ")[1] for w in json.loads(out)["warnings"] if "still uses" in w)
+    assert uses == ["locals.py:14 still uses total", "notes.md:5 still uses total"], uses
+
+
 def test_patch_needs_no_index(tmp_path, capsys):
     # A repository never indexed: paths resolve against git's tracked files, the patched files are still read for
     # stale uses, and a warning says the rest of the repository was not.
