@@ -28,20 +28,36 @@ Prose = Callable[[int, int, int], bool]
 Texts = Mapping[str, str | None]  # path → a file's text (None: no such file)
 
 
-def renamed_symbols(old: Texts, new: Texts, outliner: Outliner) -> dict[str, str]:
+def _changed_definitions(old: Texts, new: Texts, outliner: Outliner) -> dict[str, tuple[str, bool]]:
     """Definitions a change (each changed file's text before, ``old``, and after, ``new``) removed or
-    re-signatured: short name → what happened."""
-    out: dict[str, str] = {}
+    re-signatured: short name → (what happened, whether it is gone rather than re-signatured)."""
+    out: dict[str, tuple[str, bool]] = {}
     for path in new:
         before = outliner.definitions(path, old.get(path) or "")
         after = outliner.definitions(path, new.get(path) or "")
         for name, label in before.items():
-            short = name.rsplit(".", 1)[-1]
+            short = _short(name)
             if name not in after:
-                out[short] = f"{name} was removed or renamed in {path}"
+                out[short] = (f"{name} was removed or renamed in {path}", True)
             elif after[name] != label:
-                out[short] = f"the signature of {name} changed in {path}"
+                out[short] = (f"the signature of {name} changed in {path}", False)
     return out
+
+
+def _short(qualified: str) -> str:
+    return re.split(r"\.|::", qualified)[-1]
+
+
+def _still_defined(short: str, new: Texts, manifest, outliner: Outliner) -> str | None:
+    """A file where a definition named ``short`` stands after the change (a changed file as it will be, or an
+    indexed file the change leaves alone), or None."""
+    for path in sorted(new):
+        if any(_short(q) == short for q in outliner.definitions(path, new[path] or "")):
+            return path
+    rows = [] if manifest is None else manifest.db.execute(
+        "SELECT s.qualified, c.path FROM symbols s JOIN chunks c ON c.rid = s.rid WHERE s.name = ? LIMIT 100",
+        (short.lower(),)).fetchall()
+    return next((path for q, path in rows if path not in new and _short(q) == short), None)
 
 
 def stale_references(old: Texts, new: Texts, manifest, outliner: Outliner, root: Path | None = None,
@@ -52,7 +68,13 @@ def stale_references(old: Texts, new: Texts, manifest, outliner: Outliner, root:
     rest was not read."""
     warnings: list[str] = []
     touched = set(new)
-    renamed = renamed_symbols(old, new, outliner)
+    renamed: dict[str, str] = {}
+    for short, (what, gone) in _changed_definitions(old, new, outliner).items():
+        elsewhere = _still_defined(short, new, manifest, outliner) if gone else None
+        if elsewhere is None:
+            renamed[short] = what
+        else:  # a name other definitions share (`__init__`, `String`) or a definition moved: no use is its alone
+            warnings.append(f"{what}; {short} is still defined in {elsewhere}, so its uses were not listed")
     if renamed and manifest is None:
         warnings.append("uses of renamed or re-signatured names outside the patch were not looked for: the repository"
                         " has no index (run `repo-assist index`)")

@@ -242,6 +242,27 @@ def test_a_local_of_the_same_name_is_no_use(tmp_path, capsys):
     assert uses == ["locals.py:14 still uses total", "notes.md:5 still uses total"], uses
 
 
+def test_a_name_still_defined_elsewhere_gets_one_note_not_a_warning_per_use(tmp_path, capsys):
+    # Removing Reader.close while Writer.close stays (or moving `helper` to another file in the same patch) leaves
+    # no use that is surely the removed one's: one line says where the name is still defined, none per use.
+    r = make_repo(tmp_path / "io", {
+        "reader.py": "class Reader:\n    def close(self):\n        pass\n\n\ndef helper():\n    return 1\n",
+        "writer.py": "class Writer:\n    def close(self):\n        pass\n",
+        "main.py": "from reader import helper\n\n\ndef run(w):\n    w.close()\n    return helper()\n",
+    })
+    assistant.index(assistant.open_workspace(r))
+    resp = _write(tmp_path / "resp.md", "reader.py\n<<<<<<< SEARCH\nclass Reader:\n    def close(self):\n        pass\n"
+                  "\n\ndef helper():\n    return 1\n=======\nclass Reader:\n    pass\n>>>>>>> REPLACE\n\n"
+                  "util.py\n<<<<<<< SEARCH\n=======\ndef helper():\n    return 1\n>>>>>>> REPLACE\n")
+    code, out, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(r), "--json")
+    assert code == 0, err
+    warnings = json.loads(out)["warnings"]
+    assert sorted(warnings) == [
+        "Reader.close was removed or renamed in reader.py; close is still defined in writer.py, so its uses were not listed",
+        "helper was removed or renamed in reader.py; helper is still defined in util.py, so its uses were not listed",
+    ], warnings
+
+
 def test_patch_needs_no_index(tmp_path, capsys):
     # A repository never indexed: paths resolve against git's tracked files, the patched files are still read for
     # stale uses, and a warning says the rest of the repository was not.
