@@ -37,7 +37,7 @@ def with_warnings(ws: Workspace, res: EngineResult, outliner: Outliner) -> Engin
     if res.patch is None:
         return res
     files = res.patch.files
-    extra = references(ws, {p: res.old.get(p) for p in files}, {p: res.new.get(p) for p in files}, outliner)
+    extra = _stale(ws, {p: res.old.get(p) for p in files}, {p: res.new.get(p) for p in files}, outliner)
     if extra:
         p = res.patch
         res.patch = type(p)(p.diff, p.files, p.applies, p.check_output, tuple(p.warnings) + tuple(extra))
@@ -48,11 +48,12 @@ def with_warnings(ws: Workspace, res: EngineResult, outliner: Outliner) -> Engin
 def diff_references(ws: Workspace, diff: str, outliner: Outliner | None = None) -> list[str]:
     """Stale-reference warnings for any diff against the work tree (a diff file, the hunks a review accepted)."""
     texts = patching.images(ws.repo.root, diff)
-    return references(ws, {p: old for p, (old, _) in texts.items()}, {p: new for p, (_, new) in texts.items()},
+    return _stale(ws, {p: old for p, (old, _) in texts.items()}, {p: new for p, (_, new) in texts.items()},
                       outliner or Outliner())
 
 
-def references(ws: Workspace, old: dict, new: dict, outliner: Outliner) -> list[str]:
+def _stale(ws: Workspace, old: dict, new: dict, outliner: Outliner) -> list[str]:
+    """Stale-reference warnings for files changed from ``old`` to ``new``, read with the index when there is one."""
     if not ws.exists():  # without an index only the changed files can be read
         return stale_references(old, new, None, outliner)
     m = require_index(ws)

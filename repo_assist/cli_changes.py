@@ -6,10 +6,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .cli_output import at_least, to_json
 from .diffs import ENC
-from .errors import PatchError, UsageError
+from .errors import CheckFailedError, PatchError, UsageError
+
+if TYPE_CHECKING:
+    from .trial import Trial
 
 
 def _ws(args: argparse.Namespace):
@@ -29,11 +33,13 @@ def _read(name: str) -> str:
     return data.decode(*ENC)
 
 
-def _report(res, args: argparse.Namespace, extra: dict | None = None) -> int:
-    data = res.to_dict() if hasattr(res, "to_dict") else {}
-    if extra:
-        data.update(extra)
+def _report(res, args: argparse.Namespace, ws) -> Trial | None:
+    """Print the engine's result (and the check's, when one is set); PatchError when there is no patch."""
+    data = res.to_dict()
     engine = getattr(res, "engine", res)
+    test = _check(ws, engine.patch.diff, args) if engine.ok else None
+    if test is not None:
+        data["test"] = test.to_dict()
     if args.json:
         print(to_json(data))
     else:
@@ -43,6 +49,7 @@ def _report(res, args: argparse.Namespace, extra: dict | None = None) -> int:
             print(f"repo-assist: refused: {problem}", file=sys.stderr)
         for w in (engine.patch.warnings if engine.patch else ()):
             print(f"repo-assist: warning: {w}", file=sys.stderr)
+        _print_check(test)
     if not engine.ok:
         why = (engine.failed[0].reason if engine.failed else engine.problems[0] if engine.problems else
                engine.patch.check_output.splitlines()[-1] if engine.patch and engine.patch.check_output else
@@ -55,14 +62,42 @@ def _report(res, args: argparse.Namespace, extra: dict | None = None) -> int:
             print(f"wrote {args.output} ({len(engine.patch.files)} files)", file=sys.stderr)
         else:
             sys.stdout.write(diff)
-    return 0
+    return test
+
+
+def _check(ws, diff: str, args: argparse.Namespace) -> Trial | None:
+    """The check command (``--test``, else the ``test_command`` setting) run on a patched copy, if there is one."""
+    command = ws.settings.test_command if args.test is None else args.test
+    if not command.strip():
+        return None
+    from .trial import trial
+
+    if not args.json and sys.stderr.isatty():
+        print(f"repo-assist: checking the patch with `{command}` on a copy of the work tree…", file=sys.stderr)
+    return trial(ws.repo.root, diff, command, ws.settings.test_timeout_s)
+
+
+def _print_check(test: Trial | None) -> None:
+    if test is None:
+        return
+    print(f"repo-assist: check: {test.summary()}", file=sys.stderr)
+    if not test.passed and test.output:
+        print("\n".join("  | " + line for line in test.output.splitlines()), file=sys.stderr)
+
+
+def _failed(test: Trial | None, force: bool, what: str) -> None:
+    """CheckFailedError when the check failed and ``force`` does not override it."""
+    if test is not None and not test.passed and not force:
+        raise CheckFailedError(test.summary(), what)
 
 
 def cmd_patch(args: argparse.Namespace) -> int:
     from .changes import patch_from_response
 
     response = _read(args.from_response).replace("\r\n", "\n").replace("\r", "\n")  # (as a text file reads)
-    return _report(patch_from_response(_ws(args), response), args)
+    ws = _ws(args)
+    _failed(_report(patch_from_response(ws, response), args, ws), False, "the diff is printed above, unapplied")
+    return 0
 
 
 def cmd_refactor(args: argparse.Namespace) -> int:
@@ -74,11 +109,12 @@ def cmd_refactor(args: argparse.Namespace) -> int:
                    on_token=(lambda p: (sys.stderr.write(p), sys.stderr.flush())) if live else None)
     if live:
         sys.stderr.write("\n")
-    code = _report(res, args)
+    test = _report(res, args, ws)
+    _failed(test, args.apply and args.force, "nothing was applied" if args.apply else "the diff is printed above")
     if args.apply:
         entry = apply_patch(ws, res.engine.patch.diff, force=args.force)
         print(f"applied to {len(entry.files)} files; `repo-assist undo` reverts it", file=sys.stderr)
-    return code
+    return 0
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
@@ -87,11 +123,15 @@ def cmd_apply(args: argparse.Namespace) -> int:
     diff = _read(args.patch)  # byte for byte: a CRLF file's diff carries its carriage returns
     ws = _ws(args)
     warnings = diff_references(ws, diff)  # read before the apply: the uses it leaves behind
-    entry = apply_patch(ws, diff, force=args.force)
-    out = {"applied": entry.id, "files": list(entry.files), "warnings": warnings}
+    test = _check(ws, diff, args)
     if not args.json:
         for w in warnings:
             print(f"repo-assist: warning: {w}", file=sys.stderr)
+        _print_check(test)
+    _failed(test, args.force, "nothing was applied; --force applies it all the same")
+    entry = apply_patch(ws, diff, force=args.force)
+    out = {"applied": entry.id, "files": list(entry.files), "warnings": warnings,
+           "test": test.to_dict() if test else None}
     print(json.dumps(out) if args.json else f"applied {entry.id} to {', '.join(entry.files)}")
     return 0
 
@@ -105,6 +145,10 @@ def cmd_undo(args: argparse.Namespace) -> int:
     return 0
 
 
+TEST_HELP = ("a shell command that checks the patch on a scratch copy of the work tree (tests, a linter: "
+             "'pytest -q'); exit 5 when it fails (default: the `test_command` setting; '' for none)")
+
+
 def register(sub, common) -> None:
     sp = sub.add_parser("refactor", help="ask for a change; get a checked unified diff")
     sp.add_argument("instruction")
@@ -116,19 +160,22 @@ def register(sub, common) -> None:
     sp.add_argument("--force", action="store_true", help="apply even over uncommitted changes to the same files")
     sp.add_argument("--retries", type=at_least(0), help="send failed blocks back to the model this many times "
                     "(default: the `refactor_retries` setting, 1)")
+    sp.add_argument("--test", metavar="CMD", help=TEST_HELP + "; a failed check is not applied unless --force")
     common(sp)
     sp.set_defaults(func=cmd_refactor)
 
     sp = sub.add_parser("patch", help="turn a saved model response (edit blocks) into a unified diff")
     sp.add_argument("--from-response", dest="from_response", required=True, metavar="FILE")
     sp.add_argument("--repo", default=".")
+    sp.add_argument("--test", metavar="CMD", help=TEST_HELP)
     common(sp)
     sp.set_defaults(func=cmd_patch)
 
     sp = sub.add_parser("apply", help="apply a patch file and record how to undo it")
     sp.add_argument("patch")
     sp.add_argument("--repo", default=".")
-    sp.add_argument("--force", action="store_true")
+    sp.add_argument("--force", action="store_true", help="apply over uncommitted changes, or a failed check")
+    sp.add_argument("--test", metavar="CMD", help=TEST_HELP + "; a failed check is not applied unless --force")
     common(sp)
     sp.set_defaults(func=cmd_apply)
 

@@ -24,7 +24,7 @@ ENV_PREFIX = "REPO_ASSIST_"
 MINIMUM: Mapping[str, float] = MappingProxyType({
     "k": 1, "embed_batch_size": 1, "light_embed_max": 0, "max_file_bytes": 1, "max_line_chars": 1,
     "max_avg_line_chars": 1, "n_ctx": 0, "answer_tokens": 1, "refactor_answer_tokens": 1, "refactor_retries": 0,
-    "latency_cap_s": 0,
+    "latency_cap_s": 0, "test_timeout_s": 1,
 })
 
 DEFAULT_SECRET_PATHS: tuple[str, ...] = (
@@ -64,6 +64,10 @@ class Settings:
     refactor_answer_tokens: int = 1536
     # times a refactor sends the blocks that failed back to the model
     refactor_retries: int = 1
+    # a shell command that checks a patch on a scratch copy of the work tree before it is applied or shown as
+    # ready (tests, a linter, a build: "pytest -q"); empty: none. `--test CMD` overrides it for one command.
+    test_command: str = ""
+    test_timeout_s: float = 600.0
     # limit the context to what the model reads in this many seconds (0: off)
     latency_cap_s: float = 0.0
     chroma_url: str = ""

@@ -76,5 +76,12 @@ class PatchError(RepoAssistError):
     title = "patch"
 
 
+class CheckFailedError(RepoAssistError):
+    """The patch applies, but the check command (tests, a linter) failed on a copy with it applied."""
+
+    exit_code = 5
+    title = "check"
+
+
 class UnsafePathError(PatchError):
     title = "unsafe path"

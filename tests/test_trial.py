@@ -1,0 +1,129 @@
+"""A patch checked on a scratch copy of the work tree (`--test CMD`, the `test_command` setting): real git
+repositories, real commands; the work tree is never written and no worktree is left behind."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from repo_assist import cli
+from repo_assist.errors import UsageError
+from repo_assist.patch import make_diff
+from repo_assist.trial import trial
+
+from .conftest import git, make_repo
+
+CALC = "def add(a, b):\n    return a + b\n"
+CHECK = "from calc import add\nassert add(2, 3) == 5, 'add is broken'\n"
+PY = sys.executable
+
+
+def good_and_bad(repo):
+    good = make_diff({"calc.py": CALC}, {"calc.py": CALC.replace("a + b", "b + a")})
+    bad = make_diff({"calc.py": CALC}, {"calc.py": CALC.replace("a + b", "a - b")})
+    return good, bad
+
+
+@pytest.fixture
+def repo(tmp_path):
+    return make_repo(tmp_path / "calc", {"calc.py": CALC, "check_calc.py": CHECK, ".gitignore": "deps/\n"})
+
+
+def snapshot(root):
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file() and ".git" not in p.parts}
+
+
+def run(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_copy_has_the_work_tree_as_it_is_and_the_work_tree_is_untouched(repo):
+    # uncommitted edits and untracked files come along, ignored top-level folders are linked in; the patch is
+    # applied to the copy only, and the copy is gone afterwards
+    (repo / "check_calc.py").write_text(CHECK + "import extra\n")  # uncommitted
+    (repo / "extra.py").write_text("VALUE = 1\n")  # untracked
+    (repo / "deps").mkdir()
+    (repo / "deps" / "lib.txt").write_text("dependency\n")  # ignored
+    good, _ = good_and_bad(repo)
+    before = snapshot(repo)
+    command = f"{PY} check_calc.py && test -f deps/lib.txt && grep -q 'b + a' calc.py"
+    result = trial(repo, good, command, timeout_s=120)
+    assert result.passed and result.exit_code == 0, result.output
+    assert snapshot(repo) == before
+    assert len(git(repo, "worktree", "list").splitlines()) == 1
+
+
+def test_a_failing_check_reports_its_output_and_a_command_past_its_time_is_stopped(repo):
+    _, bad = good_and_bad(repo)
+    result = trial(repo, bad, f"{PY} check_calc.py", timeout_s=120)
+    assert not result.passed and result.exit_code == 1 and "add is broken" in result.output
+    slow = trial(repo, bad, f"{PY} -c 'import time; time.sleep(60)'", timeout_s=1)
+    assert not slow.passed and slow.exit_code is None and "time limit" in slow.summary()
+    assert len(git(repo, "worktree", "list").splitlines()) == 1
+
+
+def test_cli_patch_and_apply_with_a_check(repo, tmp_path, capsys):
+    good, bad = good_and_bad(repo)
+    resp = tmp_path / "bad.md"
+    resp.write_text("calc.py\n<<<<<<< SEARCH\n    return a + b\n=======\n    return a - b\n>>>>>>> REPLACE\n")
+    # patch: the diff is still printed, the check's output goes to stderr, exit 5
+    code, out, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(repo), "--test", f"{PY} check_calc.py")
+    assert code == 5 and out == bad, err
+    assert "failed (exit 1)" in err and "add is broken" in err and "Traceback" in err  # (the check's own output)
+    code, out, _ = run(capsys, "patch", "--from-response", str(resp), "--repo", str(repo), "--json",
+                       "--test", f"{PY} check_calc.py")
+    assert code == 5 and json.loads(out)["test"]["exit_code"] == 1
+    # apply: a failed check applies nothing unless forced; a passing one applies
+    before = snapshot(repo)
+    (tmp_path / "bad.diff").write_text(bad)
+    code, _, err = run(capsys, "apply", str(tmp_path / "bad.diff"), "--repo", str(repo), "--test", f"{PY} check_calc.py")
+    assert code == 5 and "nothing was applied" in err and snapshot(repo) == before
+    code, out, err = run(capsys, "apply", str(tmp_path / "bad.diff"), "--repo", str(repo), "--force", "--json",
+                         "--test", f"{PY} check_calc.py")
+    assert code == 0 and json.loads(out)["test"]["passed"] is False, err
+    assert "a - b" in (repo / "calc.py").read_text()
+    run(capsys, "undo", "--repo", str(repo))
+    (tmp_path / "good.diff").write_text(good)
+    code, out, err = run(capsys, "apply", str(tmp_path / "good.diff"), "--repo", str(repo), "--json",
+                         "--test", f"{PY} check_calc.py")
+    assert code == 0 and json.loads(out)["test"]["passed"] is True, err
+
+
+def test_the_setting_sets_the_check_and_an_empty_flag_turns_it_off(repo, tmp_path, capsys):
+    (repo / ".repo-assist.toml").write_text(f'test_command = "{PY} check_calc.py"\n')
+    resp = tmp_path / "bad.md"
+    resp.write_text("calc.py\n<<<<<<< SEARCH\n    return a + b\n=======\n    return a - b\n>>>>>>> REPLACE\n")
+    code, _, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(repo))
+    assert code == 5 and "add is broken" in err
+    code, _, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(repo), "--test", "")
+    assert code == 0 and "check" not in err
+
+
+def test_a_repository_without_commits_cannot_be_copied(tmp_path):
+    bare = make_repo(tmp_path / "new", {"calc.py": CALC}, commit=False)
+    with pytest.raises(UsageError, match="needs a commit"):
+        trial(bare, make_diff({"calc.py": CALC}, {"calc.py": CALC + "\n"}), "true", timeout_s=10)
+
+
+def test_refactor_applies_nothing_when_its_check_fails(repo, capsys, monkeypatch):
+    from repo_assist import assistant
+
+    from .fake_ollama import FakeOllama
+
+    assistant.index(assistant.open_workspace(repo))
+    reply = "calc.py\n<<<<<<< SEARCH\n    return a + b\n=======\n    return a - b\n>>>>>>> REPLACE\n"
+    argv = ["refactor", "make add subtract", "--repo", str(repo), "--model", "ollama/tiny", "--apply",
+            "--test", f"{PY} check_calc.py"]
+    with FakeOllama(replies=[reply]) as fake:
+        monkeypatch.setenv("OLLAMA_HOST", fake.host)
+        code, out, err = run(capsys, *argv)
+        assert code == 5 and "nothing was applied" in err and "-    return a + b" in out, err
+        assert (repo / "calc.py").read_text() == CALC
+        fake.replies[:] = [reply]
+        code, _, err = run(capsys, *argv, "--force")
+        assert code == 0 and "applied to 1 files" in err, err
+        assert "a - b" in (repo / "calc.py").read_text()
