@@ -15,6 +15,7 @@ from .outline import Outliner
 from .planning import PlannedPrompt
 from .refactoring import EngineResult, retry_message, run_engine
 from .references import stale_references
+from .trial import Trial, trial
 from .workspace import Workspace, require_index
 
 def undo_dir(ws: Workspace) -> Path:
@@ -77,18 +78,23 @@ class RefactorResult:
     responses: list[str] = field(default_factory=list)
     plan: PlannedPrompt | None = None
     model: str = ""
+    test: Trial | None = None  # the check command on the patched copy, when one was run
 
     def to_dict(self) -> dict:
         d = self.engine.to_dict()
         d.update({"instruction": self.instruction, "model": self.model, "attempts": len(self.responses),
-                  "responses": list(self.responses),
+                  "responses": list(self.responses), "test": self.test.to_dict() if self.test else None,
                   "context": self.plan.to_dict(self.model) if self.plan else None})
         return d
 
 
 def refactor(ws: Workspace, instruction: str, *, model: str | None = None, api_base: str | None = None,
-             retries: int | None = None, on_token: Callable[[str], None] | None = None) -> RefactorResult:
+             retries: int | None = None, test: str | None = None,
+             on_token: Callable[[str], None] | None = None) -> RefactorResult:
+    """Ask for edit blocks and turn them into a checked patch. Blocks that fail, and a check (``test``, else the
+    ``test_command`` setting) that fails on the patched copy, go back to the model up to ``retries`` times."""
     retries = ws.settings.refactor_retries if retries is None else retries
+    command = ws.settings.test_command if test is None else test
     conv = Conversation.open(ws, model, api_base)
     try:
         system = prompts.render("refactor_system", edit_format=prompts.render("edit_format"))
@@ -104,9 +110,11 @@ def refactor(ws: Workspace, instruction: str, *, model: str | None = None, api_b
         paths = known_paths(ws)
         responses: list[str] = []
         res: EngineResult | None = None
+        check: Trial | None = None
         for attempt in range(retries + 1):
             text = "".join(_stream(conv, messages, plan, answer_tokens, on_token))
             responses.append(text)
+            check = None
             try:
                 res = run_engine(ws.repo.root, text, paths, outliner=outliner, prior=res)
             except PatchError as exc:
@@ -114,14 +122,20 @@ def refactor(ws: Workspace, instruction: str, *, model: str | None = None, api_b
                     res = unreadable(res, exc.message)
                     break
                 messages += [{"role": "assistant", "content": text},
-                             {"role": "user", "content": "Answer only with SEARCH/REPLACE blocks in the format described."}]
+                             {"role": "user", "content": prompts.render("refactor_no_blocks")}]
                 continue
-            if not res.failed and not res.problems:
+            if res.failed or res.problems:
+                messages += [{"role": "assistant", "content": text},
+                             {"role": "user", "content": retry_message(res.failed, res.problems)}]
+                continue
+            if res.ok and command.strip():  # the patch applies: now the user's check, on a copy
+                check = trial(ws.repo.root, res.patch.diff, command, ws.settings.test_timeout_s)
+            if check is None or check.passed or attempt == retries:
                 break
-            messages += [{"role": "assistant", "content": text},
-                         {"role": "user", "content": retry_message(res.failed, res.problems)}]
+            messages += [{"role": "assistant", "content": text}, {"role": "user", "content": prompts.render(
+                "refactor_check_failed", command=command, output=check.output or "(no output)")}]
         assert res is not None
-        return RefactorResult(instruction, with_warnings(ws, res, outliner), responses, plan, conv.model)
+        return RefactorResult(instruction, with_warnings(ws, res, outliner), responses, plan, conv.model, check)
     finally:
         conv.close()
 

@@ -33,11 +33,10 @@ def _read(name: str) -> str:
     return data.decode(*ENC)
 
 
-def _report(res, args: argparse.Namespace, ws) -> Trial | None:
-    """Print the engine's result (and the check's, when one is set); PatchError when there is no patch."""
+def _report(res, args: argparse.Namespace, test: Trial | None) -> None:
+    """Print the engine's result and the check's (``test``, when one ran); PatchError when there is no patch."""
     data = res.to_dict()
     engine = getattr(res, "engine", res)
-    test = _check(ws, engine.patch.diff, args) if engine.ok else None
     if test is not None:
         data["test"] = test.to_dict()
     if args.json:
@@ -62,7 +61,6 @@ def _report(res, args: argparse.Namespace, ws) -> Trial | None:
             print(f"wrote {args.output} ({len(engine.patch.files)} files)", file=sys.stderr)
         else:
             sys.stdout.write(diff)
-    return test
 
 
 def _check(ws, diff: str, args: argparse.Namespace) -> Trial | None:
@@ -96,7 +94,10 @@ def cmd_patch(args: argparse.Namespace) -> int:
 
     response = _read(args.from_response).replace("\r\n", "\n").replace("\r", "\n")  # (as a text file reads)
     ws = _ws(args)
-    _failed(_report(patch_from_response(ws, response), args, ws), False, "the diff is printed above, unapplied")
+    res = patch_from_response(ws, response)
+    test = _check(ws, res.patch.diff, args) if res.ok else None
+    _report(res, args, test)
+    _failed(test, False, "the diff is printed above, unapplied")
     return 0
 
 
@@ -106,11 +107,11 @@ def cmd_refactor(args: argparse.Namespace) -> int:
     ws = _ws(args)
     live = sys.stderr.isatty() and not args.json
     res = refactor(ws, args.instruction, model=args.model, api_base=args.api_base, retries=args.retries,
-                   on_token=(lambda p: (sys.stderr.write(p), sys.stderr.flush())) if live else None)
+                   test=args.test, on_token=(lambda p: (sys.stderr.write(p), sys.stderr.flush())) if live else None)
     if live:
         sys.stderr.write("\n")
-    test = _report(res, args, ws)
-    _failed(test, args.apply and args.force, "nothing was applied" if args.apply else "the diff is printed above")
+    _report(res, args, res.test)
+    _failed(res.test, args.apply and args.force, "nothing was applied" if args.apply else "the diff is printed above")
     if args.apply:
         entry = apply_patch(ws, res.engine.patch.diff, force=args.force)
         print(f"applied to {len(entry.files)} files; `repo-assist undo` reverts it", file=sys.stderr)
@@ -160,7 +161,8 @@ def register(sub, common) -> None:
     sp.add_argument("--force", action="store_true", help="apply even over uncommitted changes to the same files")
     sp.add_argument("--retries", type=at_least(0), help="send failed blocks back to the model this many times "
                     "(default: the `refactor_retries` setting, 1)")
-    sp.add_argument("--test", metavar="CMD", help=TEST_HELP + "; a failed check is not applied unless --force")
+    sp.add_argument("--test", metavar="CMD", help=TEST_HELP + "; a failed check goes back to the model like a failed "
+                    "block, and is not applied unless --force")
     common(sp)
     sp.set_defaults(func=cmd_refactor)
 

@@ -109,21 +109,34 @@ def test_a_repository_without_commits_cannot_be_copied(tmp_path):
         trial(bare, make_diff({"calc.py": CALC}, {"calc.py": CALC + "\n"}), "true", timeout_s=10)
 
 
-def test_refactor_applies_nothing_when_its_check_fails(repo, capsys, monkeypatch):
+def test_a_failed_check_goes_back_to_the_model_and_a_last_failure_applies_nothing(repo, capsys, monkeypatch):
     from repo_assist import assistant
 
     from .fake_ollama import FakeOllama
 
     assistant.index(assistant.open_workspace(repo))
-    reply = "calc.py\n<<<<<<< SEARCH\n    return a + b\n=======\n    return a - b\n>>>>>>> REPLACE\n"
-    argv = ["refactor", "make add subtract", "--repo", str(repo), "--model", "ollama/tiny", "--apply",
+    breaks = "calc.py\n<<<<<<< SEARCH\n    return a + b\n=======\n    return a - b\n>>>>>>> REPLACE\n"
+    mends = "calc.py\n<<<<<<< SEARCH\n    return a - b\n=======\n    return b + a\n>>>>>>> REPLACE\n"
+    argv = ["refactor", "tidy add", "--repo", str(repo), "--model", "ollama/tiny", "--apply",
             "--test", f"{PY} check_calc.py"]
-    with FakeOllama(replies=[reply]) as fake:
+    with FakeOllama(replies=[breaks, mends]) as fake:
         monkeypatch.setenv("OLLAMA_HOST", fake.host)
-        code, out, err = run(capsys, *argv)
+        # the check fails on the first answer: its output goes back, and the second answer (on top of the
+        # first) passes; the patch is the two together
+        code, out, err = run(capsys, *argv, "--json")
+        assert code == 0, err
+        data = json.loads(out)
+        assert data["attempts"] == 2 and data["test"]["passed"], data
+        retry = fake.chat_requests()[1]["messages"][-1]["content"]
+        assert "`" + f"{PY} check_calc.py" + "`" in retry and "add is broken" in retry, retry
+        assert "b + a" in (repo / "calc.py").read_text()
+        run(capsys, "undo", "--repo", str(repo))
+        # it fails on every answer: exit 5, the diff printed, nothing applied unless forced
+        fake.replies[:] = [breaks, breaks]
+        code, out, err = run(capsys, *argv, "--retries", "0")
         assert code == 5 and "nothing was applied" in err and "-    return a + b" in out, err
         assert (repo / "calc.py").read_text() == CALC
-        fake.replies[:] = [reply]
-        code, _, err = run(capsys, *argv, "--force")
+        fake.replies[:] = [breaks]
+        code, _, err = run(capsys, *argv, "--retries", "0", "--force")
         assert code == 0 and "applied to 1 files" in err, err
         assert "a - b" in (repo / "calc.py").read_text()
