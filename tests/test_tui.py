@@ -11,6 +11,7 @@ import itertools
 import os
 import socket
 import stat
+import sys
 import time
 from pathlib import Path
 
@@ -620,6 +621,24 @@ def f0(x):
 >>>>>>> REPLACE
 ```
 """
+
+
+async def test_refactor_whose_check_fails_shows_it_in_the_review(tmp_path: Path) -> None:
+    # The repository's test_command fails on the patched copy (and no retry is left): the review still opens,
+    # with the check's failure and its last line among the warnings.
+    repo = make_repo(tmp_path / "proj", FILES)
+    check = "import sys; print('f0 must add'); sys.exit(1)"
+    (repo / ".repo-assist.toml").write_text(f'test_command = "{sys.executable} -c \\"{check}\\""\nrefactor_retries = 0\n')
+    ws = assistant.open_workspace(repo)
+    assistant.index(ws)
+    with FakeOllama(reply=EDIT_REPLY) as server:
+        app = RepoAssistApp(ws, model="ollama/tiny", api_base=server.host)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press(*"/refactor make f0 subtract", "enter")
+            await until(pilot, lambda: reviewing(app), "the review screen")
+            assert "failed (exit 1) on a patched copy" in verdict(app) and "f0 must add" in verdict(app)
+            assert read_text(repo, "app/util.py") == UTIL_PY
 
 
 async def test_refactor_streams_edit_blocks_then_opens_the_review(tmp_path: Path, monkeypatch) -> None:
