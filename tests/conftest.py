@@ -21,6 +21,20 @@ def git(root: Path, *args: str) -> str:
     return proc.stdout
 
 
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    """The CLI in process: exit code, stdout, stderr."""
+    from repo_assist import cli
+
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    """Every file of a work tree (outside .git) and its bytes."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file() and ".git" not in p.parts}
+
+
 def make_repo(root: Path, files: dict[str, str | bytes], *, commit: bool = True) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     git(root, "init", "-q", "-b", "main")

@@ -7,10 +7,10 @@ import subprocess
 
 import pytest
 
-from repo_assist import assistant, cli
+from repo_assist import assistant
 from repo_assist.patch import make_diff
 
-from .conftest import git, make_repo
+from .conftest import git, make_repo, tree_bytes as snapshot, run_cli as run
 from .fake_ollama import FakeOllama
 
 BILLING = 'def total(lines):\n    return sum(a for _, a in lines)\n\n\ndef report(lines):\n    return "total: %s" % total(lines)\n'
@@ -60,14 +60,6 @@ def repo(tmp_path):
     return r
 
 
-def snapshot(root):
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file() and ".git" not in p.parts}
-
-
-def run(capsys, *argv):
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_patch_apply_undo_round_trip(repo, tmp_path, capsys):
@@ -198,6 +190,16 @@ def test_changed_signature_warns_at_its_uses_not_its_definition(repo, tmp_path, 
     assert not any("billing.py:1 " in w for w in warnings), warnings
 
 
+def _uses_left_by_renaming_total(r, tmp_path, capsys) -> list[str]:
+    """Index ``r``, rename billing.py's `total` alone, and list the uses the warnings name."""
+    assistant.index(assistant.open_workspace(r))
+    resp = _write(tmp_path / "resp.md", "billing.py\n<<<<<<< SEARCH\ndef total(lines):\n=======\n"
+                                       "def grand_total(lines):\n>>>>>>> REPLACE\n")
+    code, out, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(r), "--json")
+    assert code == 0, err
+    return sorted(w.split(", but ")[1] for w in json.loads(out)["warnings"] if "still uses" in w)
+
+
 def test_the_name_as_an_english_word_is_no_use_but_as_code_anywhere_it_is(tmp_path, capsys):
     # `total` renamed: a docstring, a comment and a prose file that say "the total" do not use it; code does, and so
     # does a name written as code in prose: called, in backticks, or in a Markdown file's code fence.
@@ -210,12 +212,7 @@ def test_the_name_as_an_english_word_is_no_use_but_as_code_anywhere_it_is(tmp_pa
         "fenced.md": "The total:\n\n```python\nprint(total(x))\n```\n",
         "NOTES.txt": "the total\nsee total(lines)\n",
     })
-    assistant.index(assistant.open_workspace(r))
-    resp = _write(tmp_path / "resp.md", "billing.py\n<<<<<<< SEARCH\ndef total(lines):\n=======\n"
-                                       "def grand_total(lines):\n>>>>>>> REPLACE\n")
-    code, out, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(r), "--json")
-    assert code == 0, err
-    uses = sorted(w.split(", but ")[1] for w in json.loads(out)["warnings"] if "still uses" in w)
+    uses = _uses_left_by_renaming_total(r, tmp_path, capsys)
     assert uses == ["NOTES.txt:2 still uses total", "called.md:2 still uses total", "fenced.md:4 still uses total",
                     "main.py:2 still uses total", "shout.py:4 still uses total"], uses
 
@@ -233,12 +230,7 @@ def test_a_local_of_the_same_name_is_no_use(tmp_path, capsys):
         "render.js": "function render(total) {\n  return total + 1;\n}\n",
         "notes.md": "# Notes\n\n```python\n# add up the total\nprint(total(lines))\n```\n",
     })
-    assistant.index(assistant.open_workspace(r))
-    resp = _write(tmp_path / "resp.md", "billing.py\n<<<<<<< SEARCH\ndef total(lines):\n=======\n"
-                                       "def grand_total(lines):\n>>>>>>> REPLACE\n")
-    code, out, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(r), "--json")
-    assert code == 0, err
-    uses = sorted(w.split(", but ")[1] for w in json.loads(out)["warnings"] if "still uses" in w)
+    uses = _uses_left_by_renaming_total(r, tmp_path, capsys)
     assert uses == ["locals.py:14 still uses total", "notes.md:5 still uses total"], uses
 
 

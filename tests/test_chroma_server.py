@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from repo_assist import assistant, cli, hooks
+from repo_assist import assistant, hooks
 from repo_assist.doctor import check_index
 
-from .conftest import SAMPLE_GO, SAMPLE_PY, make_repo, write
+from .conftest import SAMPLE_GO, SAMPLE_PY, make_repo, write, run_cli as run
 
 
 def free_port() -> int:
@@ -47,11 +47,6 @@ def chroma_url(tmp_path_factory):
     proc.terminate()
     proc.wait(timeout=30)
 
-
-def run(capsys, *argv):
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_index_reindex_search_and_doctor_against_a_server(tmp_path, chroma_url, capsys, monkeypatch):

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from repo_assist import assistant, cli
+from repo_assist import assistant
 from repo_assist.loops import ends_in_loop
 
-from .conftest import make_repo
+from .conftest import make_repo, run_cli as run
 from .fake_ollama import FakeOllama
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,11 +50,6 @@ def repo(tmp_path):
     assistant.index(assistant.open_workspace(r))
     return r
 
-
-def run(capsys, *argv):
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_an_answer_that_loops_is_cut_and_says_so(repo, capsys, monkeypatch):

@@ -8,12 +8,11 @@ import sys
 
 import pytest
 
-from repo_assist import cli
 from repo_assist.errors import UsageError
 from repo_assist.patch import make_diff
 from repo_assist.trial import trial
 
-from .conftest import git, make_repo
+from .conftest import git, make_repo, tree_bytes as snapshot, run_cli as run
 
 CALC = "def add(a, b):\n    return a + b\n"
 CHECK = "from calc import add\nassert add(2, 3) == 5, 'add is broken'\n"
@@ -31,14 +30,6 @@ def repo(tmp_path):
     return make_repo(tmp_path / "calc", {"calc.py": CALC, "check_calc.py": CHECK, ".gitignore": "deps/\n"})
 
 
-def snapshot(root):
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file() and ".git" not in p.parts}
-
-
-def run(capsys, *argv):
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_the_copy_has_the_work_tree_as_it_is_and_the_work_tree_is_untouched(repo):

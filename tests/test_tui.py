@@ -13,6 +13,7 @@ import socket
 import stat
 import sys
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -623,45 +624,46 @@ def f0(x):
 """
 
 
+@asynccontextmanager
+async def refactor_review(repo: Path):
+    """The app on ``repo`` (indexed here), the protocol double answering EDIT_REPLY, after `/refactor` opened the
+    review screen."""
+    ws = assistant.open_workspace(repo)
+    assistant.index(ws)
+    with FakeOllama(reply=EDIT_REPLY) as server:
+        app = RepoAssistApp(ws, model="ollama/tiny", api_base=server.host)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press(*"/refactor make f0 subtract", "enter")
+            await until(pilot, lambda: reviewing(app), "the review screen")
+            yield app, pilot
+
+
 async def test_refactor_whose_check_fails_shows_it_in_the_review(tmp_path: Path) -> None:
     # The repository's test_command fails on the patched copy (and no retry is left): the review still opens,
     # with the check's failure and its last line among the warnings.
     repo = make_repo(tmp_path / "proj", FILES)
     check = "import sys; print('f0 must add'); sys.exit(1)"
     (repo / ".repo-assist.toml").write_text(f'test_command = "{sys.executable} -c \\"{check}\\""\nrefactor_retries = 0\n')
-    ws = assistant.open_workspace(repo)
-    assistant.index(ws)
-    with FakeOllama(reply=EDIT_REPLY) as server:
-        app = RepoAssistApp(ws, model="ollama/tiny", api_base=server.host)
-        async with app.run_test(size=SIZE) as pilot:
-            await settle(pilot)
-            await pilot.press(*"/refactor make f0 subtract", "enter")
-            await until(pilot, lambda: reviewing(app), "the review screen")
-            assert "failed (exit 1) on a patched copy" in verdict(app) and "f0 must add" in verdict(app)
-            assert read_text(repo, "app/util.py") == UTIL_PY
+    async with refactor_review(repo) as (app, _):
+        assert "failed (exit 1) on a patched copy" in verdict(app) and "f0 must add" in verdict(app)
+        assert read_text(repo, "app/util.py") == UTIL_PY
 
 
 async def test_refactor_streams_edit_blocks_then_opens_the_review(tmp_path: Path, monkeypatch) -> None:
     """/refactor through the real engine, with the Ollama protocol double as the model; apply and undo."""
     repo = make_repo(tmp_path / "proj", FILES)
-    ws = assistant.open_workspace(repo)
-    assistant.index(ws)
-    with FakeOllama(reply=EDIT_REPLY) as server:
-        app = RepoAssistApp(ws, model="ollama/tiny", api_base=server.host)
-        async with app.run_test(size=SIZE) as pilot:
-            await settle(pilot)
-            await pilot.press(*"/refactor make f0 subtract", "enter")
-            await until(pilot, lambda: reviewing(app), "the review screen")
-            screen = app.screen
-            assert [f.path for f in screen.files] == ["app/util.py"]
-            turn = app.query_one(Turn)
-            assert turn.streamed_pieces > 0 and "<<<<<<< SEARCH" in turn.markdown.source
-            assert app.query_one("#ctx-packed", DataTable).row_count > 0
-            await until(pilot, lambda: "accepted hunk applies" in verdict(app), "the check")
-            await pilot.press("ctrl+s")
-            await until(pilot, lambda: screen.applied is not None, "the apply")
-            assert "return x - 0" in read_text(repo, "app/util.py")
-            await pilot.press("escape")
-            await pilot.press(*"/undo", "enter")  # the chat command pops the same undo stack
-            await until(pilot, lambda: "return x + 0" in read_text(repo, "app/util.py"), "the undo")
-            assert git(repo, "status", "--porcelain") == ""
+    async with refactor_review(repo) as (app, pilot):
+        screen = app.screen
+        assert [f.path for f in screen.files] == ["app/util.py"]
+        turn = app.query_one(Turn)
+        assert turn.streamed_pieces > 0 and "<<<<<<< SEARCH" in turn.markdown.source
+        assert app.query_one("#ctx-packed", DataTable).row_count > 0
+        await until(pilot, lambda: "accepted hunk applies" in verdict(app), "the check")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: screen.applied is not None, "the apply")
+        assert "return x - 0" in read_text(repo, "app/util.py")
+        await pilot.press("escape")
+        await pilot.press(*"/undo", "enter")  # the chat command pops the same undo stack
+        await until(pilot, lambda: "return x + 0" in read_text(repo, "app/util.py"), "the undo")
+        assert git(repo, "status", "--porcelain") == ""
