@@ -554,6 +554,27 @@ async def test_review_warns_of_the_uses_a_rejected_hunk_leaves(tmp_path: Path) -
         assert "still uses" not in verdict(app)
 
 
+async def test_review_runs_the_check_on_the_accepted_hunks(tmp_path: Path) -> None:
+    # `t` runs the repository's test_command on a patched copy with the hunks accepted now; changing the
+    # selection clears the verdict, and the work tree is never written by a check.
+    repo, old, _, diff_file = change_repo(tmp_path)
+    check = "import sys; sys.exit('x - 0' in open('app/util.py').read())"
+    (repo / ".repo-assist.toml").write_text(f'test_command = "{sys.executable} -c \\"{check}\\""\n')
+    app = RepoAssistApp(assistant.open_workspace(repo))
+    async with app.run_test(size=SIZE) as pilot:
+        app.review(diff_file.read_text())
+        await until(pilot, lambda: reviewing(app), "the review screen")
+        await until(pilot, lambda: "the 3 accepted hunks apply" in verdict(app), "the check")
+        await pilot.press("t")
+        await until(pilot, lambda: "failed (exit 1) on a patched copy" in verdict(app), "the failed check")
+        assert read_text(repo, "app/util.py") == old["app/util.py"]
+        await pilot.press("r")  # the cursor is on app/util.py's first hunk: the one the check fails on
+        await until(pilot, lambda: "the 2 accepted hunks apply" in verdict(app), "the re-check")
+        assert "failed" not in verdict(app)
+        await pilot.press("t")
+        await until(pilot, lambda: "passed on a patched copy" in verdict(app), "the passing check")
+
+
 async def test_review_warns_of_syntax_errors_until_forced(tmp_path: Path) -> None:
     repo, old, _, _ = change_repo(tmp_path)
     broken = make_diff({"app/util.py": old["app/util.py"]},

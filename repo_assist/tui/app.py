@@ -364,11 +364,21 @@ class RepoAssistApp(IndexingMixin, App[int]):
 
         return diff_references(self.ws, diff, outliner)
 
+    def _checker(self):
+        """The check command (the `test_command` setting) as the review runs it, or None when none is set."""
+        command, timeout = self.ws.settings.test_command, self.ws.settings.test_timeout_s
+        if not command.strip():
+            return None
+        from ..trial import trial
+
+        return lambda diff: trial(self.ws.repo.root, diff, command, timeout)
+
     def review(self, diff: str, warnings: tuple[str, ...] = (), title: str = "Review patch") -> None:
         from .review import DiffReviewScreen
 
         try:
-            screen = DiffReviewScreen(diff, self.ws.repo.root, self.undo_dir, warnings, title, self._references)
+            screen = DiffReviewScreen(diff, self.ws.repo.root, self.undo_dir, warnings, title, self._references,
+                                      self._checker())
         except RepoAssistError as exc:
             self.show_error(exc)
             return

@@ -55,6 +55,7 @@ REVIEW_BINDINGS: tuple[Binding, ...] = (
     Binding("ctrl+s", "apply", "Apply accepted", id="review-apply"),
     Binding("u", "undo", "Undo", id="review-undo"),
     Binding("f", "force", "Force", id="review-force"),
+    Binding("t", "check", "Check", id="review-check"),
     Binding("escape", "close", "Back", id="review-close"),
 )
 

@@ -26,6 +26,7 @@ from textual.widgets import Footer, Static, Tree
 from .. import patch
 from ..errors import PatchError
 from ..records import Patch
+from ..trial import Trial
 from ..outline import Outliner
 from .diffmodel import FileChange, Hunk, all_units, parse_diff, select
 from .keymap import REVIEW_BINDINGS, key_display
@@ -34,6 +35,8 @@ from .messages import Failed, as_repo_error
 OK, NO = "✓", "✗"
 # (the accepted hunks' diff, a parser) → the uses of renamed or re-signatured names they leave behind
 References = Callable[[str, Outliner], Sequence[str]]
+# the accepted hunks' diff → the check command's run on a patched copy of the work tree
+Checker = Callable[[str], Trial]
 
 
 class CheckDone(Message):
@@ -43,6 +46,14 @@ class CheckDone(Message):
         self.result = result
         self.error = error
         self.stale = tuple(stale)
+
+
+class Checked(Message):
+    def __init__(self, version: int, trial: Trial | None, error: str = "") -> None:
+        super().__init__()
+        self.version = version
+        self.trial = trial
+        self.error = error
 
 
 class Applied(Message):
@@ -79,9 +90,12 @@ class DiffReviewScreen(Screen):
     BINDINGS = list(REVIEW_BINDINGS)
 
     def __init__(self, diff: str, repo_root: Path, undo_dir: Path, warnings: Sequence[str] = (),
-                 title: str = "Review patch", references: References | None = None) -> None:
+                 title: str = "Review patch", references: References | None = None,
+                 checker: Checker | None = None) -> None:
         super().__init__()
         self.references = references
+        self.checker = checker
+        self.trial: Trial | str | None = None  # the check on the selection: its run, "running" or an error
         self.diff = diff
         self.repo_root = Path(repo_root)
         self.undo_dir = Path(undo_dir)
@@ -193,13 +207,14 @@ class DiffReviewScreen(Screen):
                 lines.append(f"[b $error]{NO} does not apply:[/] {escape(r.check_output or 'git apply failed')}")
             lines += [f"[b $warning]⚠[/] {escape(w)} ({self._key('review-force')} forces the apply)" for w in r.warnings]
             lines += [f"[b $warning]⚠[/] {escape(w)}" for w in self.stale]
+        lines += self._check_lines()
         self.query_one("#review-verdict", Static).update("\n".join(lines))
 
     # -- checking
 
     def _recheck(self) -> None:
         self._version += 1
-        self.check_result, self.check_error, self.stale = None, "", ()
+        self.check_result, self.check_error, self.stale, self.trial = None, "", (), None
         self._show_verdict()
         if not self.accepted or self.applied:
             return
@@ -268,6 +283,44 @@ class DiffReviewScreen(Screen):
         self.force = not self.force
         self._relabel()
         self.notify("force on: applies over uncommitted changes and syntax warnings" if self.force else "force off")
+
+    def action_check(self) -> None:
+        """Run the check command on a patched copy of the work tree, with the accepted hunks."""
+        if self.checker is None:
+            self.notify("no check is set: put test_command = \"…\" in .repo-assist.toml", severity="warning")
+            return
+        if not self.accepted or self.applied or self.trial == "running":
+            return
+        version, diff, checker = self._version, self.selected_diff(), self.checker
+        self.trial = "running"
+        self._show_verdict()
+
+        def work() -> None:
+            try:
+                self.post_message(Checked(version, checker(diff)))
+            except Exception as exc:  # noqa: BLE001 - shown on screen, never fatal
+                self.post_message(Checked(version, None, as_repo_error(exc).message))
+
+        self.run_worker(work, thread=True, group="review-trial", exit_on_error=False)
+
+    @on(Checked)
+    def _checked(self, msg: Checked) -> None:
+        if msg.version == self._version:  # (else the selection changed since: that run says nothing of it)
+            self.trial = msg.trial if msg.trial is not None else msg.error
+            self._show_verdict()
+
+    def _check_lines(self) -> list[str]:
+        t = self.trial
+        if t is None or self.applied:
+            return []
+        if t == "running":
+            return ["running the check on a patched copy of the work tree…"]
+        if isinstance(t, str):
+            return [f"[b $error]{NO}[/] check: {escape(t)}"]
+        if t.passed:
+            return [f"[b $success]{OK}[/] {escape(t.summary())}"]
+        last = t.output.splitlines()[-1] if t.output else ""
+        return [f"[b $error]{NO}[/] {escape(t.summary())}" + (f": {escape(last)}" if last else "")]
 
     @on(Tree.NodeHighlighted)
     def _highlighted(self, _: Tree.NodeHighlighted) -> None:
