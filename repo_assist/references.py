@@ -28,19 +28,19 @@ Prose = Callable[[int, int, int], bool]
 Texts = Mapping[str, str | None]  # path → a file's text (None: no such file)
 
 
-def _changed_definitions(old: Texts, new: Texts, outliner: Outliner) -> dict[str, tuple[str, bool]]:
+def _changed_definitions(old: Texts, new: Texts, outliner: Outliner) -> dict[str, tuple[str, bool, str]]:
     """Definitions a change (each changed file's text before, ``old``, and after, ``new``) removed or
-    re-signatured: short name → (what happened, whether it is gone rather than re-signatured)."""
-    out: dict[str, tuple[str, bool]] = {}
+    re-signatured: short name → (what happened, whether it is gone rather than re-signatured, in which file)."""
+    out: dict[str, tuple[str, bool, str]] = {}
     for path in new:
         before = outliner.definitions(path, old.get(path) or "")
         after = outliner.definitions(path, new.get(path) or "")
         for name, label in before.items():
             short = _short(name)
             if name not in after:
-                out[short] = (f"{name} was removed or renamed in {path}", True)
+                out[short] = (f"{name} was removed or renamed in {path}", True, path)
             elif after[name] != label:
-                out[short] = (f"the signature of {name} changed in {path}", False)
+                out[short] = (f"the signature of {name} changed in {path}", False, path)
     return out
 
 
@@ -69,11 +69,12 @@ def stale_references(old: Texts, new: Texts, manifest, outliner: Outliner, root:
     warnings: list[str] = []
     touched = set(new)
     renamed: dict[str, str] = {}
-    for short, (what, gone) in _changed_definitions(old, new, outliner).items():
+    for short, (what, gone, path) in _changed_definitions(old, new, outliner).items():
         elsewhere = _still_defined(short, new, manifest, outliner) if gone else None
         if elsewhere is None:
             renamed[short] = what
-        else:  # a name other definitions share (`__init__`, `String`) or a definition moved: no use is its alone
+        elif elsewhere != path:  # a name other definitions share (`__init__`, `String`) or a definition moved:
+            # no use is surely the removed one's. (In its own file: a method whose class was renamed, moved along.)
             warnings.append(f"{what}; {short} is still defined in {elsewhere}, so its uses were not listed")
     if renamed and manifest is None:
         warnings.append("uses of renamed or re-signatured names outside the patch were not looked for: the repository"

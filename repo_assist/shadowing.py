@@ -3,9 +3,9 @@ parameter ``total``. There the name is the local, not the function a patch renam
 
 Read from the syntax tree, in every grammar alike: an identifier bound by a parameter, an assignment's left side,
 a ``let``/``var``/``:=`` or a loop variable hides the name in the function (or lambda, closure, method) that
-holds it: a parameter in all of it, a variable from its declaration on. Names bound outside any function are left alone (a class attribute, a module
-variable: those may well be the renamed definition's own kind), as are imports, which are what a rename must
-change.
+holds it: a parameter in all of it, a variable from its declaration on. Names bound outside any function are left
+alone (a class attribute, a module variable: those may well be the renamed definition's own kind), as are
+imports, which are what a rename must change.
 """
 
 from __future__ import annotations

@@ -255,6 +255,20 @@ def test_a_name_still_defined_elsewhere_gets_one_note_not_a_warning_per_use(tmp_
     ], warnings
 
 
+def test_a_renamed_class_warns_of_its_uses_not_of_its_methods(tmp_path, capsys):
+    # `class Invoice` → `class Bill`: its methods moved along (still defined in the same file), so only the
+    # class's own uses are listed, and no note per method.
+    r = make_repo(tmp_path / "shop", {
+        "bill.py": "class Invoice:\n    def total(self):\n        return 1\n",
+        "main.py": "from bill import Invoice\n\nprint(Invoice().total())\n",
+    })
+    assistant.index(assistant.open_workspace(r))
+    resp = _write(tmp_path / "resp.md", "bill.py\n<<<<<<< SEARCH\nclass Invoice:\n=======\nclass Bill:\n>>>>>>> REPLACE\n")
+    code, out, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(r), "--json")
+    assert code == 0, err
+    assert json.loads(out)["warnings"] == ["Invoice was removed or renamed in bill.py, but main.py:1 still uses Invoice"]
+
+
 def test_patch_needs_no_index(tmp_path, capsys):
     # A repository never indexed: paths resolve against git's tracked files, the patched files are still read for
     # stale uses, and a warning says the rest of the repository was not.
