@@ -2,8 +2,8 @@
 
 The copy is a detached git worktree at HEAD with the work tree's uncommitted changes and untracked files carried
 over, so the patch meets exactly the files it was made against. What git ignores at the top level
-(``node_modules``, ``.venv``, ``target``) is linked in rather than copied, so a test command finds the
-dependencies it needs. The worktree is removed afterwards, whatever happens; the work tree is never written.
+(``node_modules``, ``.venv``, ``target``) and checked-out submodules are linked in rather than copied, so a test
+command finds the dependencies it needs. The worktree is removed afterwards, whatever happens; the work tree is never written.
 """
 
 from __future__ import annotations
@@ -86,6 +86,13 @@ def _carry_work_tree(root: Path, tree: Path) -> None:
         rel = rel.rstrip("/")
         if "/" not in rel and not (tree / rel).exists():
             (tree / rel).symlink_to(root / rel)
+    staged = run_git(["ls-files", "-z", "--stage"], root).stdout.decode(*ENC)
+    for entry in filter(None, staged.split("\0")):  # submodules: the worktree has them as empty folders
+        info, _, rel = entry.partition("\t")  # "<mode> <object> <stage>\t<path>"
+        target = tree / rel
+        if info.startswith("160000 ") and (root / rel).is_dir() and target.is_dir() and not any(target.iterdir()):
+            target.rmdir()
+            target.symlink_to(root / rel)
 
 
 def _run(command: str, cwd: Path, timeout_s: float) -> Trial:

@@ -131,3 +131,13 @@ def test_a_failed_check_goes_back_to_the_model_and_a_last_failure_applies_nothin
         code, _, err = run(capsys, *argv, "--retries", "0", "--force")
         assert code == 0 and "applied to 1 files" in err, err
         assert "a - b" in (repo / "calc.py").read_text()
+
+
+def test_a_checked_out_submodule_is_there_in_the_copy(repo, tmp_path):
+    lib = make_repo(tmp_path / "lib", {"lib.py": "VALUE = 1\n"})
+    git(repo, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(lib), "vendor/lib")
+    git(repo, "commit", "-qm", "add submodule")
+    good, _ = good_and_bad(repo)
+    result = trial(repo, good, "test -f vendor/lib/lib.py", timeout_s=60)
+    assert result.passed, result.output
+    assert len(git(repo, "worktree", "list").splitlines()) == 1 and (repo / "vendor/lib/lib.py").is_file()
