@@ -47,7 +47,8 @@ def git(repo: Path, *args: str) -> str:
 def cases(repo: Path, commits: int, outliner: Outliner):
     """(sha, name, {path: old}, {path: new}) for each name a commit removes from a file it also adds to."""
     for sha in git(repo, "log", "--no-merges", "--format=%H", "-n", str(commits)).split():
-        status = [line.split("\t") for line in git(repo, "diff-tree", "--no-commit-id", "-r", "--name-status", sha).splitlines()]
+        listing = git(repo, "diff-tree", "--no-commit-id", "-r", "--name-status", sha)
+        status = [line.split("\t") for line in listing.splitlines()]
         modified = [s[1] for s in status if s[0] == "M" and language_for(s[1])]
         if not modified or len(status) > 30:
             continue

@@ -25,7 +25,8 @@ from .errors import PatchError, UnsafePathError
 from .gitrepo import blob_sha, run_git
 from .records import EditBlock, Patch
 
-__all__ = ["UndoEntry", "apply", "check", "images", "list_undo", "load_targets", "make_diff", "read_text", "safe_path", "undo"]
+__all__ = ["UndoEntry", "apply", "check", "images", "list_undo", "load_targets", "make_diff", "read_text", "safe_path",
+           "undo"]
 
 _BINARY_PROBE = 8000  # git's own heuristic: a NUL in the first 8000 bytes means binary
 

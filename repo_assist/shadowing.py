@@ -54,8 +54,9 @@ def _identifiers(root, target: bytes, source: bytes):
     """The identifier nodes spelled ``target``, found from the places the bytes occur (no walk of the whole tree)."""
     at = source.find(target)
     while at != -1:
-        node = root.descendant_for_byte_range(at, at + len(target))
-        if node is not None and node.type == "identifier" and node.start_byte == at and node.end_byte == at + len(target):
+        end = at + len(target)
+        node = root.descendant_for_byte_range(at, end)
+        if node is not None and node.type == "identifier" and (node.start_byte, node.end_byte) == (at, end):
             yield node
         at = source.find(target, at + 1)
 

@@ -3,7 +3,8 @@
 The copy is a detached git worktree at HEAD with the work tree's uncommitted changes and untracked files carried
 over, so the patch meets exactly the files it was made against. What git ignores at the top level
 (``node_modules``, ``.venv``, ``target``) and checked-out submodules are linked in rather than copied, so a test
-command finds the dependencies it needs. The worktree is removed afterwards, whatever happens; the work tree is never written.
+command finds the dependencies it needs. The worktree is removed afterwards, whatever happens; the work tree is
+never written.
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ def trial(repo_root: Path, diff: str, command: str, timeout_s: float) -> Trial:
         proc = run_git(["apply", "--binary", "-"], tree, input=diff.encode(*ENC), check=False)
         if proc.returncode != 0:
             why = proc.stderr.decode(*ENC).strip().splitlines()
-            raise PatchError(f"the patch does not apply to a copy of the work tree: {why[-1] if why else 'git apply failed'}",
-                             "regenerate it against the current tree")
+            raise PatchError("the patch does not apply to a copy of the work tree: "
+                             + (why[-1] if why else "git apply failed"), "regenerate it against the current tree")
         return _run(command, tree, timeout_s)
     finally:
         run_git(["worktree", "remove", "--force", str(tree)], root, check=False)
