@@ -89,10 +89,11 @@ class RefactorResult:
 
 
 def refactor(ws: Workspace, instruction: str, *, model: str | None = None, api_base: str | None = None,
-             retries: int | None = None, test: str | None = None,
-             on_token: Callable[[str], None] | None = None) -> RefactorResult:
+             retries: int | None = None, test: str | None = None, on_token: Callable[[str], None] | None = None,
+             on_check: Callable[[str], None] | None = None) -> RefactorResult:
     """Ask for edit blocks and turn them into a checked patch. Blocks that fail, and a check (``test``, else the
-    ``test_command`` setting) that fails on the patched copy, go back to the model up to ``retries`` times."""
+    ``test_command`` setting) that fails on the patched copy, go back to the model up to ``retries`` times.
+    ``on_check(command)`` is told when a check starts (it may take minutes)."""
     retries = ws.settings.refactor_retries if retries is None else retries
     command = ws.settings.test_command if test is None else test
     conv = Conversation.open(ws, model, api_base)
@@ -129,6 +130,8 @@ def refactor(ws: Workspace, instruction: str, *, model: str | None = None, api_b
                              {"role": "user", "content": retry_message(res.failed, res.problems)}]
                 continue
             if res.ok and command.strip():  # the patch applies: now the user's check, on a copy
+                if on_check:
+                    on_check(command)
                 check = trial(ws.repo.root, res.patch.diff, command, ws.settings.test_timeout_s)
             if check is None or check.passed or attempt == retries:
                 break

@@ -71,8 +71,12 @@ def _check(ws, diff: str, args: argparse.Namespace) -> Trial | None:
     from .trial import trial
 
     if not args.json and sys.stderr.isatty():
-        print(f"repo-assist: checking the patch with `{command}` on a copy of the work tree…", file=sys.stderr)
+        _checking(command)
     return trial(ws.repo.root, diff, command, ws.settings.test_timeout_s)
+
+
+def _checking(command: str) -> None:
+    print(f"\nrepo-assist: checking the patch with `{command}` on a copy of the work tree…", file=sys.stderr)
 
 
 def _print_check(test: Trial | None) -> None:
@@ -107,7 +111,8 @@ def cmd_refactor(args: argparse.Namespace) -> int:
     ws = _ws(args)
     live = sys.stderr.isatty() and not args.json
     res = refactor(ws, args.instruction, model=args.model, api_base=args.api_base, retries=args.retries,
-                   test=args.test, on_token=(lambda p: (sys.stderr.write(p), sys.stderr.flush())) if live else None)
+                   test=args.test, on_token=(lambda p: (sys.stderr.write(p), sys.stderr.flush())) if live else None,
+                   on_check=_checking if live else None)
     if live:
         sys.stderr.write("\n")
     _report(res, args, res.test)

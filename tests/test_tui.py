@@ -646,9 +646,9 @@ def f0(x):
 
 
 @asynccontextmanager
-async def refactor_review(repo: Path):
+async def refactor_review(repo: Path, meanwhile=None):
     """The app on ``repo`` (indexed here), the protocol double answering EDIT_REPLY, after `/refactor` opened the
-    review screen."""
+    review screen (``meanwhile(app, pilot)`` runs while the refactor works)."""
     ws = assistant.open_workspace(repo)
     assistant.index(ws)
     with FakeOllama(reply=EDIT_REPLY) as server:
@@ -656,6 +656,8 @@ async def refactor_review(repo: Path):
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
             await pilot.press(*"/refactor make f0 subtract", "enter")
+            if meanwhile is not None:
+                await meanwhile(app, pilot)
             await until(pilot, lambda: reviewing(app), "the review screen")
             yield app, pilot
 
@@ -663,10 +665,20 @@ async def refactor_review(repo: Path):
 async def test_refactor_whose_check_fails_shows_it_in_the_review(tmp_path: Path) -> None:
     # The repository's test_command fails on the patched copy (and no retry is left): the review still opens,
     # with the check's failure and its last line among the warnings.
+    # While the check runs (it waits here for a file the test writes), the turn says so.
     repo = make_repo(tmp_path / "proj", FILES)
-    check = "import sys; print('f0 must add'); sys.exit(1)"
-    (repo / ".repo-assist.toml").write_text(f'test_command = "{sys.executable} -c \\"{check}\\""\nrefactor_retries = 0\n')
-    async with refactor_review(repo) as (app, _):
+    go = tmp_path / "go"
+    check = (f"import os, sys, time\\nend = time.time() + {WAIT_S}\\n"  # (not forever: a test that fails must end)
+             f"while not os.path.exists({str(go)!r}) and time.time() < end: time.sleep(0.05)\\n"
+             "print('f0 must add'); sys.exit(1)")
+    (repo / ".repo-assist.toml").write_text(f'test_command = """{sys.executable} -c "{check}" """\nrefactor_retries = 0\n')
+
+    async def wait_for_the_check(app, pilot) -> None:
+        await until(pilot, lambda: "checking the patch with" in str(app.query_one(".turn-status", Static).render()),
+                    "the checking status")
+        go.write_text("")
+
+    async with refactor_review(repo, wait_for_the_check) as (app, _):
         assert "failed (exit 1) on a patched copy" in verdict(app) and "f0 must add" in verdict(app)
         assert read_text(repo, "app/util.py") == UTIL_PY
 

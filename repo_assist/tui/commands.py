@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from textual.markup import escape
+
 from ..errors import PatchError, RepoAssistError, UsageError
 from .chat import Transcript, Turn
 from .context_panel import ContextPanel
@@ -64,11 +66,15 @@ async def refactor(app: "RepoAssistApp", instruction: str) -> None:
     ws, model, api_base, turn_id = app.ws, app.model_spec, app.api_base or None, turn.turn_id
     on_token = app.token_sink(turn_id)
 
+    def checking(command: str) -> None:  # (from the worker: the check may take minutes)
+        app.call_from_thread(turn.set_status, f"checking the patch with `{escape(command)}` on a copy of the work tree…")
+
     def work() -> None:
         from ..changes import refactor as run_refactor
 
         try:
-            result = run_refactor(ws, instruction, model=model, api_base=api_base, on_token=on_token)
+            result = run_refactor(ws, instruction, model=model, api_base=api_base, on_token=on_token,
+                                  on_check=checking)
             diff, warnings, stale = refactor_outcome(result)
             text = result.responses[-1] if result.responses else ""
             app.post_message(DiffReady(turn_id, diff, warnings, text, result.plan, result.model, stale))
