@@ -134,6 +134,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
         for w in warnings:
             print(f"repo-assist: warning: {w}", file=sys.stderr)
         _print_check(test)
+    held = test is not None and not test.passed and not args.force
+    if args.json and held:  # (a script still gets the check's result, then the one-line error and exit 5)
+        print(json.dumps({"applied": None, "files": [], "warnings": warnings, "test": test.to_dict()}))
     _failed(test, args.force, "nothing was applied; --force applies it all the same")
     entry = apply_patch(ws, diff, force=args.force)
     out = {"applied": entry.id, "files": list(entry.files), "warnings": warnings,

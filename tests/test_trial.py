@@ -73,6 +73,10 @@ def test_cli_patch_and_apply_with_a_check(repo, tmp_path, capsys):
     (tmp_path / "bad.diff").write_text(bad)
     code, _, err = run(capsys, "apply", str(tmp_path / "bad.diff"), "--repo", str(repo), "--test", f"{PY} check_calc.py")
     assert code == 5 and "nothing was applied" in err and snapshot(repo) == before
+    code, out, _ = run(capsys, "apply", str(tmp_path / "bad.diff"), "--repo", str(repo), "--json",
+                       "--test", f"{PY} check_calc.py")
+    data = json.loads(out)
+    assert code == 5 and data["applied"] is None and data["test"]["exit_code"] == 1 and snapshot(repo) == before
     code, out, err = run(capsys, "apply", str(tmp_path / "bad.diff"), "--repo", str(repo), "--force", "--json",
                          "--test", f"{PY} check_calc.py")
     assert code == 0 and json.loads(out)["test"]["passed"] is False, err
