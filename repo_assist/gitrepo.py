@@ -22,15 +22,16 @@ def run_git(
     *,
     input: bytes | None = None,
     check: bool = True,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run ``git ARGS`` in ``cwd`` and return the completed process (bytes out)."""
+    """Run ``git ARGS`` in ``cwd`` and return the completed process (bytes out); ``env`` adds variables."""
     try:
         proc = subprocess.run(
             ["git", "-c", "core.quotepath=off", *args],
             cwd=cwd,
             input=input,
             capture_output=True,
-            env=clean_env(),
+            env={**clean_env(), **(env or {})},
         )
     except FileNotFoundError as exc:
         raise RepoAssistError("git is not installed", "install git and try again") from exc

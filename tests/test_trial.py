@@ -4,6 +4,7 @@ repositories, real commands; the work tree is never written and no worktree is l
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import pytest
@@ -145,3 +146,23 @@ def test_a_checked_out_submodule_is_there_in_the_copy(repo, tmp_path):
     result = trial(repo, good, "test -f vendor/lib/lib.py", timeout_s=60)
     assert result.passed, result.output
     assert len(git(repo, "worktree", "list").splitlines()) == 1 and (repo / "vendor/lib/lib.py").is_file()
+
+
+def test_the_copy_never_asks_git_lfs_to_download(repo, tmp_path, monkeypatch):
+    # git-lfs is not installed here: a stand-in on PATH plays its smudge filter (content through, as a local
+    # object would be) and notes whether it was told to skip downloads, as git-lfs reads GIT_LFS_SKIP_SMUDGE.
+    bin_dir, log = tmp_path / "bin", tmp_path / "lfs.log"
+    bin_dir.mkdir()
+    fake = bin_dir / "git-lfs"
+    fake.write_text(f'#!/bin/sh\necho "$1 skip=$GIT_LFS_SKIP_SMUDGE" >> "{log}"\ncat\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    git(repo, "config", "filter.lfs.smudge", "git-lfs smudge -- %f")
+    (repo / ".gitattributes").write_text("*.bin filter=lfs\n")
+    (repo / "data.bin").write_bytes(b"payload\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "lfs file")
+    good, _ = good_and_bad(repo)
+    result = trial(repo, good, "test -f data.bin", timeout_s=60)
+    assert result.passed, result.output
+    assert log.read_text().split() == ["smudge", "skip=1"], log.read_text()
