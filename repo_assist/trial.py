@@ -53,7 +53,7 @@ def trial(repo_root: Path, diff: str, command: str, timeout_s: float) -> Trial:
     tmp = Path(tempfile.mkdtemp(prefix="repo-assist-trial-"))
     tree = tmp / "tree"
     try:  # the worktree is added inside: an interrupt during `git worktree add` still removes it
-        # (Git LFS: the pointers, not a download of what is not here; the copy is for a check, not a clone)
+        # (Git LFS files stay pointers: git-lfs would fetch what is not here, and the copy is for a check)
         run_git(["worktree", "add", "-q", "--detach", str(tree), "HEAD"], root, env={"GIT_LFS_SKIP_SMUDGE": "1"})
         _carry_work_tree(root, tree)
         proc = run_git(["apply", "--binary", "-"], tree, input=diff.encode(*ENC), check=False)
