@@ -28,18 +28,20 @@ Prose = Callable[[int, int, int], bool]
 Texts = Mapping[str, str | None]  # path → a file's text (None: no such file)
 
 
-def _changed_definitions(old: Texts, new: Texts, outliner: Outliner) -> dict[str, tuple[str, bool, str]]:
-    """Definitions a change (each changed file's text before, ``old``, and after, ``new``) removed or
-    re-signatured: short name → (what happened, whether it is gone rather than re-signatured, in which file)."""
+Definitions = Mapping[str, Mapping[str, str]]  # path → its definitions (qualified name → header), as the outline
+
+
+def _changed_definitions(old: Texts, after: Definitions, outliner: Outliner) -> dict[str, tuple[str, bool, str]]:
+    """Definitions a change removed or re-signatured (each changed file's text before, ``old``; its definitions
+    after, ``after``): short name → (what happened, whether it is gone rather than re-signatured, in which file)."""
     out: dict[str, tuple[str, bool, str]] = {}
-    for path in new:
+    for path, defined in after.items():
         before = outliner.definitions(path, old.get(path) or "")
-        after = outliner.definitions(path, new.get(path) or "")
         for name, label in before.items():
             short = _short(name)
-            if name not in after:
+            if name not in defined:
                 out[short] = (f"{name} was removed or renamed in {path}", True, path)
-            elif after[name] != label:
+            elif defined[name] != label:
                 out[short] = (f"the signature of {name} changed in {path}", False, path)
     return out
 
@@ -48,16 +50,16 @@ def _short(qualified: str) -> str:
     return re.split(r"\.|::", qualified)[-1]
 
 
-def _still_defined(short: str, new: Texts, manifest, outliner: Outliner) -> str | None:
+def _still_defined(short: str, after: Definitions, manifest) -> str | None:
     """A file where a definition named ``short`` stands after the change (a changed file as it will be, or an
     indexed file the change leaves alone), or None."""
-    for path in sorted(new):
-        if any(_short(q) == short for q in outliner.definitions(path, new[path] or "")):
+    for path in sorted(after):
+        if any(_short(q) == short for q in after[path]):
             return path
     rows = [] if manifest is None else manifest.db.execute(
         "SELECT s.qualified, c.path FROM symbols s JOIN chunks c ON c.rid = s.rid WHERE s.name = ? LIMIT 100",
         (short.lower(),)).fetchall()
-    return next((path for q, path in rows if path not in new and _short(q) == short), None)
+    return next((path for q, path in rows if path not in after and _short(q) == short), None)
 
 
 def stale_references(old: Texts, new: Texts, manifest, outliner: Outliner, root: Path | None = None,
@@ -68,9 +70,10 @@ def stale_references(old: Texts, new: Texts, manifest, outliner: Outliner, root:
     rest was not read."""
     warnings: list[str] = []
     touched = set(new)
+    after = {path: outliner.definitions(path, new[path] or "") for path in new}  # (parsed once, read twice)
     renamed: dict[str, str] = {}
-    for short, (what, gone, path) in _changed_definitions(old, new, outliner).items():
-        elsewhere = _still_defined(short, new, manifest, outliner) if gone else None
+    for short, (what, gone, path) in _changed_definitions(old, after, outliner).items():
+        elsewhere = _still_defined(short, after, manifest) if gone else None
         if elsewhere is None:
             renamed[short] = what
         elif elsewhere != path:  # a name other definitions share (`__init__`, `String`) or a definition moved:
