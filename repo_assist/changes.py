@@ -64,6 +64,17 @@ def _stale(ws: Workspace, old: dict, new: dict, outliner: Outliner) -> list[str]
         m.close()
 
 
+def check_command(ws: Workspace, test: str | None = None) -> str:
+    """The check to run on a patched copy: ``test`` (a flag), else the ``test_command`` setting; "" for none."""
+    command = ws.settings.test_command if test is None else test
+    return command if command.strip() else ""
+
+
+def run_check(ws: Workspace, diff: str, command: str) -> Trial:
+    """``command`` on a scratch copy of the work tree with ``diff`` applied, within ``test_timeout_s``."""
+    return trial(ws.repo.root, diff, command, ws.settings.test_timeout_s)
+
+
 def patch_from_response(ws: Workspace, response: str) -> EngineResult:
     """The engine on a saved model response: no model call."""
     outliner = Outliner()
@@ -95,7 +106,7 @@ def refactor(ws: Workspace, instruction: str, *, model: str | None = None, api_b
     ``test_command`` setting) that fails on the patched copy, go back to the model up to ``retries`` times.
     ``on_check(command)`` is told when a check starts (it may take minutes)."""
     retries = ws.settings.refactor_retries if retries is None else retries
-    command = ws.settings.test_command if test is None else test
+    command = check_command(ws, test)
     conv = Conversation.open(ws, model, api_base)
     try:
         system = prompts.render("refactor_system", edit_format=prompts.render("edit_format"))
@@ -129,10 +140,10 @@ def refactor(ws: Workspace, instruction: str, *, model: str | None = None, api_b
                 messages += [{"role": "assistant", "content": text},
                              {"role": "user", "content": retry_message(res.failed, res.problems)}]
                 continue
-            if res.ok and command.strip():  # the patch applies: now the user's check, on a copy
+            if res.ok and command:  # the patch applies: now the user's check, on a copy
                 if on_check:
                     on_check(command)
-                check = trial(ws.repo.root, res.patch.diff, command, ws.settings.test_timeout_s)
+                check = run_check(ws, res.patch.diff, command)
             if check is None or check.passed or attempt == retries:
                 break
             messages += [{"role": "assistant", "content": text}, {"role": "user", "content": prompts.render(

@@ -65,14 +65,14 @@ def _report(res, args: argparse.Namespace, test: Trial | None) -> None:
 
 def _check(ws, diff: str, args: argparse.Namespace) -> Trial | None:
     """The check command (``--test``, else the ``test_command`` setting) run on a patched copy, if there is one."""
-    command = ws.settings.test_command if args.test is None else args.test
-    if not command.strip():
-        return None
-    from .trial import trial
+    from .changes import check_command, run_check
 
+    command = check_command(ws, args.test)
+    if not command:
+        return None
     if not args.json and sys.stderr.isatty():
         _checking(command)
-    return trial(ws.repo.root, diff, command, ws.settings.test_timeout_s)
+    return run_check(ws, diff, command)
 
 
 def _checking(command: str) -> None:
@@ -87,9 +87,14 @@ def _print_check(test: Trial | None) -> None:
         print("\n".join("  | " + line for line in test.output.splitlines()), file=sys.stderr)
 
 
+def _held(test: Trial | None, force: bool) -> bool:
+    """Whether the check failed and ``force`` does not override it."""
+    return test is not None and not test.passed and not force
+
+
 def _failed(test: Trial | None, force: bool, what: str) -> None:
-    """CheckFailedError when the check failed and ``force`` does not override it."""
-    if test is not None and not test.passed and not force:
+    """CheckFailedError when the check holds the patch back (``_held``)."""
+    if _held(test, force):
         raise CheckFailedError(test.summary(), what)
 
 
@@ -134,8 +139,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         for w in warnings:
             print(f"repo-assist: warning: {w}", file=sys.stderr)
         _print_check(test)
-    held = test is not None and not test.passed and not args.force
-    if args.json and held:  # (a script still gets the check's result, then the one-line error and exit 5)
+    if args.json and _held(test, args.force):  # (a script still gets the check's result, then the error, exit 5)
         print(json.dumps({"applied": None, "files": [], "warnings": warnings, "test": test.to_dict()}))
     _failed(test, args.force, "nothing was applied; --force applies it all the same")
     entry = apply_patch(ws, diff, force=args.force)

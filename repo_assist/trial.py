@@ -44,6 +44,11 @@ class Trial:
                                             else "stopped at its time limit")
         return f"`{self.command}` {how} on a patched copy of the work tree in {self.seconds:.1f} s"
 
+    def headline(self) -> str:
+        """The summary, and for a failed check the last line it printed."""
+        last = self.output.splitlines()[-1] if self.output and not self.passed else ""
+        return self.summary() + (f": {last}" if last else "")
+
 
 def trial(repo_root: Path, diff: str, command: str, timeout_s: float) -> Trial:
     """Apply ``diff`` to a scratch copy of the work tree and run ``command`` (a shell command) there."""

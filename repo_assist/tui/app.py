@@ -366,12 +366,10 @@ class RepoAssistApp(IndexingMixin, App[int]):
 
     def _checker(self):
         """The check command (the `test_command` setting) as the review runs it, or None when none is set."""
-        command, timeout = self.ws.settings.test_command, self.ws.settings.test_timeout_s
-        if not command.strip():
-            return None
-        from ..trial import trial
+        from ..changes import check_command, run_check
 
-        return lambda diff: trial(self.ws.repo.root, diff, command, timeout)
+        command = check_command(self.ws)
+        return (lambda diff: run_check(self.ws, diff, command)) if command else None
 
     def review(self, diff: str, warnings: tuple[str, ...] = (), title: str = "Review patch") -> None:
         from .review import DiffReviewScreen

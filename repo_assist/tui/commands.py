@@ -48,8 +48,7 @@ def refactor_outcome(result) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
                          "rephrase the request, naming the files or symbols to change")
     checked = () if p.applies or p.warnings else (f"git apply --check: {p.check_output or 'does not apply'}",)
     stale = tuple(engine.references)
-    test = getattr(result, "test", None)
-    tested = (test.summary() + ": " + (test.output.splitlines() or [""])[-1],) if test and not test.passed else ()
+    tested = (result.test.headline(),) if result.test and not result.test.passed else ()
     return p.diff, tuple(w for w in p.warnings if w not in stale) + notes + checked + tested, stale
 
 

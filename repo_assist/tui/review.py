@@ -317,10 +317,8 @@ class DiffReviewScreen(Screen):
             return ["running the check on a patched copy of the work tree…"]
         if isinstance(t, str):
             return [f"[b $error]{NO}[/] check: {escape(t)}"]
-        if t.passed:
-            return [f"[b $success]{OK}[/] {escape(t.summary())}"]
-        last = t.output.splitlines()[-1] if t.output else ""
-        return [f"[b $error]{NO}[/] {escape(t.summary())}" + (f": {escape(last)}" if last else "")]
+        mark = f"[b $success]{OK}[/]" if t.passed else f"[b $error]{NO}[/]"
+        return [f"{mark} {escape(t.headline())}"]
 
     @on(Tree.NodeHighlighted)
     def _highlighted(self, _: Tree.NodeHighlighted) -> None:
