@@ -3,7 +3,9 @@ written (its shape), against the lines of the paragraphs above and below where t
 
 from __future__ import annotations
 
-from .spacing import closes, depth, kind, shape
+import re
+
+from .spacing import COMMENT_RE, closes, depth, kind, shape
 
 
 def paragraph(lines: list[str], i: int, step: int) -> list[str]:
@@ -47,3 +49,41 @@ def sibling(line: str, others: list[str]) -> bool:
 def has_kind(line: str) -> bool:
     """Does the line have a kind to compare? (Blank lines have none; a closing bracket is of every kind, so of none.)"""
     return bool(line.strip()) and not closes(line)
+
+
+def by_names(new: str, top: int, bottom: int, lines: list[str]) -> int | None:
+    """Which side one new code line goes with by the names it uses: 0 (above: it uses a name the paragraph above
+    uses and none of the one below's), 1 (below: the other way round), None (both, neither, or not code).
+
+    ``defer cancel()`` goes on after ``ctx, cancel := …``; ``S = prefix + QUOTE`` goes before
+    ``S_leaf = Leaf(…, S)``.
+    Names are identifiers outside strings, less keywords and words every file has; comments and prose (four words
+    in a row) are no code to read names from.
+    """
+    if any(COMMENT_RE.match(x) or _PROSE_RE.search(_unquoted(x)) for x in (new, lines[top], lines[bottom])):
+        return None
+    mine, above, below = _names([new]), _names(paragraph(lines, top, -1)), _names(paragraph(lines, bottom, 1))
+    if mine & above and not mine & below:
+        return 0
+    if mine & below and not mine & above:
+        return 1
+    return None
+
+
+def _names(lines: list[str]) -> set[str]:
+    return {t for x in lines for t in _NAME_RE.findall(_unquoted(x)) if t.lower() not in _COMMON}
+
+
+def _unquoted(line: str) -> str:
+    return _STRING_RE.sub(" ", line)
+
+
+_NAME_RE = re.compile(r"[$@]*[A-Za-z_][\w$]*")
+_STRING_RE = re.compile(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'')
+_PROSE_RE = re.compile(r"[A-Za-z]+ [A-Za-z]+ [A-Za-z]+ [A-Za-z]+")
+_COMMON = frozenset(
+    "self this true false null nil none new return var let const val def fn func function if else elif for while in of "
+    "is not and or do end then fi done case switch break continue try catch except finally raise throw import from as "
+    "use pub static public private protected final class struct int string bool void char long float double await "
+    "async yield with lambda type typeof instanceof delete local echo export the a an to be it on at by".split()
+)

@@ -21,12 +21,14 @@ block exact; ``spacing`` reads the file's blank-line habits). A lost run of line
   they belong to — they end (start) with exactly as many blank lines as were
   lost and are not one more of a run of lines the file keeps together;
   comments and decorators as deep as a definition right below them are its
-  header (the lost lines go above them); they stay deeper than the line
+  header (the lost lines go above them), and decorators and annotations
+  alone head whatever line is below them; they stay deeper than the line
   below while starting as deep as the line above, or the line above is
   deeper than the line below too (the block above goes on; a closing
   bracket ends a block opened above, so it is no line below, where the file
-  never sets one apart), unless they start a definition after the end of a
-  block (a member beside it, no more of its paragraph either); they start
+  never sets one apart), unless they start a definition (under its comments
+  and decorators or not) after the end of a block (a member beside it, no
+  more of its paragraph either); they start
   with an ``else``, ``except``, … (the statement above goes on, where the
   file never sets such a line apart); they are of a kind (or
   written just like a line) only one side's paragraph has, a block counting
@@ -41,7 +43,10 @@ block exact; ``spacing`` reads the file's blank-line habits). A lost run of line
   where a pair is rare), or spaces one join as the file always spaces that
   very pair (seen three times or more), or a definition after the end of a
   block (or else after any code) as the file always does (three times or
-  more), and the other as the file spaces such lines somewhere. New lines
+  more), and the other as the file spaces such lines somewhere; or, one new
+  line of code where one blank line was lost, it uses a name the paragraph on
+  one side uses and none of the other's (``defer cancel()`` after
+  ``ctx, cancel := …``). New lines
   with blank lines of their own at an edge take the one split that runs no
   more blank lines than the file ever does, or of the splits that fit, the
   one a habit at one join picks. A placement that would space two kinds of
@@ -57,7 +62,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from .paragraphs import has_kind, head, joins, paragraph, sibling
+from .paragraphs import by_names, has_kind, head, joins, paragraph, sibling
 from .spacing import (
     COMMENT_RE, DEFINITION_RE, HABIT_SEEN, by_counts, by_room, closes, depth, edges, ends_block, kind, meetings, shape,
     spacing,
@@ -122,7 +127,7 @@ def _position(g: Gap, a: int, b: int, run: range) -> tuple[int, int, int]:
     # New lines where the lost blank lines were: their shape must say where they go.
     # A new definition after the end of a block is a member beside it, not more of the paragraph the block is.
     upper, lower = paragraph(g.lines, g.m[a], -1), paragraph(g.lines, g.m[b], 1)  # type: ignore[arg-type]
-    joins_above = not _member_after(top, new[0]) and joins(new[0], upper, lower)
+    joins_above = not _member_after(top, new) and joins(new[0], upper, lower)
     # Below a heading, comment or definition the kind to match is that line's own, not its body's; elsewhere a
     # block of new lines is of its opening line's kind.
     if _opens_at(g.lines, g.m[b]):  # type: ignore[arg-type]
@@ -164,6 +169,8 @@ def _position(g: Gap, a: int, b: int, run: range) -> tuple[int, int, int]:
     k = _by_shape(g, a, b, new, n, joins_above, joins_below, after)
     if k is None:
         k = by_counts(g.lines, top, new, bottom, n)
+    if k is None and n == len(new) == 1 and not DEFINITION_RE.match(new[0]):
+        k = by_names(new[0], g.m[a], g.m[b], g.lines)  # type: ignore[arg-type]  # one lost line: 0 or 1 above
     if k is None:
         raise _cannot_place(run, "new lines were inserted right there")
     _check_habits(g.lines, run, top, new, bottom, k)
@@ -192,12 +199,12 @@ def _by_shape(
     # the file never sets a closing bracket apart), which the line above is deeper than too: its block goes on.
     body = [depth(x) for x in new if not closes(x)]
     goes_on = depth(new[0]) >= depth(top) or depth(top) > depth(bottom)
-    if goes_on and all(d > depth(bottom) for d in body) and not _member_after(top, new[0]):
+    if goes_on and all(d > depth(bottom) for d in body) and not _member_after(top, new):
         if len(body) == len(new) or not _set_apart(g.lines, closes):
             return 0
     if _CONTINUES_RE.match(new[0]) and depth(new[0]) <= depth(top) and not _set_apart(g.lines, _CONTINUES_RE.match):
         return 0  # an ``else``, ``except``, … goes on with the statement above it
-    if DEFINITION_RE.match(bottom) and _header(new, depth(bottom)):
+    if _header(new, depth(bottom)) and (DEFINITION_RE.match(bottom) or all(_DECORATES_RE.match(x) for x in new)):
         return n  # comments and decorators right above a definition are its header: the lost lines go above it
     if joins_above != joins_below:
         return 0 if joins_above else n  # they continue the paragraph they look like
@@ -309,6 +316,8 @@ def _set_apart(lines: list[str], such: Callable[[str], object]) -> bool:
     return any(blanks and such(lower) for _, lower, blanks in meetings(lines))
 
 
+# A decorator or annotation alone on its line (``@name``, ``@a.b(…)``), a Rust outer attribute: of the line below.
+_DECORATES_RE = re.compile(r"^\s*(?:@[A-Za-z_][\w.]*(?:\(.*\))?\s*(?:(?://|#).*)?|#\[.*\])\s*$")
 _CONTINUES_RE = re.compile(r"^\s*(?:else|elif|elsif|except|catch|finally|rescue|ensure)\b")
 
 
@@ -333,9 +342,12 @@ def _header(new: list[str], level: int) -> bool:
     return not closer
 
 
-def _member_after(top: str, line: str) -> bool:
-    """Does ``line`` start a definition right after the end of a block (a deeper line, or a closing bracket as deep)?"""
-    return bool(DEFINITION_RE.match(line)) and ends_block(top, line)
+def _member_after(top: str, new: list[str]) -> bool:
+    """Do the new lines start a definition (maybe under its comments and decorators) right after the end of a block
+    (a deeper line, or a closing bracket as deep)?"""
+    level = depth(new[0])
+    line = next((x for x in new if not (depth(x) == level and (COMMENT_RE.match(x) or x.lstrip().startswith("@")))), "")
+    return bool(DEFINITION_RE.match(line)) and depth(line) == level and ends_block(top, new[0])
 
 
 _UNDERLINE_RE = re.compile(r"^\s*([=\-~^*+#`'\".:_])\1{2,}\s*$")

@@ -102,8 +102,9 @@ def _code_before(line: str, following: str) -> bool:
 COMMENT_RE = re.compile(r"^\s*(?:#|//|/\*|\*|--\s|;|<!--|%|\.\.\s)")
 # A definition (or its decorator): what code files set apart from the block before it by a fixed count of blank lines.
 DEFINITION_RE = re.compile(
-    r"^\s*(?:@\w|(?:(?:export|public|private|protected|static|abstract|final|pub(?:\([\w:]+\))?|async|unsafe|default)\s+)*"
-    r"(?:def|class|func|function|fn|struct|enum|trait|impl|interface|module|namespace|package)\b)"
+    r"^\s*(?:@\w|(?:(?:export|public|private|protected|internal|static|abstract|final|open|override|inline|suspend|"
+    r"operator|data|sealed|pub(?:\([\w:]+\))?|async|unsafe|default)\s+)*"
+    r"(?:def|class|func|function|fn|fun|struct|enum|trait|impl|interface|module|namespace|package)\b)"
 )
 
 

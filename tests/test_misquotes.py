@@ -13,6 +13,11 @@ from repo_assist.records import EditBlock
 
 from .test_edits import DUP
 
+CANCEL = (
+    "func f(ctx context.Context) {\n\tif ctx == nil {\n\t\treturn\n\t}\n\n\tctx, cancel := context.WithCancel(ctx)\n\n"
+    "\tgo func() {\n\t\t<-ctx.Done()\n\t}()\n}\n"
+)
+CANCEL_QUOTED = "\tctx, cancel := context.WithCancel(ctx)\n\tgo func() {\n"  # the blank line between them left out
 TWIN = (
     "def test_a():\n    result = run(input='Hi!\\n')\n    assert not result.exception\n    assert result.output == 'Hi!\\nHi!\\n'\n\n\n"
     "def test_b():\n    result = run(input=Bytes(b'Hi!\\n'))\n    assert not result.exception\n    assert result.output == 'Hi!\\nHi!\\n'\n"
@@ -545,6 +550,18 @@ RULES = [
      ("refused", "is found 2 times further on")),
     # ... but where REPLACE keeps it as it is, any of them gives the same file.
     ("elided-bare-bracket-kept", CALLS, [("a = f(\n    ...\n)\n", "a = h(\n    ...\n)\n")], CALLS.replace("a = f(", "a = h(")),
+    # One new code line between two kept lines goes with the paragraph whose names it uses, not the other's.
+    ("new-line-goes-with-the-names-it-uses", CANCEL,
+     [(CANCEL_QUOTED, CANCEL_QUOTED.replace("(ctx)\n", "(ctx)\n\tdefer cancel()\n"))],
+     CANCEL.replace("(ctx)\n\n", "(ctx)\n\tdefer cancel()\n\n")),
+    # ... and is refused where it uses a name of both.
+    ("new-line-using-names-of-both-sides", CANCEL,
+     [(CANCEL_QUOTED, CANCEL_QUOTED.replace("(ctx)\n", "(ctx)\n\ttrace(ctx)\n"))], ("refused", "inserted right there")),
+    # An annotation goes with the line below it, whatever that line declares.
+    ("new-annotation-heads-the-line-below", "package okio\n\ninternal fun a() = 1\n\ninternal val HEX = hex()\n",
+     [("internal fun a() = 1\ninternal val HEX = hex()\n",
+       "internal fun a() = 1\n@SharedImmutable\ninternal val HEX = hex()\n")],
+     "package okio\n\ninternal fun a() = 1\n\n@SharedImmutable\ninternal val HEX = hex()\n"),
     # `...` lines REPLACE rewrites are the file's code, not elisions.
     ("rewritten-ellipsis-lines-are-code", STUBS, [
         ("```go\nfunc A() error {\n    //...\n}\n...\nfunc B() error {\n    //...\n}\n",
