@@ -19,7 +19,10 @@ block exact; ``spacing`` reads the file's blank-line habits). A lost run of line
   line, written again);
 * new lines inserted between two kept lines: their shape must say which side
   they belong to — they end (start) with exactly as many blank lines as were
-  lost and are not one more of a run of lines the file keeps together;
+  lost and are not one more of a run of lines the file keeps together (set
+  apart from the line above or kept to it as the file does such lines, where
+  that runs no more blank lines than the file ever does; written like the line
+  above where it would, their blank line may be the lost one written again);
   comments and decorators as deep as a definition right below them are its
   header (the lost lines go above them), and decorators and annotations
   alone head whatever line is below them; they stay deeper than the line
@@ -64,8 +67,8 @@ from difflib import SequenceMatcher
 
 from .paragraphs import by_names, has_kind, head, joins, paragraph, sibling
 from .spacing import (
-    COMMENT_RE, DEFINITION_RE, HABIT_SEEN, by_counts, by_room, closes, depth, edges, ends_block, kind, meetings, shape,
-    spacing,
+    COMMENT_RE, DEFINITION_RE, HABIT_SEEN, by_counts, by_room, closes, depth, edges, ends_block, fits, kind, meetings,
+    shape, spacing,
 )
 from .transfer import Refusal
 
@@ -142,8 +145,12 @@ def _position(g: Gap, a: int, b: int, run: range) -> tuple[int, int, int]:
                 apart = spacing(g.lines, top, new[0])
                 if apart is None and not sibling(new[0], [top]):
                     apart = True
-                if apart is not None:
+                if apart is not None and fits(g.lines, new, n, n if apart else 0):
                     return (lo, lo, n) if apart else (hi, hi, n)
+                if apart is not None and _likeness(new[0], top) >= _UNLIKE:
+                    # Written like the line above and too many blank lines below that way: one more of its run,
+                    # whose blank line may be the lost one written again.
+                    raise _cannot_place(run, "new lines like the line above end with a blank line, maybe the lost one")
             if trail == 0 and lead == n < len(new) and not joins_below:
                 return hi, hi, n
             k = by_counts(g.lines, top, new, bottom, n)

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 __all__ = [
     "COMMENT_RE", "DEFINITION_RE", "HABIT_SEEN", "blank_runs", "by_counts", "by_room", "closes", "depth", "edges", "ends_block",
-    "kind", "meetings", "shape", "spacing",
+    "fits", "kind", "meetings", "shape", "spacing",
 ]
 
 HABIT_SEEN = 2  # times the file must space a pair of kinds of line the same way before that counts as its habit
@@ -116,10 +116,16 @@ def by_room(lines: list[str], new: list[str], n: int) -> int | None:
     ``a, '', X, '', b`` or ``a, X, '', '', b``; in a file that never has two
     blank lines in a row only the first is its way.
     """
+    splits = [k for k in range(n + 1) if fits(lines, new, n, k)]
+    return splits[0] if len(splits) == 1 else None
+
+
+def fits(lines: list[str], new: list[str], n: int, k: int) -> bool:
+    """Does putting k of the n lost blank lines above the new lines (the rest below them) run no more blank lines
+    in a row than the file ever does?"""
     lead, trail = edges(new)
     longest = max((end - start for start, end in blank_runs(lines)), default=0)
-    fits = [k for k in range(n + 1) if k + lead <= longest and n - k + trail <= longest]
-    return fits[0] if len(fits) == 1 else None
+    return k + lead <= longest and n - k + trail <= longest
 
 
 def edges(new: list[str]) -> tuple[int, int]:

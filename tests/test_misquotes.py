@@ -18,6 +18,7 @@ CANCEL = (
     "\tgo func() {\n\t\t<-ctx.Done()\n\t}()\n}\n"
 )
 CANCEL_QUOTED = "\tctx, cancel := context.WithCancel(ctx)\n\tgo func() {\n"  # the blank line between them left out
+GUARDS = "func f() {\n\tif a {\n\t\treturn 1\n\t}\n\tif c {\n\t\treturn 4\n\t}\n\n\tx = 2\n\treturn x\n}\n"
 TWIN = (
     "def test_a():\n    result = run(input='Hi!\\n')\n    assert not result.exception\n    assert result.output == 'Hi!\\nHi!\\n'\n\n\n"
     "def test_b():\n    result = run(input=Bytes(b'Hi!\\n'))\n    assert not result.exception\n    assert result.output == 'Hi!\\nHi!\\n'\n"
@@ -562,6 +563,15 @@ RULES = [
      [("internal fun a() = 1\ninternal val HEX = hex()\n",
        "internal fun a() = 1\n@SharedImmutable\ninternal val HEX = hex()\n")],
      "package okio\n\ninternal fun a() = 1\n\n@SharedImmutable\ninternal val HEX = hex()\n"),
+    # A block with a blank line of its own is not kept to the line above, as the file keeps such lines, where that
+    # would run more blank lines than the file ever does: the one split that keeps to its longest run is taken ...
+    ("new-block-kept-to-the-file-longest-blank-run", GUARDS,
+     [("\t\treturn 4\n\t}\n\tx = 2\n", "\t\treturn 4\n\t}\n\tif b {\n\t\treturn 3\n\t}\n\n\tx = 2\n")],
+     GUARDS.replace("\t}\n\n", "\t}\n\n\tif b {\n\t\treturn 3\n\t}\n\n")),
+    # ... unless the new lines are written like the line above: one more of its run, whose blank line may be the
+    # lost one written again.
+    ("new-run-entry-whose-blank-line-may-be-the-lost-one", "x.a = 1\nx.b = 2\n\nrun(x)\n",
+     [("x.b = 2\nrun(x)\n", "x.b = 2\nx.c = 3\n\nrun(x)\n")], ("refused", "maybe the lost one")),
     # `...` lines REPLACE rewrites are the file's code, not elisions.
     ("rewritten-ellipsis-lines-are-code", STUBS, [
         ("```go\nfunc A() error {\n    //...\n}\n...\nfunc B() error {\n    //...\n}\n",
