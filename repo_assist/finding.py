@@ -54,7 +54,8 @@ def find(lines: list[str], search: list[str], level: str, lo: int, units: Units)
 
 
 def _find_sparse(lines: list[str], search: list[str], lo: int, units: Units) -> list[Match]:
-    """Matches that ignore blank lines on both sides (indent shift allowed)."""
+    """Matches that ignore blank lines on both sides (indent shift allowed). Of several places, the one place quoted
+    as deep as it stands is the match, as the cascade takes a quote that matches before one it must shift."""
     s_idx = [k for k, s in enumerate(search) if s.strip()]
     if not s_idx:
         return []
@@ -75,7 +76,8 @@ def _find_sparse(lines: list[str], search: list[str], lo: int, units: Units) -> 
         _map_blanks(lines, search, mapping, lo)
         mapped = [x for x in mapping if x is not None]
         out.append(Match(min(mapped), max(mapped) + 1, mapping, shift))
-    return out
+    unshifted = [m for m in out if not m.shift.changes]
+    return unshifted if len(out) > 1 and len(unshifted) == 1 else out
 
 
 def _map_blanks(lines: list[str], search: list[str], mapping: list[int | None], lo: int) -> None:

@@ -19,6 +19,10 @@ CANCEL = (
 )
 CANCEL_QUOTED = "\tctx, cancel := context.WithCancel(ctx)\n\tgo func() {\n"  # the blank line between them left out
 GUARDS = "func f() {\n\tif a {\n\t\treturn 1\n\t}\n\tif c {\n\t\treturn 4\n\t}\n\n\tx = 2\n\treturn x\n}\n"
+TWO_DEPTHS = (
+    "def f(xs):\n    for x in xs:\n        if x:\n            continue\n\n        use(x)\n\n\n"
+    "def g(ys):\n    if ys:\n        for x in ys:\n            if x:\n                continue\n\n            use(x)\n"
+)
 TWIN = (
     "def test_a():\n    result = run(input='Hi!\\n')\n    assert not result.exception\n    assert result.output == 'Hi!\\nHi!\\n'\n\n\n"
     "def test_b():\n    result = run(input=Bytes(b'Hi!\\n'))\n    assert not result.exception\n    assert result.output == 'Hi!\\nHi!\\n'\n"
@@ -572,6 +576,11 @@ RULES = [
     # lost one written again.
     ("new-run-entry-whose-blank-line-may-be-the-lost-one", "x.a = 1\nx.b = 2\n\nrun(x)\n",
      [("x.b = 2\nrun(x)\n", "x.b = 2\nx.c = 3\n\nrun(x)\n")], ("refused", "maybe the lost one")),
+    # A SEARCH that left out a blank line is where its lines stand as deep as quoted, not where the same lines
+    # stand deeper (as the cascade takes a quote that matches before one it must shift).
+    ("lost-blank-quote-as-deep-as-written", TWO_DEPTHS,
+     [("        if x:\n            continue\n        use(x)\n", "        if x:\n            continue\n        use(x, 1)\n")],
+     TWO_DEPTHS.replace("        use(x)\n", "        use(x, 1)\n", 1)),
     # `...` lines REPLACE rewrites are the file's code, not elisions.
     ("rewritten-ellipsis-lines-are-code", STUBS, [
         ("```go\nfunc A() error {\n    //...\n}\n...\nfunc B() error {\n    //...\n}\n",
