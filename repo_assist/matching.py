@@ -161,10 +161,11 @@ def _rewrites_whole_file(lines: list[str], replace: list[str]) -> bool:
 
     Only when it keeps nearly all the file's non-blank lines in order (or,
     keeping its first and last, half of them: a change is a larger share of a
-    small file), and does not stop at a kept line where the file goes on (a
-    file cut short); a snippet to insert somewhere is not that, and stays
-    refused. (Lines left out for a ``...`` are refused with the reason why, by
-    ``refuse_lazy_replace``.)
+    small file; of a file of two to four lines, all but one: a version bumped
+    in a three-line ``__version__.py``), and does not stop at a kept line
+    where the file goes on (a file cut short); a snippet to insert somewhere
+    is not that, and stays refused. (Lines left out for a ``...`` are refused
+    with the reason why, by ``refuse_lazy_replace``.)
     """
     old = [x.strip() for x in lines if x.strip()]
     new = [x.strip() for x in replace if x.strip()]
@@ -175,9 +176,11 @@ def _rewrites_whole_file(lines: list[str], replace: list[str]) -> bool:
     if last.a + last.size < len(old) - 1 and last.b + last.size == len(new) and not any(map(ELISION_RE.match, replace)):
         return False  # it stops where the file goes on: a file cut short (as by a fence inside it closing the answer's)
     kept = sum(m.size for m in matched)
-    # A small file keeps fewer of its lines through a change: there its first and last lines, kept, are enough.
+    # A small file keeps fewer of its lines through a change: there its first and last lines, kept, are enough;
+    # a tiny one keeps all but one.
     ends = matched[0].a == 0 and last.a + last.size == len(old)
-    return kept >= _WHOLE_FILE_KEPT * len(old) or (ends and kept >= _WHOLE_FILE_ENDS_KEPT * len(old))
+    return (kept >= _WHOLE_FILE_KEPT * len(old) or (ends and kept >= _WHOLE_FILE_ENDS_KEPT * len(old))
+            or (len(old) > 1 and kept >= len(old) - 1))
 
 
 def _with_file_tails(lines: list[str], replace: list[str]) -> list[str]:

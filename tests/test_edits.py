@@ -364,6 +364,17 @@ def test_small_file_rewritten_whole_keeping_its_first_and_last_lines() -> None:
     assert result.failed and "already exists" in result.failed[0].reason
 
 
+def test_tiny_file_rewritten_whole_with_one_line_changed() -> None:
+    # A version bumped in a three-line file keeps two of its three lines (under any share a larger file must keep,
+    # its last line changed): the file rewritten. A line that is not one of the file's, alone, is still refused.
+    version = '__title__ = "tool"\n__description__ = "A tool."\n__version__ = "1.2.0"\n'
+    answer = version.replace("1.2.0", "1.3.0")
+    result = apply_blocks({"v.py": version}, [EditBlock("v.py", "", answer)])
+    assert not result.failed and result.new_files["v.py"] == answer, [f.reason for f in result.failed]
+    result = apply_blocks({"v.py": version}, [EditBlock("v.py", "", '__version__ = "1.3.0"\n')])
+    assert result.failed and "already exists" in result.failed[0].reason
+
+
 # --- parsing -------------------------------------------------------------------------
 
 
