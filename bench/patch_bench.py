@@ -393,7 +393,7 @@ def render_whole_files(new: dict[str, str], rng: random.Random) -> str:
 def run_case(repo: Path, case: Case, answer: str, levels: tuple[str, ...]) -> tuple[str, list[str], str | None, str]:
     """('exact' | 'refused' | 'wrong', how each block matched (or why refused), the diff or None, wrong kind)."""
     try:
-        blocks = parse_blocks(answer, case.known)
+        blocks = parse_blocks(answer, case.known, text_of=case.old.get)
     except PatchError as exc:
         return "refused", [f"refused: {exc.message[:60]}"], None, ""
     files: dict[str, str | None] = dict(case.old)

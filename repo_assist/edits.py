@@ -72,14 +72,15 @@ class ParsedEdits:
     notes: tuple[str, ...] = ()
 
 
-def parse_blocks(response: str, known_paths: Collection[str] = ()) -> list[EditBlock]:
+def parse_blocks(response: str, known_paths: Collection[str] = (),
+                 text_of: Callable[[str], str | None] | None = None) -> list[EditBlock]:
     """The edit blocks of ``response``; PatchError if any block is malformed or none exist.
 
     Strict on purpose: a truncated answer (the model hit its token limit inside
     a block) must not silently become half a refactor. Use ``parse_edits`` to
     keep the good blocks and show the problems instead.
     """
-    parsed = parse_edits(response, known_paths)
+    parsed = parse_edits(response, known_paths, text_of=text_of)
     if parsed.problems:
         more = f" (and {len(parsed.problems) - 1} more)" if len(parsed.problems) > 1 else ""
         raise PatchError(
@@ -97,11 +98,13 @@ def parse_blocks(response: str, known_paths: Collection[str] = ()) -> list[EditB
 
 
 def parse_edits(response: str, known_paths: Collection[str] = (),
-                locate: Callable[[str], str | None] | None = None) -> ParsedEdits:
+                locate: Callable[[str], str | None] | None = None,
+                text_of: Callable[[str], str | None] | None = None) -> ParsedEdits:
     """Lenient parse: the blocks that are well formed plus the problems found.
 
     ``locate(search)``: for a block the answer names no path for (none above it, none before it), the one file
-    its SEARCH applies to, or None; without it such a block is a problem.
+    its SEARCH applies to, or None; without it such a block is a problem. ``text_of(path)``: a known file's text
+    as it stands (where a file written out whole ends may depend on it), or None.
     """
     known = frozenset(known_paths)
     notes: list[str] = []
@@ -151,7 +154,8 @@ def parse_edits(response: str, known_paths: Collection[str] = (),
         if not edits:  # ... or written each file out whole, fenced under its path (where a Ruby file's `@@var`
             # lines read as hunks no header names, the files are what was meant)
             whole, unclear = read_whole_files(lines, lambda head, after: _find_path(lines, head + 1, after, known),
-                                              lambda path: resolve_path(path, known) in known)
+                                              lambda path: resolve_path(path, known) in known,
+                                              lambda path: text_of(resolve_path(path, known)) if text_of else None)
             if whole or unclear:
                 edits, problems = whole, unclear
         blocks = [EditBlock(resolve_path(e.path, known, creating=e.creating), e.search, e.replace, e.line, e.within)

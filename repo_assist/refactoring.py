@@ -56,7 +56,9 @@ class EngineResult:
 def run_engine(root: Path, response: str, known_paths, *, outliner: Outliner | None = None,
                prior: EngineResult | None = None) -> EngineResult:
     """Apply the blocks of ``response`` (on top of ``prior``'s result when retrying)."""
-    parsed = parse_edits(response, known_paths, locate=lambda search: locate(root, search))
+    tracked = frozenset(known_paths)
+    parsed = parse_edits(response, tracked, locate=lambda search: locate(root, search),
+                         text_of=lambda path: _tracked_text(root, tracked, path))
     if not parsed.blocks:
         why = parsed.problems[0] if parsed.problems else "the response holds no SEARCH/REPLACE block (nor diff hunk)"
         raise PatchError(why, "the model must answer with edit blocks (see prompts/edit_format.md)")
@@ -108,6 +110,16 @@ def _found_elsewhere(root: Path, blocks: list[EditBlock], on_disk: dict[str, str
             on_disk.setdefault(found, read_text(root, found))
         out.append(block)
     return out
+
+
+def _tracked_text(root: Path, tracked: frozenset[str], path: str) -> str | None:
+    """A tracked file's text as it stands in the work tree (None: untracked, unsafe or unreadable)."""
+    if path not in tracked:
+        return None
+    try:
+        return read_text(root, safe_path(root, path))
+    except (UnsafePathError, OSError):
+        return None
 
 
 def locate(root: Path, search: str, *, most: int = 20) -> str | None:

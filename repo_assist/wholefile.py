@@ -36,11 +36,12 @@ from .udiff import DiffEdit
 __all__ = ["read_whole_files"]
 
 
-def read_whole_files(lines: list[str], path_above: Callable[[int, int], str | None],
-                     exists: Callable[[str], bool]) -> tuple[list[DiffEdit], list[str]]:
+def read_whole_files(lines: list[str], path_above: Callable[[int, int], str | None], exists: Callable[[str], bool],
+                     text_of: Callable[[str], str | None] = lambda path: None) -> tuple[list[DiffEdit], list[str]]:
     """Each fence under a path (``path_above(line, after)`` looks between line ``after`` and the fence), as an edit
     that rewrites that file, or creates it where it does not ``exist``, and a one-line description of each fence
-    that cannot be read so; nothing unless one file exists."""
+    that cannot be read so; nothing unless one file exists. ``text_of(path)``: the file as it stands, whose last
+    line tells which of the bare fences that could close a file written out whole does."""
     found: list[DiffEdit] = []
     problems: list[str] = []
     last_end = -1
@@ -58,7 +59,11 @@ def read_whole_files(lines: list[str], path_above: Callable[[int, int], str | No
             break
         if fence.group(2).lower() in ("diff", "patch") and not (path or "").endswith((".diff", ".patch")):
             path = None  # (a diff, read as one, not a file)
-        if path is not None and _ends_later(lines, end, fence.group(1), path_above):
+        ends = _ends(lines, end, fence.group(1), path_above) if path is not None else [end]
+        if len(ends) > 1:
+            ends = _ending_as(lines, i, ends, text_of(path)) or ends  # type: ignore[arg-type]
+        end = ends[0]
+        if len(ends) > 1:
             problems.append(f"line {i + 1}: where {path} written out whole ends cannot be told (a bare fence inside it"
                             f" may close it); write it in a longer fence ({fence.group(1)[0] * (len(fence.group(1)) + 1)})")
         elif path is not None:
@@ -72,23 +77,35 @@ def read_whole_files(lines: list[str], path_above: Callable[[int, int], str | No
     return [e for e in found if e.path not in twice], problems
 
 
-def _ends_later(lines: list[str], end: int, mark: str, path_above: Callable[[int, int], str | None]) -> bool:
-    """Could the fence closed at ``end`` close further on? A bare fence line after it, before the next file's
-    fence, may be its true end (a Markdown file's example opened by a bare fence closed it early)."""
+def _ends(lines: list[str], end: int, mark: str, path_above: Callable[[int, int], str | None]) -> list[int]:
+    """Where the fence closed at ``end`` may close: there, and at each bare fence line after it before the next
+    file's fence (a Markdown file's example opened by a bare fence closed it early)."""
+    found = [end]
     j = end + 1
     while j < len(lines):
         fence = FENCE_RE.match(lines[j])
         if fence and closes_fence(fence.group(1), mark):
             if path_above(j, end) is not None:
-                return False  # the next file's
+                break  # the next file's
             if not fence.group(2):
-                return True
-            close = _closing(lines, j, fence.group(1))  # an example of the prose after it: skipped whole
-            if close is None:
-                return False
-            j = close
+                found.append(j)
+            else:
+                close = _closing(lines, j, fence.group(1))  # an example of the prose after it: skipped whole
+                if close is None:
+                    break
+                j = close
         j += 1
-    return False
+    return found
+
+
+def _ending_as(lines: list[str], head: int, ends: list[int], text: str | None) -> list[int]:
+    """Of the places the file written out whole may end, the one place where it ends with the line the file ends
+    with now (nothing where none or several do)."""
+    last = next((x.strip() for x in reversed((text or "").splitlines()) if x.strip()), None)
+    if last is None:
+        return []
+    fits = [e for e in ends if next((x.strip() for x in reversed(lines[head + 1:e]) if x.strip()), None) == last]
+    return fits if len(fits) == 1 else []
 
 
 def _closing(lines: list[str], head: int, mark: str) -> int | None:

@@ -347,6 +347,26 @@ def test_files_written_out_whole_become_a_patch(repo, tmp_path, capsys):
     assert code == 4 and out == "" and "not the whole file written out again" in err
 
 
+def test_a_readme_written_out_whole_ends_where_the_file_ends(repo, tmp_path, capsys):
+    # Its example opens with a bare fence, so a bare fence inside the answer's may close it; the README as it stands
+    # ends with "MIT", and only one of those fences leaves the file written out ending so: that one closes it.
+    readme = "# Shop\n\nRun it:\n\n```\npip install shop\n```\n\nMIT\n"
+    (repo / "README.md").write_text(readme)
+    git(repo, "add", "README.md")
+    assistant.index(assistant.open_workspace(repo))
+    new = readme.replace("Run it:", "Run it with Python 3:")
+    resp = _write(tmp_path / "readme.md", "Here it is.\n\nREADME.md\n```markdown\n" + new + "```\n")
+    code, out, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(repo), "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["files"] == ["README.md"] and data["applies"] and "+Run it with Python 3:" in data["diff"], data
+    assert "-MIT" not in data["diff"]
+    # With its last line changed as well, no fence leaves it ending as it does: where it ends cannot be told.
+    resp = _write(tmp_path / "readme.md", "README.md\n```markdown\n" + new.replace("MIT", "Apache-2.0") + "```\n")
+    code, out, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(repo))
+    assert code == 4 and out == "" and "ends cannot be told" in err
+
+
 def test_a_block_for_a_file_that_does_not_exist_goes_where_its_search_is(repo, tmp_path, capsys):
     # The model made the path up (lib/billing_utils.py): the one file SEARCH is found in takes the block, with a
     # warning. A block editing a file an earlier block creates from copied lines stays with that file.

@@ -403,6 +403,12 @@ def test_parse_reads_files_written_out_whole_under_their_paths() -> None:
     parsed = parse_edits(cut, ["README.md", "c.py"])
     assert parsed.blocks == (EditBlock("c.py", "", "z = 2\n"),) and "README.md written out whole ends" in parsed.problems[0]
     assert "README.md written out whole ends" in parse_edits(cut.split("\n\n", 1)[1], ["README.md"]).problems[0]
+    # ... unless the file as it stands tells: of the fences that may close it, one leaves it ending as it does.
+    readme = cut.split("```\n", 2)[2].rsplit("```", 1)[0]
+    known = {"README.md": readme.replace("Install:", "Get it:"), "c.py": "z = 1\n"}
+    parsed = parse_edits(cut, ["README.md", "c.py"], text_of=known.get)
+    assert parsed.blocks == (EditBlock("c.py", "", "z = 2\n"), EditBlock("README.md", "", readme)), parsed
+    assert parse_edits(cut, ["README.md", "c.py"], text_of={"README.md": "# T\n\nGPL\n"}.get).problems  # none does
     after = "c.py\n```python\nz = 2\n```\n\nRun it:\n```bash\npython c.py\n```\n"
     assert parse_edits(after, ["c.py"]).blocks == (EditBlock("c.py", "", "z = 2\n"),)
     # The answer cut off inside the second file: not the first file alone.
