@@ -18,9 +18,10 @@ but only beside a file written out that does exist (alone, it may as well be
 an example). Fences a fence holds (a README's examples) are read as its text: a
 fence line with an info string opens one, a bare one closes the innermost;
 where a bare fence line after the end found could be the true end (an
-example opened by a bare fence), the fence is a problem, as is a file
-written out twice: read anyway, a file cut short would lose its rest, and
-left out, the answer would be half applied.
+example opened by a bare fence), the end is the one that leaves the file
+ending with the line it ends with now, and with none or several such the
+fence is a problem, as is a file written out twice: read anyway, a file cut
+short would lose its rest, and left out, the answer would be half applied.
 A ``diff`` fence holds a diff, not a file (unless the file is a patch).
 """
 
