@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .spacing import COMMENT_RE, closes, depth, kind, shape
+from .spacing import COMMENT_RE, STRING_RE, closes, depth, kind, shape
 
 
 def paragraph(lines: list[str], i: int, step: int) -> list[str]:
@@ -75,11 +75,10 @@ def _names(lines: list[str]) -> set[str]:
 
 
 def _unquoted(line: str) -> str:
-    return _STRING_RE.sub(" ", line)
+    return STRING_RE.sub(" ", line)
 
 
 _NAME_RE = re.compile(r"[$@]*[A-Za-z_][\w$]*")
-_STRING_RE = re.compile(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'')
 _PROSE_RE = re.compile(r"[A-Za-z]+ [A-Za-z]+ [A-Za-z]+ [A-Za-z]+")
 _COMMON = frozenset(
     "self this true false null nil none new return var let const val def fn func function if else elif for while in of "

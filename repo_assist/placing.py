@@ -145,12 +145,14 @@ def _position(g: Gap, a: int, b: int, run: range) -> tuple[int, int, int]:
                 apart = spacing(g.lines, top, new[0])
                 if apart is None and not sibling(new[0], [top]):
                     apart = True
-                if apart is not None and fits(g.lines, new, n, n if apart else 0):
-                    return (lo, lo, n) if apart else (hi, hi, n)
-                if apart is not None and _likeness(new[0], top) >= _UNLIKE:
-                    # Written like the line above and too many blank lines below that way: one more of its run,
-                    # whose blank line may be the lost one written again.
-                    raise _cannot_place(run, "new lines like the line above end with a blank line, maybe the lost one")
+                if apart is not None:
+                    if fits(g.lines, new, n, n if apart else 0):
+                        return (lo, lo, n) if apart else (hi, hi, n)
+                    if _likeness(new[0], top) >= _UNLIKE:
+                        # Written like the line above and too many blank lines below that way: one more of its run,
+                        # whose blank line may be the lost one written again.
+                        raise _cannot_place(run, "new lines like the line above end with a blank line, maybe the lost"
+                                                 " one")
             if trail == 0 and lead == n < len(new) and not joins_below:
                 return hi, hi, n
             k = by_counts(g.lines, top, new, bottom, n)

@@ -16,8 +16,8 @@ import sys
 from collections.abc import Iterator
 
 __all__ = [
-    "COMMENT_RE", "DEFINITION_RE", "HABIT_SEEN", "blank_runs", "by_counts", "by_room", "closes", "depth", "edges", "ends_block",
-    "fits", "kind", "meetings", "shape", "spacing",
+    "COMMENT_RE", "DEFINITION_RE", "HABIT_SEEN", "STRING_RE", "blank_runs", "by_counts", "by_room", "closes", "depth",
+    "edges", "ends_block", "fits", "kind", "meetings", "shape", "spacing",
 ]
 
 HABIT_SEEN = 2  # times the file must space a pair of kinds of line the same way before that counts as its habit
@@ -277,7 +277,9 @@ def _rough(line: str) -> tuple[int, str]:
 _LEVELS = ((kind, kind), (_rough, kind), (kind, _rough))
 
 
-_SHAPE_RE = re.compile(r"""(?P<s>"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`[^`]*`)|(?P<n>\b\d[\w.]*)|(?P<w>[A-Za-z_]\w*)""")
+_QUOTED = r""""(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'"""  # a string in double or single quotes, escapes and all
+STRING_RE = re.compile(_QUOTED)
+_SHAPE_RE = re.compile(rf"""(?P<s>{_QUOTED}|`[^`]*`)|(?P<n>\b\d[\w.]*)|(?P<w>[A-Za-z_]\w*)""")
 _KEYWORDS = frozenset(
     "def class func function fn return if elif else for while import from package use with try except catch finally "
     "raise throw var let const pub struct type interface async await yield assert case switch break continue".split()
