@@ -188,12 +188,21 @@ def _with_file_tails(lines: list[str], replace: list[str]) -> list[str]:
 
     A model writing a whole file out again cannot be trusted with trailing
     whitespace (it drops or adds it as it types); believed, that would fill
-    the diff with lines changed in nothing a reader can see.
+    the diff with lines changed in nothing a reader can see. Dropped trailing
+    whitespace is believed only from a model that writes more of the file's
+    other trailing whitespace as it is than it drops: it copies faithfully, so
+    the lines it strips are stripped on purpose (a commit tidying the lines it
+    touches); one that drops most of it may be typing it away.
     """
     out = list(replace)
     matcher = SequenceMatcher(None, [x.rstrip() for x in lines], [x.rstrip() for x in replace], autojunk=False)
-    for i, j, size in matcher.get_matching_blocks():
-        out[j:j + size] = lines[i:i + size]
+    pairs = [(i + k, j + k) for i, j, size in matcher.get_matching_blocks() for k in range(size)]
+    tailed = [(i, j) for i, j in pairs if lines[i] != lines[i].rstrip()]
+    dropped = {j for i, j in tailed if replace[j] == replace[j].rstrip()}
+    copied = sum(lines[i] == replace[j] for i, j in tailed)
+    for i, j in pairs:
+        if not (j in dropped and copied > len(dropped)):
+            out[j] = lines[i]
     return out
 
 

@@ -341,6 +341,22 @@ def test_whole_file_answer_keeps_the_files_trailing_whitespace() -> None:
     assert result.new_files["u.py"] == text.replace("['USER']", ".get('USER', '')")
 
 
+def test_whole_file_answer_that_copies_trailing_whitespace_is_believed_where_it_drops_some() -> None:
+    # The model writes three of the file's four line tails as they are and strips the fourth: it copies faithfully,
+    # so that line is tidied on purpose. A tail it adds is still its own noise. Dropping as many as it copies is not
+    # believed (the test above: one dropped, none copied).
+    text = WHOLE.replace("\n    return", "  \n    return")
+    answer = WHOLE.replace("\n    return", "  \n    return", 3).replace("import os", "import os ")
+    answer = answer.replace("['USER']", ".get('USER', '')")
+    result = apply_blocks({"u.py": text}, [EditBlock("u.py", "", answer)])
+    assert not result.failed, [f.reason for f in result.failed]
+    want = WHOLE.replace("\n    return", "  \n    return", 3).replace("['USER']", ".get('USER', '')")
+    assert result.new_files["u.py"] == want
+    half = WHOLE.replace("\n    return", "  \n    return", 2).replace("['USER']", ".get('USER', '')")
+    text2 = WHOLE.replace("\n    return", "  \n    return", 4)
+    result = apply_blocks({"u.py": text2}, [EditBlock("u.py", "", half)])
+    assert result.new_files["u.py"] == text2.replace("['USER']", ".get('USER', '')")
+
 @pytest.mark.parametrize("replace, reason", [
     ("def shell():\n    return 'sh'\n", "already exists"),  # a snippet to put somewhere: not the file rewritten
     (WHOLE.split("def user")[0] + "# ... rest of the file unchanged\n", "REPLACE elides code"),  # would delete user()
