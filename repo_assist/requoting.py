@@ -52,6 +52,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
+from .aligning import realigned_lines
 from .placing import Gap, alike, place
 from .rewrites import rewritten
 from .spacing import blank_runs, depth, shape
@@ -186,10 +187,12 @@ def _slide_to_same_bytes(s: list[str], r: list[str], kept: list[int | None], par
 def _shifted(shift: Shift, search: list[str], replace: list[str], quoted_as: dict[str, str | None]) -> tuple[list[str], list[str]]:
     """SEARCH and REPLACE indented as the file is. Where the model retyped the indentation in another unit, a line
     indented as a quoted line is indented as that line's file line (``quoted_as``: the quote shows how, as for a
-    continuation line aligned five spaces in, quoted as a tab and a space), every other line by the change of unit."""
+    continuation line aligned five spaces in, quoted as a tab and a space), a new line aligned just past a bracket of
+    the line above stays so (``aligning``), every other line by the change of unit."""
     quoted = {x.strip() for x in search}
-    for x in replace:
-        if not x.strip() or x.strip() in quoted:
+    realigned = realigned_lines(shift, replace, quoted, quoted_as)
+    for j, x in enumerate(replace):
+        if not x.strip() or x.strip() in quoted or j in realigned:
             continue
         if indent_of(x) in quoted_as and quoted_as[indent_of(x)] is None:
             raise Refusal(
@@ -201,7 +204,8 @@ def _shifted(shift: Shift, search: list[str], replace: list[str], quoted_as: dic
                 f"the new line {x.strip()[:40]!r} is aligned past whole indentation steps the model retyped from "
                 f"{shift.unit_from!r} to {shift.unit_to!r}; cannot tell where it goes — quote the file's indentation"
             )
-    return _reindent(shift, search, quoted_as), _reindent(shift, replace, quoted_as)
+    r = _reindent(shift, [x if j not in realigned else "" for j, x in enumerate(replace)], quoted_as)
+    return _reindent(shift, search, quoted_as), [realigned.get(j, x) for j, x in enumerate(r)]
 
 
 def _reindent(shift: Shift, lines: list[str], quoted_as: dict[str, str | None]) -> list[str]:

@@ -457,8 +457,26 @@ RULES = [
      [("    def f():\n", "    def f():\n        pass\n")], LISTED_CODE.replace("def f():\n", "def f():\n    pass\n")),
     # ... but a new line aligned past whole steps of two widths of spaces cannot be placed: its alignment may or may not scale.
     ("new-aligned-line-in-retyped-indentation", PY_NESTED,
-     [("  def f(self):\n    if x:\n      return 1\n", "  def f(self):\n    if x:\n      return g(1,\n               2)\n")],
+     [("  def f(self):\n    if x:\n      return 1\n", "  def f(self):\n    if x:\n      return 1 + \\\n               2\n")],
      ("refused", "aligned past whole")),
+    # ... unless it sits just past a bracket of the line above it, in the model's text: there it stays in the file (a
+    # second such line under it too), not moved by the steps its spaces would make.
+    ("new-line-aligned-past-a-bracket-in-retyped-indentation", PY_NESTED,
+     [("  def f(self):\n    if x:\n      return 1\n",
+       "  def f(self):\n    if x:\n      return g(1,\n               2,\n               3)\n")],
+     PY_NESTED.replace("return 1", "return g(1,\n                     2,\n                     3)")),
+    # ... but spaces that are whole steps of the model's unit are nesting, a bracket there or not (PEP 8's condition
+    # continued two steps in, under ``if (``, four wide).
+    ("new-line-nested-by-whole-steps-under-a-bracket-in-retyped-indentation", PY_NESTED,
+     [("  def f(self):\n    if x:\n      return 1\n",
+       "  def f(self):\n    if (x and\n        y):\n      return 1\n")],
+     PY_NESTED.replace("if x:", "if (x and\n                y):")),
+    # ... and where the retyping kept the alignment past the steps it made (twenty-two spaces, five steps of four and
+    # two, written as five steps of two and two: six steps), the one reading of its spaces that puts it past a bracket.
+    ("new-line-retyped-by-steps-and-aligned-past-a-bracket", PY_NESTED,
+     [("  def f(self):\n    if x:\n      return 1\n",
+       "  def f(self):\n    if x:\n      return fn(1,\n            2)\n")],
+     PY_NESTED.replace("return 1", "return fn(1,\n                      2)")),
     # ... unless a quoted line is indented just like it: the quote shows where that indentation goes in the file.
     ("new-line-aligned-like-a-quoted-line-in-retyped-indentation", PY_NESTED.replace("return 1", "return g(1,\n               2)"),
      [("  def f(self):\n    if x:\n      return g(1,\n               2)\n",
