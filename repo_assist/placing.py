@@ -52,8 +52,11 @@ block exact; ``spacing`` reads the file's blank-line habits). A lost run of line
   ``ctx, cancel := …``). New lines
   with blank lines of their own at an edge take the one split that runs no
   more blank lines than the file ever does, or of the splits that fit, the
-  one a habit at one join picks. A placement that would space two kinds of
-  line unlike the file does everywhere else is refused too.
+  one a habit at one join picks, or else the split an editor inserting them
+  as a paragraph makes (``spacing.by_insertion``), unless they end in a line
+  that heads the one below (a heading, label or comment). A placement that
+  would space two kinds of line unlike the file does everywhere else is
+  refused too.
 
 Anything else is refused with a reason, never guessed.
 """
@@ -67,12 +70,12 @@ from difflib import SequenceMatcher
 
 from .paragraphs import by_names, has_kind, head, joins, paragraph, sibling
 from .spacing import (
-    COMMENT_RE, DEFINITION_RE, HABIT_SEEN, by_counts, by_room, closes, depth, edges, ends_block, fits, kind, meetings,
-    shape, spacing,
+    COMMENT_RE, DEFINITION_RE, HABIT_SEEN, by_counts, by_insertion, by_room, closes, depth, edges, ends_block, fits,
+    kind, meetings, shape, spacing,
 )
 from .transfer import Refusal
 
-__all__ = ["Gap", "SIMILAR", "alike", "place"]
+__all__ = ["DECORATES_RE", "Gap", "SIMILAR", "alike", "place"]
 
 SIMILAR = 0.6  # two lines this alike (stripped) are one line edited
 
@@ -160,6 +163,9 @@ def _position(g: Gap, a: int, b: int, run: range) -> tuple[int, int, int]:
                 k = by_room(g.lines, new, n)
             if k is None:
                 k = by_counts(g.lines, top, new, bottom, n, firm=False)
+            # (new lines ending in a heading, label or comment head the line below: no paragraph of their own)
+            if k is None and not _opens([x for x in new if x.strip()][-1], ""):
+                k = by_insertion(top, new, n)
             if k is not None:
                 return lo, hi, k
         elif (above is None) != (below is None) and by_room(g.lines, new, n) == (k := 0 if above is None else n):
@@ -213,7 +219,7 @@ def _by_shape(
             return 0
     if _CONTINUES_RE.match(new[0]) and depth(new[0]) <= depth(top) and not _set_apart(g.lines, _CONTINUES_RE.match):
         return 0  # an ``else``, ``except``, … goes on with the statement above it
-    if _header(new, depth(bottom)) and (DEFINITION_RE.match(bottom) or all(_DECORATES_RE.match(x) for x in new)):
+    if _header(new, depth(bottom)) and (DEFINITION_RE.match(bottom) or all(DECORATES_RE.match(x) for x in new)):
         return n  # comments and decorators right above a definition are its header: the lost lines go above it
     if joins_above != joins_below:
         return 0 if joins_above else n  # they continue the paragraph they look like
@@ -326,7 +332,7 @@ def _set_apart(lines: list[str], such: Callable[[str], object]) -> bool:
 
 
 # A decorator or annotation alone on its line (``@name``, ``@a.b(…)``), a Rust outer attribute: of the line below.
-_DECORATES_RE = re.compile(r"^\s*(?:@[A-Za-z_][\w.]*(?:\(.*\))?\s*(?:(?://|#).*)?|#\[.*\])\s*$")
+DECORATES_RE = re.compile(r"^\s*(?:@[A-Za-z_][\w.]*(?:\(.*\))?\s*(?:(?://|#).*)?|#\[.*\])\s*$")
 _CONTINUES_RE = re.compile(r"^\s*(?:else|elif|elsif|except|catch|finally|rescue|ensure)\b")
 
 

@@ -6,7 +6,7 @@ Why apart from ``placing``: this reads two gaps at once, where ``placing`` reads
 from __future__ import annotations
 
 from .paragraphs import sibling
-from .placing import Gap
+from .placing import DECORATES_RE, Gap
 from .spacing import kind
 
 
@@ -43,8 +43,8 @@ def rewritten(g: Gap, gaps: list[tuple[int, int, range]]) -> dict[int, tuple[int
 def _goes_on(g: Gap, written: list[int], above: str, below: str, first: str, last: str) -> bool:
     """Do the ``written`` REPLACE lines, between kept lines ``above`` and ``below``, start (end) with a new line
     that edits no quoted line and is of the kind of the kept line above (below), a kind led by a word (a statement
-    on the same name; a fence or a bullet says little), but not of the stretch's first (last) line, while lines
-    past it edit the stretch's: more of that paragraph, not of what replaces the stretch?"""
+    on the same name) or a decorator (a fence or a bullet says little), but not of the stretch's first (last) line,
+    while lines past it edit the stretch's: more of that paragraph, not of what replaces the stretch?"""
     edits = {j for j in g.partner if j is not None}
     ends = ((written[0], above, first, written[1:]), (written[-1], below, last, written[:-1]))
     return any(j not in edits and sibling(g.out[j], [kept]) and not sibling(g.out[j], [end])  # type: ignore[list-item]
@@ -53,5 +53,6 @@ def _goes_on(g: Gap, written: list[int], above: str, below: str, first: str, las
 
 
 def _worded(line: str) -> bool:
+    """Led by a word, or a decorator (``@needs_bash`` above ``@needs_linux``: it heads what is below it)."""
     lead = kind(line)[1]
-    return lead[0].isalnum() or lead[0] == "_"
+    return lead[0].isalnum() or lead[0] == "_" or bool(DECORATES_RE.match(line))

@@ -120,6 +120,29 @@ def by_room(lines: list[str], new: list[str], n: int) -> int | None:
     return splits[0] if len(splits) == 1 else None
 
 
+def by_insertion(top: str, new: list[str], n: int) -> int | None:
+    """The split of the n lost blank lines an editor's insertion of the new lines (with blank lines of their own at
+    an edge) makes, where the file's longest run cannot tell.
+
+    A paragraph is inserted at a line boundary. Not ending in a blank line of
+    its own, it goes right after the line above, its own leading blank lines
+    setting it apart (the lost ones stay below it); ending in one, after the
+    blank line that ends the paragraph above (the first lost one), the rest
+    staying before the line below — unless another split alone keeps the
+    longest run it makes shorter (``a``, two blank lines, ``X`` and its blank
+    line, three lost: two above, as the file sets sections apart).
+    """
+    lead, trail = edges(new)
+    if not trail:
+        return 0
+    longest = {k: max(k + lead, n - k + trail) for k in range(n + 1)}
+    least = [k for k, v in longest.items() if v == min(longest.values())]
+    if len(least) == 1:
+        return least[0]
+    # (new lines shallower than the line above end its block: how far apart they are set is the file's own habit)
+    return 1 if 1 in least and depth(new[lead]) >= depth(top) else None
+
+
 def fits(lines: list[str], new: list[str], n: int, k: int) -> bool:
     """Does putting k of the n lost blank lines above the new lines (the rest below them) run no more blank lines
     in a row than the file ever does?"""

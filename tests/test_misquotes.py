@@ -92,6 +92,7 @@ LISTED_CODE = "- item\n  - sub\n" * 15 + "text\n" * 25 + "```python\ndef f():\n 
 LINK_REFS = "[#1]: https://example.org/pull/1\n[#2]: https://example.org/pull/2\n\n[Unreleased]: https://example.org/compare/v1...main\n"
 TWO_READY = "header\nif ready:\n    start()\n    one()\n    two()\n    three()\n    finish()\nmiddle\nif ready:\n    start()\n    one()\n    two()\n    three()\n    done()\n"
 CALLS = "a = f(\n    1,\n)\nb = g(\n    2,\n)\n"
+SECTIONS = "import os\n\nLIMIT = 10\n\n\ndef size():\n    return LIMIT\n\n\ndef name():\n    return 'x'\n"
 PY_NESTED = "class A:\n    def f(self):\n        if x:\n            return 1\n\n    def g(self):\n        return 2\n"
 
 RULES = [
@@ -594,6 +595,24 @@ RULES = [
     # lost one written again.
     ("new-run-entry-whose-blank-line-may-be-the-lost-one", "x.a = 1\nx.b = 2\n\nrun(x)\n",
      [("x.b = 2\nrun(x)\n", "x.b = 2\nx.c = 3\n\nrun(x)\n")], ("refused", "maybe the lost one")),
+    # Where the file's longest blank run cannot tell, new lines with blank lines of their own go where an editor
+    # inserting a paragraph puts them: ending in a blank line, after the blank line that ends the paragraph above ...
+    ("new-paragraph-after-the-blank-line-ending-the-one-above", SECTIONS,
+     [("LIMIT = 10\ndef size():\n", "LIMIT = 10\nif os.name == 'nt':\n    LIMIT = 5\n\ndef size():\n")],
+     SECTIONS.replace("LIMIT = 10\n\n\n", "LIMIT = 10\n\nif os.name == 'nt':\n    LIMIT = 5\n\n\n")),
+    # ... not ending in one, right after the paragraph above, set apart by its own blank line ...
+    ("new-paragraph-right-after-the-one-above", "# Tool\n\nIntro.\n\n\n## Use\n\nRun.\n\n\n## More\n\nText.\n",
+     [("Intro.\n## Use\n", "Intro.\n\nMore intro.\nAnd more.\n## Use\n")],
+     "# Tool\n\nIntro.\n\nMore intro.\nAnd more.\n\n\n## Use\n\nRun.\n\n\n## More\n\nText.\n"),
+    # ... but new lines ending in a label (a heading, a comment) head the line below: cannot tell.
+    ("new-label-heading-the-line-below", "Intro.\n\n\nUsage\n-----\n\nRun.\n\n\nMore\n----\n\nText.\n",
+     [("Intro.\nUsage\n", "Intro.\n.. _usage:\n\nUsage\n")], ("refused", "blank lines of their own")),
+    # A decorator written at the end of a rewritten line heads the line below, not what replaces the rewritten one.
+    ("new-decorator-after-a-rewritten-line-heads-the-line-below",
+     "import os\n\nfrom .utils import linux\n\n\n@linux\ndef test_a():\n    pass\n",
+     [("import os\nfrom .utils import linux\n@linux\ndef test_a():\n",
+       "import os\nfrom .utils import bash, linux\n@bash\n@linux\ndef test_a():\n")],
+     "import os\n\nfrom .utils import bash, linux\n\n\n@bash\n@linux\ndef test_a():\n    pass\n"),
     # A SEARCH that left out a blank line is where its lines stand as deep as quoted, not where the same lines
     # stand deeper (as the cascade takes a quote that matches before one it must shift).
     ("lost-blank-quote-as-deep-as-written", TWO_DEPTHS,
