@@ -425,6 +425,12 @@ def test_parse_reads_files_written_out_whole_under_their_paths() -> None:
     parsed = parse_edits(cut, ["README.md", "c.py"], text_of=known.get)
     assert parsed.blocks == (EditBlock("c.py", "", "z = 2\n"), EditBlock("README.md", "", readme)), parsed
     assert parse_edits(cut, ["README.md", "c.py"], text_of={"README.md": "# T\n\nGPL\n"}.get).problems  # none does
+    # ... and where the README's example names a known file (``python main.py``), cut there it does not end as the
+    # file does: the bare fence past that line that leaves it ending so closes it, not main.py written out whole.
+    readme = "# T\n\nRun:\n```\npython main.py\n```\n\n## License\n\nMIT\n"
+    known = {"README.md": readme.replace("Run:", "Start:"), "main.py": "print(1)\n"}
+    parsed = parse_edits(f"README.md\n```markdown\n{readme}```\n", ["README.md", "main.py"], text_of=known.get)
+    assert parsed.blocks == (EditBlock("README.md", "", readme),) and not parsed.problems, parsed
     after = "c.py\n```python\nz = 2\n```\n\nRun it:\n```bash\npython c.py\n```\n"
     assert parse_edits(after, ["c.py"]).blocks == (EditBlock("c.py", "", "z = 2\n"),)
     # The answer cut off inside the second file: not the first file alone.
