@@ -228,7 +228,7 @@ _LEAD_RE = re.compile(r"[A-Za-z_]\w*|\d+|(\S)\1*")
 
 
 def kind(line: str) -> tuple[int, str]:
-    """A line's kind: its indentation and its leading word (or run of one symbol).
+    """A line's kind: its indentation and its leading word (or run of one symbol), a number ending it aside.
 
     A Python import is of its PEP 8 group instead (``__future__``, standard
     library, relative, any other), the groups files set apart with blank lines;
@@ -241,7 +241,11 @@ def kind(line: str) -> tuple[int, str]:
     group = _go_import_group(line) or _other_import_group(stripped)
     if group:
         return depth(line), "import " + group
-    return depth(line), _LEAD_RE.match(stripped).group()  # type: ignore[union-attr]
+    lead = _LEAD_RE.match(stripped).group()  # type: ignore[union-attr]
+    return depth(line), _NUMBERED_RE.sub(r"\1#", lead)
+
+
+_NUMBERED_RE = re.compile(r"^([A-Za-z_]\w*?[A-Za-z_])\d+$")  # ``test_3``, ``prop_shell7``: an entry of a numbered run
 
 
 # `from a.b import c` / `import a.b as c, d` as Python writes them (not JS's `import x from "y"`, not Java's `;`).

@@ -92,6 +92,7 @@ LISTED_CODE = "- item\n  - sub\n" * 15 + "text\n" * 25 + "```python\ndef f():\n 
 LINK_REFS = "[#1]: https://example.org/pull/1\n[#2]: https://example.org/pull/2\n\n[Unreleased]: https://example.org/compare/v1...main\n"
 TWO_READY = "header\nif ready:\n    start()\n    one()\n    two()\n    three()\n    finish()\nmiddle\nif ready:\n    start()\n    one()\n    two()\n    three()\n    done()\n"
 CALLS = "a = f(\n    1,\n)\nb = g(\n    2,\n)\n"
+NUMBERED = 'prop_shell6 = shellTest "#!/bin/zsh" == Zsh\nprop_shell7 = shellTest "#! /bin/ash" == Dash\n\nshellTest = determine . parse\n'
 SECTIONS = "import os\n\nLIMIT = 10\n\n\ndef size():\n    return LIMIT\n\n\ndef name():\n    return 'x'\n"
 PY_NESTED = "class A:\n    def f(self):\n        if x:\n            return 1\n\n    def g(self):\n        return 2\n"
 
@@ -613,6 +614,11 @@ RULES = [
      [("import os\nfrom .utils import linux\n@linux\ndef test_a():\n",
        "import os\nfrom .utils import bash, linux\n@bash\n@linux\ndef test_a():\n")],
      "import os\n\nfrom .utils import bash, linux\n\n\n@bash\n@linux\ndef test_a():\n    pass\n"),
+    # A new entry of a numbered run (``prop_shell8`` under ``prop_shell7``) is of the run's kind, written however.
+    ("new-entry-of-a-numbered-run", NUMBERED,
+     [(NUMBERED.split("\n", 1)[1].replace("\n\n", "\n"),
+       NUMBERED.split("\n", 1)[1].replace("Dash\n\n", "Dash\nprop_shell8 = shellTest' (Just Ksh) \"#!/bin/sh\" == Sh\n"))],
+     NUMBERED.replace("Dash\n", "Dash\nprop_shell8 = shellTest' (Just Ksh) \"#!/bin/sh\" == Sh\n")),
     # A SEARCH that left out a blank line is where its lines stand as deep as quoted, not where the same lines
     # stand deeper (as the cascade takes a quote that matches before one it must shift).
     ("lost-blank-quote-as-deep-as-written", TWO_DEPTHS,
