@@ -57,7 +57,7 @@ def _one(shift: Shift, line: str, quoted_as: dict[str, str | None]) -> str | Non
 def _aligned(shift: Shift, above_in: str, above_out: str, line: str, moved: str) -> str | None:
     """The indentation for new line ``line`` (``moved`` by ``shift``) under ``above_in`` (written so by the model,
     ``above_out`` in the file) where it is aligned just past a bracket of that line and ``moved`` is not; else None."""
-    if not (shift.unit_from and line.strip() and above_out.strip()) or _past_bracket(above_out, indent_of(moved)):
+    if not above_out.strip() or _past_bracket(above_out, indent_of(moved)):
         return None
     step = len(shift.unit_to)
     if not _past(above_out, indent_of(moved), step):
