@@ -19,9 +19,9 @@ an example). Fences a fence holds (a README's examples) are read as its text: a
 fence line with an info string opens one, a bare one closes the innermost;
 where a bare fence line after the end found could be the true end (an
 example opened by a bare fence), the end is the one that leaves the file
-ending with the line it ends with now (looking past a bare fence under a
-line that names a file, ``python main.py``, only where the end before it
-does not leave it so), and with none or several such the
+ending with the line it ends with now (looking past fences under a line
+that names a file, ``python main.py`` or ``[MIT](LICENSE)``, only where no
+end before them leaves it so), and with none or several such the
 fence is a problem, as is a file written out twice: read anyway, a file cut
 short would lose its rest, and left out, the answer would be half applied.
 A ``diff`` fence holds a diff, not a file (unless the file is a patch).
@@ -63,13 +63,13 @@ def read_whole_files(lines: list[str], path_above: Callable[[int, int], str | No
         if fence.group(2).lower() in ("diff", "patch") and not (path or "").endswith((".diff", ".patch")):
             path = None  # (a diff, read as one, not a file)
         ends = _ends(lines, end, fence.group(1), path_above) if path is not None else [end]
-        if len(ends) > 1:
-            ends = _ending_as(lines, i, ends, text_of(path)) or ends  # type: ignore[arg-type]
-        elif path is not None and not _ending_as(lines, i, ends, text_of(path)):
-            # (cut at a bare fence under a line naming a file, ``python main.py`` in the README's example, it does
-            # not end as the file does: the one bare fence past it that leaves it ending so is its end)
+        fit = _ending_as(lines, i, ends, text_of(path)) if path is not None else ends
+        if not fit:
+            # (none of them leaves it ending as the file does: a fence under a line naming a file, ``python
+            # main.py`` in an example, or ``[MIT](LICENSE)`` as its last line, may be its end or inside it too)
             further = _ends(lines, end, fence.group(1), path_above, past_paths=True)
-            ends = _ending_as(lines, i, further, text_of(path)) or ends
+            fit = _ending_as(lines, i, further, text_of(path))  # type: ignore[arg-type]
+        ends = fit or ends
         end = ends[0]
         if len(ends) > 1:
             problems.append(f"line {i + 1}: where {path} written out whole ends cannot be told (a bare fence inside it"
@@ -88,14 +88,14 @@ def read_whole_files(lines: list[str], path_above: Callable[[int, int], str | No
 def _ends(lines: list[str], end: int, mark: str, path_above: Callable[[int, int], str | None], *,
           past_paths: bool = False) -> list[int]:
     """Where the fence closed at ``end`` may close: there, and at each bare fence line after it before the next
-    file's fence (a Markdown file's example opened by a bare fence closed it early); ``past_paths``: past bare
-    fences under a line naming a file too, up to a fence with an info string under one."""
+    file's fence (a Markdown file's example opened by a bare fence closed it early); ``past_paths``: past fences
+    under a line naming a file too (read only where the ends before them do not leave the file ending as it does)."""
     found = [end]
     j = end + 1
     while j < len(lines):
         fence = FENCE_RE.match(lines[j])
         if fence and closes_fence(fence.group(1), mark):
-            if path_above(j, end) is not None and (fence.group(2) or not past_paths):
+            if not past_paths and path_above(j, end) is not None:
                 break  # the next file's
             if not fence.group(2):
                 found.append(j)

@@ -431,6 +431,11 @@ def test_parse_reads_files_written_out_whole_under_their_paths() -> None:
     known = {"README.md": readme.replace("Run:", "Start:"), "main.py": "print(1)\n"}
     parsed = parse_edits(f"README.md\n```markdown\n{readme}```\n", ["README.md", "main.py"], text_of=known.get)
     assert parsed.blocks == (EditBlock("README.md", "", readme),) and not parsed.problems, parsed
+    # ... and so where it names files in its examples and on its last line (``[MIT](LICENSE)``, just above the end).
+    readme = "# T\n\nIn `app.py`:\n```python\nimport t\n```\n\nRun:\n```\nt --help\n```\n\n## License\n\n[MIT](LICENSE)\n"
+    known = {"README.md": readme.replace("Run:", "Start:"), "LICENSE": "MIT\n", "app.py": "import t\n"}
+    parsed = parse_edits(f"README.md\n```markdown\n{readme}```\n", list(known), text_of=known.get)
+    assert parsed.blocks == (EditBlock("README.md", "", readme),) and not parsed.problems, parsed
     after = "c.py\n```python\nz = 2\n```\n\nRun it:\n```bash\npython c.py\n```\n"
     assert parse_edits(after, ["c.py"]).blocks == (EditBlock("c.py", "", "z = 2\n"),)
     # The answer cut off inside the second file: not the first file alone.
