@@ -605,6 +605,10 @@ RULES = [
     ("new-paragraph-right-after-the-one-above", "# Tool\n\nIntro.\n\n\n## Use\n\nRun.\n\n\n## More\n\nText.\n",
      [("Intro.\n## Use\n", "Intro.\n\nMore intro.\nAnd more.\n## Use\n")],
      "# Tool\n\nIntro.\n\nMore intro.\nAnd more.\n\n\n## Use\n\nRun.\n\n\n## More\n\nText.\n"),
+    # ... nor where the splits tie and the new lines are shallower than the line above (a statement after the end
+    # of a nested block: how far apart the file sets those is its own habit).
+    ("new-top-level-lines-after-a-nested-block", "class A:\n    def f(self):\n        pass\n\n\n# ----\n\nx = 1\n",
+     [("        pass\n# ----\n", "        pass\na = 1\n\n# ----\n")], ("refused", "blank lines of their own")),
     # ... but new lines ending in a label (a heading, a comment) head the line below: cannot tell.
     ("new-label-heading-the-line-below", "Intro.\n\n\nUsage\n-----\n\nRun.\n\n\nMore\n----\n\nText.\n",
      [("Intro.\nUsage\n", "Intro.\n.. _usage:\n\nUsage\n")], ("refused", "blank lines of their own")),
