@@ -164,7 +164,7 @@ def _position(g: Gap, a: int, b: int, run: range) -> tuple[int, int, int]:
             if k is None:
                 k = by_counts(g.lines, top, new, bottom, n, firm=False)
             # (new lines ending in a heading, label or comment head the line below: no paragraph of their own)
-            if k is None and not _opens([x for x in new if x.strip()][-1], ""):
+            if k is None and not _opens(new[-1 - trail], ""):
                 k = by_insertion(top, new, n)
             if k is not None:
                 return lo, hi, k

@@ -55,7 +55,7 @@ from difflib import SequenceMatcher
 from .aligning import realigned_lines
 from .placing import Gap, alike, place
 from .rewrites import rewritten
-from .spacing import blank_runs, depth, shape
+from .spacing import blank_runs, depth, longest_run, shape
 from .transfer import Match, Refusal, Shift, Text, indent_of
 
 __all__ = ["requote"]
@@ -96,7 +96,7 @@ def requote(text: Text, match: Match, search: list[str], replace: list[str]) -> 
 
 def _check_blank_runs(lines: list[str], result: list[str], mine: list[bool]) -> None:
     """Refuse a result whose put-back blank lines pile up into a longer blank run than the file ever has."""
-    longest = max((e - s for s, e in blank_runs(lines)), default=0)
+    longest = longest_run(lines)
     for start, end in blank_runs(result):
         if end - start > longest and any(mine[start:end]):
             raise Refusal(

@@ -16,8 +16,8 @@ import sys
 from collections.abc import Iterator
 
 __all__ = [
-    "COMMENT_RE", "DEFINITION_RE", "HABIT_SEEN", "STRING_RE", "blank_runs", "by_counts", "by_room", "closes", "depth",
-    "edges", "ends_block", "fits", "kind", "meetings", "shape", "spacing",
+    "COMMENT_RE", "DEFINITION_RE", "HABIT_SEEN", "STRING_RE", "blank_runs", "by_counts", "by_insertion", "by_room",
+    "closes", "depth", "edges", "ends_block", "fits", "kind", "longest_run", "meetings", "shape", "spacing",
 ]
 
 HABIT_SEEN = 2  # times the file must space a pair of kinds of line the same way before that counts as its habit
@@ -116,7 +116,7 @@ def by_room(lines: list[str], new: list[str], n: int) -> int | None:
     ``a, '', X, '', b`` or ``a, X, '', '', b``; in a file that never has two
     blank lines in a row only the first is its way.
     """
-    splits = [k for k in range(n + 1) if fits(lines, new, n, k)]
+    splits = _fitting(lines, new, n)
     return splits[0] if len(splits) == 1 else None
 
 
@@ -136,7 +136,8 @@ def by_insertion(top: str, new: list[str], n: int) -> int | None:
     if not trail:
         return 0
     longest = {k: max(k + lead, n - k + trail) for k in range(n + 1)}
-    least = [k for k, v in longest.items() if v == min(longest.values())]
+    shortest = min(longest.values())
+    least = [k for k, v in longest.items() if v == shortest]
     if len(least) == 1:
         return least[0]
     # (new lines shallower than the line above end its block: how far apart they are set is the file's own habit)
@@ -146,9 +147,19 @@ def by_insertion(top: str, new: list[str], n: int) -> int | None:
 def fits(lines: list[str], new: list[str], n: int, k: int) -> bool:
     """Does putting k of the n lost blank lines above the new lines (the rest below them) run no more blank lines
     in a row than the file ever does?"""
+    return k in _fitting(lines, new, n)
+
+
+def _fitting(lines: list[str], new: list[str], n: int) -> list[int]:
+    """Each k for which ``fits`` holds (the file's runs read once)."""
     lead, trail = edges(new)
-    longest = max((end - start for start, end in blank_runs(lines)), default=0)
-    return k + lead <= longest and n - k + trail <= longest
+    longest = longest_run(lines)
+    return [k for k in range(n + 1) if k + lead <= longest and n - k + trail <= longest]
+
+
+def longest_run(lines: list[str]) -> int:
+    """How many blank lines in a row the file has at most."""
+    return max((end - start for start, end in blank_runs(lines)), default=0)
 
 
 def edges(new: list[str]) -> tuple[int, int]:
