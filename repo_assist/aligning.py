@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from .transfer import Shift, indent_of, steps_of
 
-__all__ = ["realigned_lines"]
+__all__ = ["as_file", "realigned_lines"]
 
 _OPENERS = "([{"
 
@@ -38,7 +38,7 @@ def realigned_lines(shift: Shift, replace: list[str], quoted: set[str], quoted_a
             continue
         if above is not None and x.strip() not in quoted and indent_of(x) not in quoted_as:
             a_in = replace[above]
-            a_out = out.get(above) or _one(shift, a_in, quoted_as)
+            a_out = out.get(above) or as_file(shift, a_in, quoted_as)
             moved = shift.try_apply(x)
             if above in out and indent_of(x) == indent_of(a_in):
                 out[j] = indent_of(a_out) + x.lstrip()
@@ -48,9 +48,10 @@ def realigned_lines(shift: Shift, replace: list[str], quoted: set[str], quoted_a
     return out
 
 
-def _one(shift: Shift, line: str, quoted_as: dict[str, str | None]) -> str | None:
-    """One line indented as the file has it: as quoted lines indented alike are, or by the shift (None: it cannot)."""
-    known = quoted_as.get(indent_of(line))
+def as_file(shift: Shift, line: str, quoted_as: dict[str, str | None]) -> str | None:
+    """One line indented as the file has it: a text line as quoted lines indented alike are (``quoted_as``), or else
+    by the shift (None: it cannot be)."""
+    known = quoted_as.get(indent_of(line)) if line.strip() else None
     return known + line.lstrip() if known is not None else shift.try_apply(line)
 
 

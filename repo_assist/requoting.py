@@ -52,7 +52,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
-from .aligning import realigned_lines
+from .aligning import as_file, realigned_lines
 from .placing import Gap, alike, place
 from .rewrites import rewritten
 from .spacing import blank_runs, depth, longest_run, shape
@@ -209,10 +209,11 @@ def _shifted(shift: Shift, search: list[str], replace: list[str], quoted_as: dic
 
 
 def _reindent(shift: Shift, lines: list[str], quoted_as: dict[str, str | None]) -> list[str]:
-    """Each line indented as the quote shows the file indents it, or else shifted."""
-    known = [quoted_as.get(indent_of(x)) if x.strip() else None for x in lines]
-    moved = iter(shift.apply_all([x for x, indent in zip(lines, known) if indent is None]))
-    return [indent + x.lstrip() if indent is not None else next(moved) for x, indent in zip(lines, known)]
+    """Each line indented as the quote shows the file indents it, or else shifted (``aligning.as_file``)."""
+    out = [as_file(shift, x, quoted_as) for x in lines]
+    if None in out:
+        shift.apply_all([x for x, y in zip(lines, out) if y is None])  # (raises the Refusal that says why)
+    return out  # type: ignore[return-value]
 
 
 def _quoted_indents(lines: list[str], search: list[str], m: list[int | None]) -> dict[str, str | None]:
