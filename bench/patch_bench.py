@@ -20,7 +20,10 @@ on that diff as written. The *apply-patch* row writes them in the
 whole, fenced under its path (the commit's own text: a miss is the reader's, or the whole-file rule's, which
 leaves lines changed only in trailing whitespace as the file has them). The *retyped-indent* row retypes the blocks'
 indentation in another unit, as models do (a tab-indented file quoted with
-two or four spaces, a space-indented one with tabs or the other width).
+two or four spaces, a space-indented one with tabs or the other width). The *lazy-replace* and *lazy-search*
+rows leave each long unchanged run inside a block out of one side only, as lazy models do: REPLACE keeps it as a
+``// ... existing code ...`` comment (SEARCH quotes it), or SEARCH elides it with ``...`` (REPLACE writes it out);
+half the runs keep their first and last lines around the elision, the rest are elided whole.
 Each case is *exact* (result == the commit's files), *refused* (the engine
 declined), or *wrong* (applied but different: the goal is 0); the
 *perturbed* row sums the misquote rows (the goal is 95% exact there).
@@ -55,12 +58,12 @@ MAX_FILE_BYTES = 300_000
 ELISION_RUN = 5  # an inner unchanged run this long or longer gets elided
 PERTURBATIONS = (
     "clean", "indent", "trailing-space", "blank-lines", "elision", "typo", "path-prefix", "mixed", "unified-diff", "retyped-indent",
-    "apply-patch", "whole-file",
+    "apply-patch", "whole-file", "lazy-replace", "lazy-search",
 )
 # The rows the perturbed figure sums (unified-diff is a format, not a misquote; retyped-indent came later and is
 # kept out so that the figure stays comparable with earlier runs).
 MISQUOTES = ("indent", "trailing-space", "blank-lines", "elision", "typo", "path-prefix", "mixed")
-OWN_RNG = ("unified-diff", "retyped-indent", "apply-patch", "whole-file")  # rows drawing from a generator of their own (added later: see main)
+OWN_RNG = ("unified-diff", "retyped-indent", "apply-patch", "whole-file", "lazy-replace", "lazy-search")  # rows drawing from a generator of their own (added later: see main)
 UNIQUE_CONTEXTS = (3, 6, 12, 24)  # lines of context tried, least first, until every SEARCH is unique in its file
 WRONG_PREFIXES = ("./", "repo/", "/home/user/project/")
 
@@ -269,6 +272,63 @@ def elide(hunk: Hunk, rng: random.Random, path: str) -> Hunk | None:
     return out if did else None
 
 
+HASH_COMMENTS = (".py", ".sh", ".bash", ".rb", ".toml", ".yml", ".yaml", ".pl", ".r", ".cmake", ".mk", "Makefile")
+
+
+def lazy(hunk: Hunk, rng: random.Random, path: str, side: str) -> Hunk | None:
+    """Every inner unchanged run of ELISION_RUN+ lines left out of one side only, as lazy models write edits.
+
+    ``side`` "+": REPLACE keeps the run as a ``// ... existing code ...``
+    comment while SEARCH quotes it; "-": SEARCH elides it (``...``) while
+    REPLACE writes it out. Half the runs keep their first and last lines
+    around the elision; the rest are elided whole, so that the elision sits
+    right next to the lines changed around it. (In REPLACE, an edge line next
+    to lines the commit only deletes always stays: elided too, nothing in the
+    answer would say those lines go, and no reader could tell.)
+    """
+    leader = "#" if path.endswith(HASH_COMMENTS) else "//"
+    marker = f"{leader} ... existing code ..." if side == "+" else rng.choice(("...", f"{leader} ..."))
+    other = "-" if side == "+" else "+"
+    changes = [k for k, (tag, _) in enumerate(hunk) if tag != " "]
+    out: Hunk = []
+    k = 0
+    did = False
+    while k < len(hunk):
+        j = k
+        while j < len(hunk) and hunk[j][0] == " ":
+            j += 1
+        if j - k >= ELISION_RUN and changes and changes[0] < k and j <= changes[-1]:
+            whole = rng.random() >= 0.5
+            head = not whole or (side == "+" and not _adds(hunk, k - 1, -1))
+            tail = not whole or (side == "+" and not _adds(hunk, j, 1))
+            # (a kept edge reaches the run's first and last lines that are not blank: a blank line alone beside the
+            # elision could be any of several)
+            head = head and next((i + 1 for i in range(k, j) if hunk[i][1].strip()), j) - k
+            tail = tail and j - next((i for i in range(j - 1, k - 1, -1) if hunk[i][1].strip()), k - 1)
+            run = hunk[k + head:j - tail]
+            body = next((t for _, t in run if t.strip()), "")
+            if body:
+                out += [*hunk[k:k + head], (side, body[: len(body) - len(body.lstrip())] + marker),
+                        *[(other, t) for _, t in run], *hunk[j - tail:j]]
+                did = True
+            else:
+                out += hunk[k:j]
+            k = j
+        else:
+            out += hunk[k:max(j, k + 1)]
+            k = max(j, k + 1)
+    return out if did else None
+
+
+def _adds(hunk: Hunk, k: int, step: int) -> bool:
+    """Does the group of changed lines from ``k`` on (in direction ``step``) add a line?"""
+    while 0 <= k < len(hunk) and hunk[k][0] != " ":
+        if hunk[k][0] == "+":
+            return True
+        k += step
+    return False
+
+
 def typo(hunk: Hunk, rng: random.Random) -> Hunk | None:
     spots = [k for k, (tag, t) in enumerate(hunk) if tag == " " and len(t.strip()) >= 12]
     if not spots:
@@ -283,7 +343,7 @@ def typo(hunk: Hunk, rng: random.Random) -> Hunk | None:
 
 def perturb(case: Case, name: str, rng: random.Random) -> list[tuple[str, Hunk]] | None:
     """The case's blocks (path, hunk) after perturbation ``name``; None when it does not apply."""
-    source = case.wide if name == "elision" else case.hunks
+    source = case.wide if name in ("elision", "lazy-replace", "lazy-search") else case.hunks
     out: list[tuple[str, Hunk]] = []
     touched = False
     for path, hunks in source.items():
@@ -299,6 +359,8 @@ def perturb(case: Case, name: str, rng: random.Random) -> list[tuple[str, Hunk]]
                 new = elide(hunk, rng, path)
             elif name == "typo":
                 new = typo(hunk, rng)
+            elif name in ("lazy-replace", "lazy-search"):
+                new = lazy(hunk, rng, path, "+" if name == "lazy-replace" else "-")
             elif name == "retyped-indent":
                 new = retype(hunk, rng, file_unit(case.old[path]))
             elif name == "mixed":

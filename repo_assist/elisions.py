@@ -13,17 +13,19 @@ import re
 from collections.abc import Collection
 from difflib import SequenceMatcher
 
-from .finding import find_first
+from .finding import CONTIGUOUS, find_first
 from .indentation import Units
+from .lazyfill import filled_in
 from .markers import FENCE_RE
 from .transfer import Match, Refusal
 
-__all__ = ["ELISION_RE", "elision_pieces", "refuse_lazy_replace"]
+__all__ = ["ELISION_RE", "elision_pieces", "fill_lazy_replace", "search_spelled_out"]
 
 # Documents, whose examples leave code out with ``...`` and ``// ...`` of their own.
 _DOCUMENTS = (".md", ".markdown", ".mdx", ".rst", ".rdoc", ".adoc", ".asciidoc", ".txt")
 # Where a bare ``...`` line is code or prose: Python's Ellipsis, an omission in documentation.
 _BARE_ELLIPSIS_FILES = (".py", ".pyi", *_DOCUMENTS)
+_BARE = ("...", "…")
 # An elision line: a bare ``...`` or a comment that is only an ellipsis, an ellipsis closed by another
 # ("# ... existing code ..."), or an ellipsis and a few words saying code is left out ("// ... rest of the
 # function"). A comment that goes on in prose ("// ... else delete the first two items") is a real comment,
@@ -39,24 +41,33 @@ ELISION_RE = re.compile(
 )
 
 
-def refuse_lazy_replace(path: str, lines: list[str], search: list[str], replace: list[str]) -> None:
-    """Refuse a REPLACE that elides code (``# ... existing code ...``) which SEARCH spells out.
+def fill_lazy_replace(path: str, lines: list[str], search: list[str], replace: list[str]) -> list[str]:
+    """REPLACE with each ``# ... existing code ...`` line that stands for SEARCH lines written out as those lines.
 
-    Applying it would delete the elided code. A bare ``...`` line is Python's
-    Ellipsis statement and common in documentation examples, so it is allowed
-    in Python and prose files, and in any file that already has such a line;
+    A model that quotes lines in full and writes its change with an elision
+    line (``// ... existing code ...``) means the quoted lines there are
+    kept. Where that reading is certain (see ``lazyfill``), the elision is
+    filled in from SEARCH; elsewhere the block is refused, as applying it
+    would delete the elided code. A bare ``...`` line is Python's Ellipsis
+    statement and common in documentation examples, so it is allowed in
+    Python and prose files, and in any file that already has such a line;
     in a document, so is any ellipsis line amid new lines of a REPLACE that
-    keeps every SEARCH line (see ``_elides_code``).
+    keeps every SEARCH line (see ``_elides_code``). A document's elision is
+    never filled in: its ``...`` lines are as often its own text.
     """
-    extra = [r for r in replace if ELISION_RE.match(r)]
-    bare = [r for r in extra if r.strip() in ("...", "…")]
-    # (the file is read only when REPLACE has a bare one)
-    if bare and (path.endswith(_BARE_ELLIPSIS_FILES) or any(x.strip() in ("...", "…") for x in lines)):
-        extra = [r for r in extra if r not in bare]
-    if len(extra) > sum(1 for s in search if ELISION_RE.match(s)) and (
-        not path.endswith(_DOCUMENTS) or _elides_code(search, replace)
-    ):
+    extra = [j for j, r in enumerate(replace) if ELISION_RE.match(r)]
+    quoted = [s for s in search if ELISION_RE.match(s)]
+    # (the file is read only when a side has a bare one; those SEARCH quotes are code too, then)
+    if any(x.strip() in _BARE for x in [*quoted, *(replace[j] for j in extra)]) and (
+            path.endswith(_BARE_ELLIPSIS_FILES) or any(x.strip() in _BARE for x in lines)):
+        extra = [j for j in extra if replace[j].strip() not in _BARE]
+        quoted = [s for s in quoted if s.strip() not in _BARE]
+    if len(extra) <= len(quoted) or (path.endswith(_DOCUMENTS) and not _elides_code(search, replace)):
+        return replace
+    filled = None if quoted or path.endswith(_DOCUMENTS) else filled_in(search, replace, set(extra))
+    if filled is None:
         raise Refusal("REPLACE elides code with `...` that SEARCH spells out; write the new lines in full")
+    return filled
 
 
 def _elides_code(search: list[str], replace: list[str]) -> bool:
@@ -80,7 +91,8 @@ def _elides_code(search: list[str], replace: list[str]) -> bool:
 
 
 def elision_pieces(
-    lines: list[str], search: list[str], replace: list[str], levels: Collection[str], units: Units
+    lines: list[str], search: list[str], replace: list[str], levels: Collection[str], units: Units,
+    spelled_out: bool = False,
 ) -> list[tuple[Match, list[str], list[str], str]]:
     """Split both sides at ``...`` lines and find each SEARCH piece, in order.
 
@@ -92,7 +104,8 @@ def elision_pieces(
 
     The ``...`` lines must be written the same on both sides: one that
     REPLACE rewrites (say, re-indents) is a line of the file being changed,
-    not a placeholder for unchanged code.
+    not a placeholder for unchanged code. (``spelled_out``: REPLACE writes
+    the whole region out, changing every piece; see ``search_spelled_out``.)
     """
     s_parts = _split_elided(search)
     r_parts = _split_elided(replace)
@@ -118,7 +131,7 @@ def elision_pieces(
     chains, missing = [], None
     for start in starts:
         try:
-            chains.append([(start, level), *_follow(lines, pieces[1:], start.end, levels, units)])
+            chains.append([(start, level), *_follow(lines, pieces[1:], start.end, levels, units, spelled_out)])
         except Refusal as refusal:
             missing = refusal
     if not chains:
@@ -133,7 +146,8 @@ def elision_pieces(
 
 
 def _follow(
-    lines: list[str], pieces: list[tuple[list[str], list[str]]], lo: int, levels: Collection[str], units: Units
+    lines: list[str], pieces: list[tuple[list[str], list[str]]], lo: int, levels: Collection[str], units: Units,
+    spelled_out: bool,
 ) -> list[tuple[Match, str]]:
     """Each later piece, where it is first found past the one before it.
 
@@ -147,13 +161,60 @@ def _follow(
         if not found:
             raise Refusal(f"the SEARCH piece starting {s_piece[0].strip()!r} was not found after the previous piece")
         bare = not any(_WORD_RE.search(x) for x in s_piece)
-        if bare and len(found) > 1 and [x.rstrip() for x in s_piece] != [x.rstrip() for x in r_piece]:
+        if bare and len(found) > 1 and (spelled_out or [x.rstrip() for x in s_piece] != [x.rstrip() for x in r_piece]):
             raise Refusal(
                 f"the SEARCH piece {s_piece[0].strip()!r} after `...` is found {len(found)} times further on; quote more lines"
             )
         out.append((found[0], level))
         lo = found[0].end
     return out
+
+
+def search_spelled_out(
+    lines: list[str], search: list[str], replace: list[str], levels: Collection[str], units: Units
+) -> tuple[Match, list[str], str] | None:
+    """An elided SEARCH whose REPLACE writes the region out in full, as one match of the whole region: the match,
+    SEARCH with its ``...`` lines written out as the file lines they elide, and the level; None where that is open.
+
+    A model that elides the middle of what it quotes (``def get(self, key):``,
+    ``...``, ``return value``) and then writes the new version whole means the
+    region from the first quoted line to the last. Only where REPLACE keeps at
+    least half of each elided run's lines (it rewrites the region, it does not
+    drop what it left out), no ``...`` line is SEARCH's first or last (blank lines aside), and every
+    piece is found with the one indentation shift, a prefix (the elided lines
+    are written in the model's indentation from it).
+    """
+    quoted = [s for s in search if s.strip()]
+    if any(ELISION_RE.match(r) for r in replace) or ELISION_RE.match(quoted[0]) or ELISION_RE.match(quoted[-1]):
+        return None
+    pieces = elision_pieces(lines, search, search, levels, units, spelled_out=True)
+    shift = pieces[0][0].shift
+    if shift.unit_from or any(match.shift != shift for match, *_ in pieces):
+        return None
+    whole: list[str] = []
+    mapping: list[int | None] = []
+    gaps = []
+    tails = False
+    for k, (match, s_piece, _, _) in enumerate(pieces):
+        if k:
+            gap = range(pieces[k - 1][0].end, match.start)
+            if any(lines[i].strip() and not lines[i].startswith(shift.added) for i in gap):
+                return None
+            gaps.append(range(len(whole), len(whole) + len(gap)))
+            # (as a model would quote them: its indentation, no trailing whitespace it cannot see)
+            whole += [(shift.removed + lines[i][len(shift.added):]).rstrip() if lines[i].strip() else "" for i in gap]
+            tails = tails or any(lines[i] != lines[i].rstrip() for i in gap)
+            mapping += list(gap)
+        whole += s_piece
+        mapping += match.mapping
+    matcher = SequenceMatcher(None, [x.strip() for x in whole], [x.strip() for x in replace], autojunk=False)
+    kept = {i + k for i, _, size in matcher.get_matching_blocks() for k in range(size) if whole[i + k].strip()}
+    for gap in gaps:
+        elided = [i for i in gap if whole[i].strip()]
+        if not elided or 2 * sum(i in kept for i in elided) < len(elided):
+            return None
+    level = max([CONTIGUOUS.index(level) for *_, level in pieces] + [CONTIGUOUS.index("whitespace")] * tails)
+    return Match(pieces[0][0].start, pieces[-1][0].end, mapping, shift), whole, CONTIGUOUS[level]
 
 
 _WORD_RE = re.compile(r"\w")

@@ -36,7 +36,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
-from .elisions import ELISION_RE, elision_pieces, refuse_lazy_replace
+from .elisions import ELISION_RE, elision_pieces, fill_lazy_replace, search_spelled_out
 from .finding import find_first
 from .fuzzy import fuzzy, nearest
 from .indentation import Units, foreign_indent
@@ -116,18 +116,22 @@ def apply_blocks(
                 current[block.path] = "".join(line + "\n" for line in replace)
                 applied.append((block, "exact"))
                 continue
-            if not _rewrites_whole_file(block_lines(content), replace):
+            search = block_lines(content)  # the file written out whole, changed: an edit of all its lines
+            try:  # (written out lazily: `# ... rest of the file unchanged ...`)
+                replace = fill_lazy_replace(block.path, search, search, replace)
+            except Refusal:
+                pass  # (refused below, with the reason why)
+            if not _rewrites_whole_file(search, replace):
                 failed.append(BlockFailure(block, (
                     "the file already exists and is not empty, yet the block quotes none of its lines (an empty"
                     " SEARCH, or the file added as a new one) and is not the whole file written out again; quote the"
                     " lines to change")))
                 continue
-            search = block_lines(content)  # the file written out whole, changed: an edit of all its lines
             replace = _with_file_tails(search, replace)
         text = Text.parse(content)
         copies = [j for j in range(i + 1, len(blocks)) if _same_edit(blocks[j], block)]
         try:
-            refuse_lazy_replace(block.path, text.lines, search, replace)
+            replace = fill_lazy_replace(block.path, text.lines, search, replace)
             new_lines, how, places = _apply_one(text, search, replace, fuzzy_threshold, levels, 1 + len(copies), block)
             if new_lines == list(zip(text.lines, text.eols)):
                 # SEARCH and REPLACE are one text, or differ only by what the cascade reads as the model's noise.
@@ -164,8 +168,8 @@ def _rewrites_whole_file(lines: list[str], replace: list[str]) -> bool:
     small file; of a file of two to four lines, all but one: a version bumped
     in a three-line ``__version__.py``), and does not stop at a kept line
     where the file goes on (a file cut short); a snippet to insert somewhere
-    is not that, and stays refused. (Lines left out for a ``...`` are refused
-    with the reason why, by ``refuse_lazy_replace``.)
+    is not that, and stays refused. (Lines left out for a ``...`` are filled
+    in from the file before this, or refused with the reason why, by ``fill_lazy_replace``.)
     """
     old = [x.strip() for x in lines if x.strip()]
     new = [x.strip() for x in replace if x.strip()]
@@ -239,6 +243,12 @@ def _apply_one(
             return _splice(text, elision_pieces(text.lines, search, replace, levels, units)), "elision", 1
         except Refusal as refusal:  # the `...` may be the file's own (a stub body): try fuzzy, if the file has it
             elision_refusal = refusal
+            try:  # (or REPLACE writes the elided region out in full)
+                whole = search_spelled_out(text.lines, search, replace, levels, units)
+            except Refusal:
+                whole = None
+            if whole is not None:
+                return _splice(text, [(whole[0], whole[1], replace, whole[2])]), "elision", 1
             own = {line.strip() for line in text.lines}
             if any(s.strip() not in own for s in search if ELISION_RE.match(s)):
                 raise
