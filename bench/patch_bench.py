@@ -245,31 +245,31 @@ def lose_blank_lines(hunk: Hunk, rng: random.Random) -> Hunk | None:
     return kept if len(kept) < len(hunk) else None
 
 
-def elide(hunk: Hunk, rng: random.Random, path: str) -> Hunk | None:
-    """Replace the middle of every inner unchanged run of ELISION_RUN+ lines by one ``...`` line."""
-    marker = "..." if rng.random() < 0.5 else ("# ..." if path.endswith((".py", ".sh", ".rb", ".toml", ".yml", ".yaml")) else "// ...")
+def inner_runs(hunk: Hunk) -> list[tuple[int, int]]:
+    """Each run of ELISION_RUN+ unchanged lines with changed lines before and after it, as [start, end)."""
     changes = [k for k, (tag, _) in enumerate(hunk) if tag != " "]
-    out: Hunk = []
+    runs = []
     k = 0
-    did = False
     while k < len(hunk):
         j = k
         while j < len(hunk) and hunk[j][0] == " ":
             j += 1
-        run = j - k
-        if run >= ELISION_RUN and changes and changes[0] < k and j <= changes[-1]:
-            body = hunk[k + 1]
-            indent = body[1][: len(body[1]) - len(body[1].lstrip())]
-            out += [hunk[k], (" ", indent + marker), hunk[j - 1]]
-            did = True
-            k = j
-        elif run:
-            out += hunk[k:j]
-            k = j
-        else:
-            out.append(hunk[k])
-            k += 1
-    return out if did else None
+        if j - k >= ELISION_RUN and changes and changes[0] < k and j <= changes[-1]:
+            runs.append((k, j))
+        k = max(j, k + 1)
+    return runs
+
+
+def elide(hunk: Hunk, rng: random.Random, path: str) -> Hunk | None:
+    """Replace the middle of every inner unchanged run of ELISION_RUN+ lines by one ``...`` line."""
+    marker = "..." if rng.random() < 0.5 else ("# ..." if path.endswith((".py", ".sh", ".rb", ".toml", ".yml", ".yaml")) else "// ...")
+    out: Hunk = []
+    pos = 0
+    for k, j in inner_runs(hunk):
+        body = hunk[k + 1][1]
+        out += [*hunk[pos:k], hunk[k], (" ", body[: len(body) - len(body.lstrip())] + marker), hunk[j - 1]]
+        pos = j
+    return out + hunk[pos:] if pos else None
 
 
 HASH_COMMENTS = (".py", ".sh", ".bash", ".rb", ".toml", ".yml", ".yaml", ".pl", ".r", ".cmake", ".mk", "Makefile")
@@ -289,35 +289,23 @@ def lazy(hunk: Hunk, rng: random.Random, path: str, side: str) -> Hunk | None:
     leader = "#" if path.endswith(HASH_COMMENTS) else "//"
     marker = f"{leader} ... existing code ..." if side == "+" else rng.choice(("...", f"{leader} ..."))
     other = "-" if side == "+" else "+"
-    changes = [k for k, (tag, _) in enumerate(hunk) if tag != " "]
     out: Hunk = []
-    k = 0
-    did = False
-    while k < len(hunk):
-        j = k
-        while j < len(hunk) and hunk[j][0] == " ":
-            j += 1
-        if j - k >= ELISION_RUN and changes and changes[0] < k and j <= changes[-1]:
-            whole = rng.random() >= 0.5
-            head = not whole or (side == "+" and not _adds(hunk, k - 1, -1))
-            tail = not whole or (side == "+" and not _adds(hunk, j, 1))
-            # (a kept edge reaches the run's first and last lines that are not blank: a blank line alone beside the
-            # elision could be any of several)
-            head = head and next((i + 1 for i in range(k, j) if hunk[i][1].strip()), j) - k
-            tail = tail and j - next((i for i in range(j - 1, k - 1, -1) if hunk[i][1].strip()), k - 1)
-            run = hunk[k + head:j - tail]
-            body = next((t for _, t in run if t.strip()), "")
-            if body:
-                out += [*hunk[k:k + head], (side, body[: len(body) - len(body.lstrip())] + marker),
-                        *[(other, t) for _, t in run], *hunk[j - tail:j]]
-                did = True
-            else:
-                out += hunk[k:j]
-            k = j
-        else:
-            out += hunk[k:max(j, k + 1)]
-            k = max(j, k + 1)
-    return out if did else None
+    pos = 0
+    for k, j in inner_runs(hunk):
+        whole = rng.random() >= 0.5
+        head = not whole or (side == "+" and not _adds(hunk, k - 1, -1))
+        tail = not whole or (side == "+" and not _adds(hunk, j, 1))
+        # (a kept edge reaches the run's first and last lines that are not blank: a blank line alone beside the
+        # elision could be any of several)
+        head = head and next((i + 1 for i in range(k, j) if hunk[i][1].strip()), j) - k
+        tail = tail and j - next((i for i in range(j - 1, k - 1, -1) if hunk[i][1].strip()), k - 1)
+        run = hunk[k + head:j - tail]
+        body = next((t for _, t in run if t.strip()), "")
+        if body:
+            out += [*hunk[pos:k + head], (side, body[: len(body) - len(body.lstrip())] + marker),
+                    *[(other, t) for _, t in run]]
+            pos = j - tail
+    return out + hunk[pos:] if out else None
 
 
 def _adds(hunk: Hunk, k: int, step: int) -> bool:

@@ -1,10 +1,13 @@
 """Blocks that elide unchanged lines with ``...``: which lines are elisions, and where an elided SEARCH is.
 
 Why a module of its own: an elision line stands for lines left out, never
-for lines to delete, and the cascade reads that in two places: a REPLACE
-that elides what SEARCH spells out is refused (applied, it would delete
-code), and an elided SEARCH is split at its ``...`` lines and each piece
-found in order (``finding``), refused where the pieces leave the place open.
+for lines to delete, and the cascade reads that in three places: a REPLACE
+that elides what SEARCH spells out has the elision filled in from SEARCH
+where that can be read one way (``lazyfill``) and is refused elsewhere
+(applied, it would delete code); an elided SEARCH is split at its ``...``
+lines and each piece found in order (``finding``), refused where the pieces
+leave the place open; and an elided SEARCH under a REPLACE that writes the
+region out whole is that whole region.
 """
 
 from __future__ import annotations

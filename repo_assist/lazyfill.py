@@ -21,8 +21,8 @@ is open, and refused, where:
   lines go before or after what it keeps, unless one reads as an elided line
   rewritten (``return default`` beside an elided ``return None``; ``def
   get(self, key, default=None):`` beside ``def get(self, key):``);
-- a blank line kept beside it could be any of several blank lines of SEARCH
-  (is the line between them elided, or deleted?);
+- the blank lines between it and a quoted line are not as many as that
+  line's own blank neighbours in SEARCH (which lines are elided?);
 - it stands for no line (the file's own comment, or lines never quoted), or
   another elision, not a quoted line, is its neighbour;
 - the two ways of aligning the sides (from the start, from the end) read it
@@ -31,9 +31,8 @@ is open, and refused, where:
 A quoted line that REPLACE neither keeps nor elides is deleted, as in any
 block. On real commits written out lazily (``bench/patch_bench.py``'s
 lazy-replace row), leaving out either of the first two rules lets through
-more wrong patches than it gains exact ones; the others hold cases built by
-hand (``tests/test_lazyfill.py``), as the first bench answers with a blank
-line alone beside the elision did.
+more wrong patches than it gains exact ones; the others hold the cases
+built by hand in ``tests/test_lazyfill.py``.
 """
 
 from __future__ import annotations
@@ -79,40 +78,34 @@ def _fill(search: list[str], replace: list[str], marks: set[int], back: bool) ->
             return None
         if not all(_pinned(search, kept, once, k) for k in (above, below) if k is not None):
             return None
-        # (between the nearest kept lines, a kept blank line beside it included: a line deleted next to the blank
-        # line that stays is not elided)
-        lo = max(kept[k] + 1 for k in range(above, j) if k in kept) if above is not None else 0
-        hi = min(kept[k] for k in range(j + 1, below + 1) if k in kept) if below is not None else len(search)
-        gap = list(range(lo, hi))
-        if not any(search[i].strip() for i in gap):
-            return None
-        if _blank_open(search, kept, j, above, below):
-            return None
         before = [k for k in range(above + 1 if above is not None else 0, j) if k not in kept and replace[k].strip()]
         after = [k for k in range(j + 1, below if below is not None else len(replace)) if k not in kept and replace[k].strip()]
         if (before and above is not None) or (after and below is not None):
             return None  # new lines between the elision and a quoted line: inserted, or rewriting the gap's edge?
+        # Blank lines between it and a quoted line are that line's own neighbours in SEARCH, or the reading is open.
+        lo = hi = None
+        if above is not None:
+            lo = kept[above] + 1 + (j - above - 1)
+            if any(search[i].strip() for i in range(kept[above] + 1, min(lo, len(search)))):
+                return None
+        if below is not None:
+            hi = kept[below] - (below - j - 1)
+            if any(search[i].strip() for i in range(max(hi, 0), kept[below])):
+                return None
+        gap = list(range(0 if lo is None else lo, len(search) if hi is None else hi))
+        if not any(search[i].strip() for i in gap):
+            return None
         if any(_rewritten(replace[k], search[i]) for k in before + after for i in gap if search[i].strip()):
             return None
-        # (a new blank line written beside the elision is the gap's own blank edge, not one more)
-        if out and not out[-1].strip() and (j - 1 not in kept or above is None):
+        # (at an end of REPLACE, a blank line written beside it is the gap's own blank edge, not one more)
+        if above is None and out and not out[-1].strip():
             while gap and not search[gap[0]].strip():
                 gap.pop(0)
-        if j + 1 < len(replace) and not replace[j + 1].strip() and (j + 1 not in kept or below is None):
+        if below is None and j + 1 < len(replace) and not replace[j + 1].strip():
             while gap and not search[gap[-1]].strip():
                 gap.pop()
         out.extend(search[i] for i in gap)
     return out
-
-
-def _blank_open(search: list[str], kept: dict[int, int], j: int, above: int | None, below: int | None) -> bool:
-    """Blank lines written beside the elision, kept, where SEARCH has more blank lines between the quoted lines around
-    it: which of them they are (the gap's own, or ones past lines the block deletes) is open."""
-    beside = sum(k in kept for k in range(above + 1, j)) if above is not None else 0
-    beside += sum(k in kept for k in range(j + 1, below)) if below is not None else 0
-    lo = kept[above] + 1 if above is not None else 0
-    hi = kept[below] if below is not None else len(search)
-    return bool(beside) and sum(not x.strip() for x in search[lo:hi]) > beside
 
 
 def _aligned(search: list[str], replace: list[str], marks: set[int], back: bool) -> dict[int, int]:

@@ -111,6 +111,7 @@ def apply_blocks(
                 applied.append((block, "new-file"))
             continue
         whole = not search and content != ""
+        filled = False  # (an elision of a lazy REPLACE filled in is said: a reader checks those are the lines meant)
         if not search:
             if content == "":
                 current[block.path] = "".join(line + "\n" for line in replace)
@@ -118,7 +119,8 @@ def apply_blocks(
                 continue
             search = block_lines(content)  # the file written out whole, changed: an edit of all its lines
             try:  # (written out lazily: `# ... rest of the file unchanged ...`)
-                replace = fill_lazy_replace(block.path, search, search, replace)
+                lazy = fill_lazy_replace(block.path, search, search, replace)
+                filled, replace = lazy is not replace, lazy
             except Refusal:
                 pass  # (refused below, with the reason why)
             if not _rewrites_whole_file(search, replace):
@@ -131,7 +133,8 @@ def apply_blocks(
         text = Text.parse(content)
         copies = [j for j in range(i + 1, len(blocks)) if _same_edit(blocks[j], block)]
         try:
-            replace = fill_lazy_replace(block.path, text.lines, search, replace)
+            lazy = fill_lazy_replace(block.path, text.lines, search, replace)
+            filled, replace = filled or lazy is not replace, lazy
             new_lines, how, places = _apply_one(text, search, replace, fuzzy_threshold, levels, 1 + len(copies), block)
             if new_lines == list(zip(text.lines, text.eols)):
                 # SEARCH and REPLACE are one text, or differ only by what the cascade reads as the model's noise.
@@ -141,7 +144,7 @@ def apply_blocks(
             failed.append(BlockFailure(block, refusal.reason, near, line))
             continue
         current[block.path] = text.render(new_lines)
-        applied.append((block, "whole-file" if whole else how))
+        applied.append((block, ("whole-file" if whole else how) + ("+filled" if filled else "")))
         if places > 1:
             done_as_copy.update((j, how) for j in copies)
     return ApplyResult(new_files=current, applied=applied, failed=failed)

@@ -47,9 +47,14 @@ FILLED = [
     ("app.py", CLASS, CLASS.split("\n\n    def put")[0].replace(GET.split("\n", 1)[1].rsplit("\n", 2)[0],
                                                              "        # ... existing code ...") + "\n",
      STORE.split("\n\n    def put")[0] + "\n"),
-    # A whole file written out lazily (empty SEARCH): its head changed, the rest `unchanged`.
-    ("app.py", "", "import os\nimport sys\n\n\nclass Store:\n    # ... rest of the file unchanged ...\n",
-     STORE.replace("import os\n", "import os\nimport sys\n")),
+    # A whole file written out lazily (empty SEARCH): its head changed, the rest `unchanged` (the blank lines beside
+    # the elision are the ones after the quoted line).
+    ("app.py", "", "import sys\nimport os\n\n\n# ... rest of the file unchanged ...\n",
+     STORE.replace("import os\n", "import sys\nimport os\n")),
+    # ... a class's methods elided, a blank line beside the elision that is the one before the quoted `def put`.
+    ("app.py", CLASS, "class Store:\n    def __init__(self, root):\n    # ... existing code ...\n\n"
+     "    def put(self, key, value):\n        with open(os.path.join(self.root, key), 'wb') as f:\n            f.write(value)\n",
+     STORE.replace('"w")', "'wb')")),
 ]
 
 
@@ -59,6 +64,7 @@ def test_lazy_replace_is_filled_in_from_search(tmp_path, path, search, replace, 
     result = apply_blocks({path: old}, [EditBlock(path, search, replace)])
     assert not result.failed, [f.reason for f in result.failed]
     assert result.new_files[path] == want
+    assert result.applied[0][1].endswith("+filled")  # (said, so that a reader checks the lines it stands for)
     repo = make_repo(tmp_path, {path: old})
     check(repo, make_diff({path: old}, result.new_files))
 
@@ -73,8 +79,10 @@ REFUSED = [
     ("app.py", GET, "    def get(self, key):\n        # ... existing code ...\n        log(key)\n        return open(p).read()\n"),
     # A lone `}` beside the elision where SEARCH has two between the lines it has once: which one is it?
     ("run.js", JS.split("\n\n")[0] + "\n", "function run(x) {\n  if (x) {\n    // ... existing code ...\n  }\n}\n"),
-    # A blank line beside the elision where SEARCH has two: is the line between them elided, or deleted?
-    ("app.py", CLASS, "class Store:\n    def __init__(self, root):\n    # ... existing code ...\n\n"
+    # Two blank lines beside the elision where SEARCH has one after or before the quoted line: which are elided?
+    ("app.py", CLASS, "class Store:\n    def __init__(self, root):\n        self.root = root\n\n\n    # ... existing code ...\n"
+     "    def put(self, key, value):\n        with open(os.path.join(self.root, key), 'wb') as f:\n            f.write(value)\n"),
+    ("app.py", CLASS, "    def get(self, key):\n        # ... existing code ...\n\n\n"
      "    def put(self, key, value):\n        with open(os.path.join(self.root, key), 'wb') as f:\n            f.write(value)\n"),
     # Two elisions with a new line between: which side of the kept lines it goes on is open.
     ("app.py", GET, "    def get(self, key):\n        # ...\n        log(key)\n        # ...\n"),
