@@ -279,7 +279,7 @@ def lazy(hunk: Hunk, rng: random.Random, path: str, side: str) -> Hunk | None:
     """Every inner unchanged run of ELISION_RUN+ lines left out of one side only, as lazy models write edits.
 
     ``side`` "+": REPLACE keeps the run as a ``// ... existing code ...``
-    comment while SEARCH quotes it; "-": SEARCH elides it (``...``) while
+    comment (or ``// existing code``, ``// ... unchanged ...``) while SEARCH quotes it; "-": SEARCH elides it (``...``) while
     REPLACE writes it out. Half the runs keep their first and last lines
     around the elision; the rest are elided whole, so that the elision sits
     right next to the lines changed around it. (In REPLACE, an edge line next
@@ -287,7 +287,8 @@ def lazy(hunk: Hunk, rng: random.Random, path: str, side: str) -> Hunk | None:
     answer would say those lines go, and no reader could tell.)
     """
     leader = "#" if path.endswith(HASH_COMMENTS) else "//"
-    marker = f"{leader} ... existing code ..." if side == "+" else rng.choice(("...", f"{leader} ..."))
+    kept = (f"{leader} ... existing code ...", f"{leader} existing code", f"{leader} ... unchanged ...")
+    marker = rng.choice(kept) if side == "+" else rng.choice(("...", f"{leader} ..."))
     other = "-" if side == "+" else "+"
     out: Hunk = []
     pos = 0

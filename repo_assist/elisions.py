@@ -22,7 +22,7 @@ from .lazyfill import filled_in
 from .markers import FENCE_RE
 from .transfer import Match, Refusal
 
-__all__ = ["ELISION_RE", "elision_pieces", "fill_lazy_replace", "search_spelled_out"]
+__all__ = ["ELISION_RE", "LEFT_OUT_RE", "elision_pieces", "fill_lazy_replace", "search_spelled_out"]
 
 # Documents, whose examples leave code out with ``...`` and ``// ...`` of their own.
 _DOCUMENTS = (".md", ".markdown", ".mdx", ".rst", ".rdoc", ".adoc", ".asciidoc", ".txt")
@@ -44,6 +44,23 @@ ELISION_RE = re.compile(
 )
 
 
+# A comment that says code is left out in words alone, no ellipsis (`# rest of the method unchanged`, `// existing
+# code`): in a REPLACE, and nowhere in the file, it stands for the lines it names as much as `// ...` does. Words
+# that also head real comments (`# other settings`, `// previous behaviour`) count only with a word saying unchanged.
+_KEPT = r"(?:existing|previous|original|other|remaining|rest(?:\s+of(?:\s+the)?)?)"
+_CODE = (r"(?:code|implementation|logic|methods?|functions?|tests?|content|lines?|imports?|fields?|properties|"
+         r"propert(?:y|ies)|cases?|body|file|class|module|setup|config(?:uration)?|options?|routes?|handlers?|"
+         r"definitions?|members?|attributes?|steps?|rules?|entries|items?|keys?|settings?|sections?)")
+_STATE = (r"(?:here|unchanged|untouched|(?:remains?|stays?|is|are)(?:\s+the\s+same|\s+unchanged|\s+as\s+(?:is|before))|"
+          r"as\s+(?:is|before)|omitted(?:\s+for\s+brevity)?|goes\s+here|not\s+shown|the\s+same)")
+_SAID = (rf"(?:(?:existing|rest\s+of(?:\s+the)?)\s+{_CODE}(?:\s+{_STATE})?|{_KEPT}(?:\s+{_CODE})?\s+{_STATE}|"
+         rf"{_CODE}\s+{_STATE}|unchanged|no\s+changes?(?:\s+(?:here|below|above))?)")
+LEFT_OUT_RE = re.compile(
+    rf"^(?=.{{0,120}}$)\s*(?:#|//|--|;|/\*|<!--)\s*\(?\s*(?:\.\.\.|…)?\s*{_SAID}\s*(?:\.\.\.|…|\.)?\s*\)?\s*(?:\*/|-->)?\s*$",
+    re.IGNORECASE,
+)
+
+
 def fill_lazy_replace(path: str, lines: list[str], search: list[str], replace: list[str]) -> list[str]:
     """REPLACE with each ``# ... existing code ...`` line that stands for SEARCH lines written out as those lines.
 
@@ -60,6 +77,10 @@ def fill_lazy_replace(path: str, lines: list[str], search: list[str], replace: l
     """
     extra = [j for j, r in enumerate(replace) if ELISION_RE.match(r)]
     quoted = [s for s in search if ELISION_RE.match(s)]
+    said = [j for j, r in enumerate(replace) if j not in extra and LEFT_OUT_RE.match(r)]
+    if said:  # (the file is read only where REPLACE has one)
+        own = {x.strip() for x in lines}
+        extra = sorted(extra + [j for j in said if replace[j].strip() not in own])
     # (the file is read only when a side has a bare one; those SEARCH quotes are code too, then)
     if any(x.strip() in _BARE for x in [*quoted, *(replace[j] for j in extra)]) and (
             path.endswith(_BARE_ELLIPSIS_FILES) or any(x.strip() in _BARE for x in lines)):
@@ -69,7 +90,7 @@ def fill_lazy_replace(path: str, lines: list[str], search: list[str], replace: l
         return replace
     filled = None if quoted or path.endswith(_DOCUMENTS) else filled_in(search, replace, set(extra))
     if filled is None:
-        raise Refusal("REPLACE elides code with `...` that SEARCH spells out; write the new lines in full")
+        raise Refusal("REPLACE elides code that SEARCH spells out (`...`, `// existing code`); write the new lines in full")
     return filled
 
 

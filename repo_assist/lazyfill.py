@@ -20,7 +20,9 @@ is open, and refused, where:
   or rewriting the last of them?); at the very start or end of REPLACE, new
   lines go before or after what it keeps, unless one reads as an elided line
   rewritten (``return default`` beside an elided ``return None``; ``def
-  get(self, key, default=None):`` beside ``def get(self, key):``);
+  get(self, key, default=None):`` beside ``def get(self, key):``), or is
+  deeper than the elided line it goes next to (after a closing ``}``, a line
+  indented as the block's body belongs inside it);
 - the blank lines between it and a quoted line are not as many as that
   line's own blank neighbours in SEARCH (which lines are elided?);
 - it stands for no line (the file's own comment, or lines never quoted), or
@@ -60,7 +62,7 @@ def filled_in(search: list[str], replace: list[str], marks: set[int]) -> list[st
     if not readings or readings[0] != readings[-1]:
         return None
     filled = readings[0]
-    return None if [x.strip() for x in filled] == [x.strip() for x in search] else filled
+    return None if [x.rstrip() for x in filled] == [x.rstrip() for x in search] else filled
 
 
 def _fill(search: list[str], replace: list[str], marks: set[int], back: bool) -> list[str] | None:
@@ -97,6 +99,10 @@ def _fill(search: list[str], replace: list[str], marks: set[int], back: bool) ->
             return None
         if any(_rewritten(replace[k], search[i]) for k in before + after for i in gap if search[i].strip()):
             return None
+        inner = [search[i] for i in gap if search[i].strip()]
+        if any(_depth(replace[k]) > _depth(inner[0]) for k in before) or any(
+                _depth(replace[k]) > _depth(inner[-1]) for k in after):
+            return None  # new lines deeper than the elided lines they go before or after belong inside them
         # (at an end of REPLACE, a blank line written beside it is the gap's own blank edge, not one more)
         if above is None and out and not out[-1].strip():
             while gap and not search[gap[0]].strip():
@@ -109,9 +115,10 @@ def _fill(search: list[str], replace: list[str], marks: set[int], back: bool) ->
 
 
 def _aligned(search: list[str], replace: list[str], marks: set[int], back: bool) -> dict[int, int]:
-    """REPLACE line -> the SEARCH line it keeps (by stripped text), aligned from the start or from the end."""
-    a = [x.strip() for x in search]
-    b = [None if j in marks else x.strip() for j, x in enumerate(replace)]
+    """REPLACE line -> the SEARCH line it keeps, aligned from the start or from the end. Kept means written alike,
+    indentation and all (a line re-indented is changed; trailing whitespace aside)."""
+    a = [x.rstrip() for x in search]
+    b = [None if j in marks else x.rstrip() for j, x in enumerate(replace)]
     if back:
         a, b = a[::-1], b[::-1]
     blocks = SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks()  # type: ignore[arg-type]
@@ -153,6 +160,10 @@ def _rewritten(new: str, old: str) -> bool:
             return _name(new) == _name(old)
         return head_new[0] == head_old[0]
     return SequenceMatcher(None, new, old, autojunk=False).ratio() >= _ALIKE
+
+
+def _depth(line: str) -> int:
+    return len(line) - len(line.lstrip())
 
 
 def _name(line: str) -> str | None:

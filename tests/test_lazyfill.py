@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from repo_assist.elisions import LEFT_OUT_RE
 from repo_assist.matching import apply_blocks
 from repo_assist.patch import check, make_diff
 from repo_assist.records import EditBlock
@@ -40,6 +41,9 @@ DELETE = "\n    def delete(self, key):\n        os.remove(os.path.join(self.root
 FILLED = [
     # The body elided between its quoted first and last lines, a method added after it.
     ("app.py", GET, "    def get(self, key):\n        # ... existing code ...\n        return open(p).read()\n" + HAS,
+     STORE.replace("        return open(p).read()\n", "        return open(p).read()\n" + HAS)),
+    # ... said in words, no ellipsis.
+    ("app.py", GET, "    def get(self, key):\n        # rest of the method stays the same\n        return open(p).read()\n" + HAS,
      STORE.replace("        return open(p).read()\n", "        return open(p).read()\n" + HAS)),
     # The class's head quoted, its methods elided, a new one at its end.
     ("app.py", CLASS, "class Store:\n    # ... existing methods ...\n" + DELETE, STORE + DELETE),
@@ -88,6 +92,12 @@ REFUSED = [
     ("app.py", GET, "    def get(self, key):\n        # ...\n        log(key)\n        # ...\n"),
     # Filled in, it changes nothing.
     ("app.py", GET, "    def get(self, key):\n        # ... existing code ...\n"),
+    # A comment saying code is kept, with the body it stands for dropped (a new line beside it, and no quoted line
+    # below): read as text, it would delete the body.
+    ("run.js", JS.split("\n\n")[0] + "\n", "function run(x) {\n  // existing code\n  c();\n"),
+    # A line re-indented beside the elision is a changed line, not a quoted one (here the block also drops the
+    # `with` whose body it dedents): read as quoted, the elided `b()` would keep the old depth.
+    ("f.py", "def f():\n    with lock:\n        a()\n        b()\n    c()\n", "def f():\n    a()\n    # ... existing code ...\n    c()\n"),
     # A document's `...` lines are as often its own text: never filled in.
     ("NOTES.md", "# Notes\n\nFirst.\nSecond.\n", "# Notes\n\n<!-- ... existing notes ... -->\nThird.\n"),
 ]
@@ -133,3 +143,20 @@ def test_elided_search_with_the_region_not_clearly_written_out_is_refused(path, 
     old = {"app.py": STORE, "run.js": JS}[path]
     result = apply_blocks({path: old}, [EditBlock(path, search, replace)])
     assert result.failed and "elide" in result.failed[0].reason, [f.reason for f in result.failed]
+
+
+@pytest.mark.parametrize("line, left_out", [
+    ("        # rest of the method stays the same", True), ("  // existing code", True), ("# rest unchanged", True),
+    ("<!-- rest of the content unchanged -->", True), ("/* existing implementation */", True),
+    ("    # other settings", False), ("// previous behaviour kept for old clients", False),
+    ("# TODO: rest of the code", False), ("print('existing code')", False),
+])
+def test_comment_saying_code_is_left_out(line, left_out) -> None:
+    assert bool(LEFT_OUT_RE.match(line)) is left_out
+
+
+def test_comment_saying_code_is_left_out_that_the_file_has_is_its_text() -> None:
+    text = "def f():\n    # existing code\n    return 1\n"
+    result = apply_blocks({"f.py": text}, [EditBlock("f.py", "    return 1\n", "    # existing code\n    return 2\n")])
+    assert not result.failed, [f.reason for f in result.failed]
+    assert result.new_files["f.py"] == "def f():\n    # existing code\n    # existing code\n    return 2\n"
