@@ -61,11 +61,12 @@ LEFT_OUT_RE = re.compile(
 )
 
 
-def fill_lazy_replace(path: str, lines: list[str], search: list[str], replace: list[str]) -> list[str]:
+def fill_lazy_replace(path: str, lines: list[str], search: list[str], replace: list[str], fill: bool = True) -> list[str]:
     """REPLACE with each ``# ... existing code ...`` line that stands for SEARCH lines written out as those lines.
 
     A model that quotes lines in full and writes its change with an elision
-    line (``// ... existing code ...``) means the quoted lines there are
+    line (``// ... existing code ...``, or a comment saying so in words that
+    the file does not have: ``LEFT_OUT_RE``) means the quoted lines there are
     kept. Where that reading is certain (see ``lazyfill``), the elision is
     filled in from SEARCH; elsewhere the block is refused, as applying it
     would delete the elided code. A bare ``...`` line is Python's Ellipsis
@@ -73,7 +74,8 @@ def fill_lazy_replace(path: str, lines: list[str], search: list[str], replace: l
     Python and prose files, and in any file that already has such a line;
     in a document, so is any ellipsis line amid new lines of a REPLACE that
     keeps every SEARCH line (see ``_elides_code``). A document's elision is
-    never filled in: its ``...`` lines are as often its own text.
+    never filled in: its ``...`` lines are as often its own text. (``fill``:
+    whether the cascade reads elisions at all; without, such a block is refused.)
     """
     extra = [j for j, r in enumerate(replace) if ELISION_RE.match(r)]
     quoted = [s for s in search if ELISION_RE.match(s)]
@@ -88,7 +90,7 @@ def fill_lazy_replace(path: str, lines: list[str], search: list[str], replace: l
         quoted = [s for s in quoted if s.strip() not in _BARE]
     if len(extra) <= len(quoted) or (path.endswith(_DOCUMENTS) and not _elides_code(search, replace)):
         return replace
-    filled = None if quoted or path.endswith(_DOCUMENTS) else filled_in(search, replace, set(extra))
+    filled = None if quoted or not fill or path.endswith(_DOCUMENTS) else filled_in(search, replace, set(extra))
     if filled is None:
         raise Refusal("REPLACE elides code that SEARCH spells out (`...`, `// existing code`); write the new lines in full")
     return filled

@@ -119,7 +119,7 @@ def apply_blocks(
                 continue
             search = block_lines(content)  # the file written out whole, changed: an edit of all its lines
             try:  # (written out lazily: `# ... rest of the file unchanged ...`)
-                lazy = fill_lazy_replace(block.path, search, search, replace)
+                lazy = fill_lazy_replace(block.path, search, search, replace, "elision" in levels)
                 filled, replace = lazy is not replace, lazy
             except Refusal:
                 pass  # (refused below, with the reason why)
@@ -133,7 +133,7 @@ def apply_blocks(
         text = Text.parse(content)
         copies = [j for j in range(i + 1, len(blocks)) if _same_edit(blocks[j], block)]
         try:
-            lazy = fill_lazy_replace(block.path, text.lines, search, replace)
+            lazy = fill_lazy_replace(block.path, text.lines, search, replace, "elision" in levels)
             filled, replace = filled or lazy is not replace, lazy
             new_lines, how, places = _apply_one(text, search, replace, fuzzy_threshold, levels, 1 + len(copies), block)
             if new_lines == list(zip(text.lines, text.eols)):

@@ -160,3 +160,9 @@ def test_comment_saying_code_is_left_out_that_the_file_has_is_its_text() -> None
     result = apply_blocks({"f.py": text}, [EditBlock("f.py", "    return 1\n", "    # existing code\n    return 2\n")])
     assert not result.failed, [f.reason for f in result.failed]
     assert result.new_files["f.py"] == "def f():\n    # existing code\n    # existing code\n    return 2\n"
+
+
+def test_lazy_replace_is_filled_in_only_where_the_cascade_reads_elisions() -> None:
+    path, search, replace, want = FILLED[0]
+    result = apply_blocks({path: STORE}, [EditBlock(path, search, replace)], levels=("exact", "whitespace"))
+    assert result.failed and "elides code" in result.failed[0].reason
