@@ -90,9 +90,11 @@ def fill_lazy_replace(path: str, lines: list[str], search: list[str], replace: l
         quoted = [s for s in quoted if s.strip() not in _BARE]
     if len(extra) <= len(quoted) or (path.endswith(_DOCUMENTS) and not _elides_code(search, replace)):
         return replace
-    filled = None if quoted or not fill or path.endswith(_DOCUMENTS) else filled_in(search, replace, set(extra))
-    if filled is None:
-        raise Refusal("REPLACE elides code that SEARCH spells out (`...`, `// existing code`); write the new lines in full")
+    filled = ("" if quoted or not fill else "a document's elisions are never filled in" if path.endswith(_DOCUMENTS)
+              else filled_in(search, replace, set(extra)))
+    if isinstance(filled, str):
+        why = f" ({filled})" if filled else ""
+        raise Refusal(f"REPLACE elides code that SEARCH spells out{why}; write the new lines in full")
     return filled
 
 

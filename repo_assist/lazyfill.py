@@ -53,20 +53,25 @@ _DEFINES = frozenset(
     "type impl module enum trait object val final abstract override internal sub local".split()
 )
 _ALIKE = 0.75  # two lines with no leading word are one rewritten from this ratio of likeness
+_BLANKS = "the blank lines next to it are not those next to the quoted line in SEARCH"
 
 
-def filled_in(search: list[str], replace: list[str], marks: set[int]) -> list[str] | None:
-    """REPLACE with its elision lines (indexes ``marks``) written out as the SEARCH lines they stand for; None where
-    that reading is open (see the module's docstring)."""
-    readings = [x for x in (_fill(search, replace, marks, back) for back in (False, True)) if x is not None]
-    if not readings or readings[0] != readings[-1]:
-        return None
-    filled = readings[0]
-    return None if [x.rstrip() for x in filled] == [x.rstrip() for x in search] else filled
+def filled_in(search: list[str], replace: list[str], marks: set[int]) -> list[str] | str:
+    """REPLACE with its elision lines (indexes ``marks``) written out as the SEARCH lines they stand for; where that
+    reading is open (see the module's docstring), why, to tell the model."""
+    both = [_fill(search, replace, marks, back) for back in (False, True)]
+    readings = [x for x in both if not isinstance(x, str)]
+    if not readings:
+        return both[0]
+    if readings[0] != readings[-1]:
+        return "the lines it stands for can be read two ways"
+    if [x.rstrip() for x in readings[0]] == [x.rstrip() for x in search]:
+        return "filled in, the block changes nothing"
+    return readings[0]
 
 
-def _fill(search: list[str], replace: list[str], marks: set[int], back: bool) -> list[str] | None:
-    """The filled REPLACE by one alignment (from the start, or from the end); None where it is open."""
+def _fill(search: list[str], replace: list[str], marks: set[int], back: bool) -> list[str] | str:
+    """The filled REPLACE by one alignment (from the start, or from the end); why not, where it is open."""
     kept = _aligned(search, replace, marks, back)
     once = {x for x, n in Counter(x.strip() for x in search).items() if n == 1 and x}
     out: list[str] = []
@@ -74,44 +79,56 @@ def _fill(search: list[str], replace: list[str], marks: set[int], back: bool) ->
         if j not in marks:
             out.append(line)
             continue
-        above = _anchor(replace, marks, kept, j, -1)
-        below = _anchor(replace, marks, kept, j, 1)
-        if above is False or below is False or (above is None and below is None):
-            return None
-        if not all(_pinned(search, kept, once, k) for k in (above, below) if k is not None):
-            return None
-        before = [k for k in range(above + 1 if above is not None else 0, j) if k not in kept and replace[k].strip()]
-        after = [k for k in range(j + 1, below if below is not None else len(replace)) if k not in kept and replace[k].strip()]
-        if (before and above is not None) or (after and below is not None):
-            return None  # new lines between the elision and a quoted line: inserted, or rewriting the gap's edge?
-        # Blank lines between it and a quoted line are that line's own neighbours in SEARCH, or the reading is open.
-        lo = hi = None
-        if above is not None:
-            lo = kept[above] + 1 + (j - above - 1)
-            if any(search[i].strip() for i in range(kept[above] + 1, min(lo, len(search)))):
-                return None
-        if below is not None:
-            hi = kept[below] - (below - j - 1)
-            if any(search[i].strip() for i in range(max(hi, 0), kept[below])):
-                return None
-        gap = list(range(0 if lo is None else lo, len(search) if hi is None else hi))
-        if not any(search[i].strip() for i in gap):
-            return None
-        if any(_rewritten(replace[k], search[i]) for k in before + after for i in gap if search[i].strip()):
-            return None
-        inner = [search[i] for i in gap if search[i].strip()]
-        if any(_depth(replace[k]) > _depth(inner[0]) for k in before) or any(
-                _depth(replace[k]) > _depth(inner[-1]) for k in after):
-            return None  # new lines deeper than the elided lines they go before or after belong inside them
+        gap = _elided(search, replace, marks, kept, once, j)
+        if isinstance(gap, str):
+            return f"{line.strip()!r}: {gap}"
         # (at an end of REPLACE, a blank line written beside it is the gap's own blank edge, not one more)
-        if above is None and out and not out[-1].strip():
+        if _anchor(replace, marks, kept, j, -1) is None and out and not out[-1].strip():
             while gap and not search[gap[0]].strip():
                 gap.pop(0)
-        if below is None and j + 1 < len(replace) and not replace[j + 1].strip():
+        if _anchor(replace, marks, kept, j, 1) is None and j + 1 < len(replace) and not replace[j + 1].strip():
             while gap and not search[gap[-1]].strip():
                 gap.pop()
         out.extend(search[i] for i in gap)
     return out
+
+
+def _elided(search: list[str], replace: list[str], marks: set[int], kept: dict[int, int], once: set[str], j: int
+            ) -> list[int] | str:
+    """The SEARCH lines the elision ``j`` stands for; why it is open, where it is."""
+    above = _anchor(replace, marks, kept, j, -1)
+    below = _anchor(replace, marks, kept, j, 1)
+    if above is False or below is False or (above is None and below is None):
+        return "no quoted line is next to it, only new lines or another elision"
+    for k in (above, below):
+        if k is not None and not _pinned(search, kept, once, k):
+            return f"the quoted line next to it, {replace[k].strip()!r}, is one of several alike"
+    before = [k for k in range(above + 1 if above is not None else 0, j) if k not in kept and replace[k].strip()]
+    after = [k for k in range(j + 1, below if below is not None else len(replace)) if k not in kept and replace[k].strip()]
+    if (before and above is not None) or (after and below is not None):  # (inserted, or rewriting the gap's edge?)
+        return f"the new line {replace[(before or after)[0]].strip()!r} sits between it and a quoted line"
+    # Blank lines between it and a quoted line are that line's own neighbours in SEARCH, or the reading is open.
+    lo, hi = 0, len(search)
+    if above is not None:
+        lo = kept[above] + 1 + (j - above - 1)
+        if any(search[i].strip() for i in range(kept[above] + 1, min(lo, len(search)))):
+            return _BLANKS
+    if below is not None:
+        hi = kept[below] - (below - j - 1)
+        if any(search[i].strip() for i in range(max(hi, 0), kept[below])):
+            return _BLANKS
+    gap = list(range(lo, hi))
+    inner = [search[i] for i in gap if search[i].strip()]
+    if not inner:
+        return "it stands for no line SEARCH quotes"
+    for k in before + after:
+        if any(_rewritten(replace[k], old) for old in inner):
+            return f"the new line {replace[k].strip()!r} next to it reads as one of the lines it leaves out, rewritten"
+    if any(_depth(replace[k]) > _depth(inner[0]) for k in before) or any(
+            _depth(replace[k]) > _depth(inner[-1]) for k in after):
+        # (new lines deeper than the elided lines they go before or after belong inside them)
+        return "a new line next to it is indented deeper than the lines it leaves out"
+    return gap
 
 
 def _aligned(search: list[str], replace: list[str], marks: set[int], back: bool) -> dict[int, int]:

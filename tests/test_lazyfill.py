@@ -166,3 +166,10 @@ def test_lazy_replace_is_filled_in_only_where_the_cascade_reads_elisions() -> No
     path, search, replace, want = FILLED[0]
     result = apply_blocks({path: STORE}, [EditBlock(path, search, replace)], levels=("exact", "whitespace"))
     assert result.failed and "elides code" in result.failed[0].reason
+
+
+def test_refusal_says_which_elision_and_why() -> None:
+    # (the reason goes back to the model with the nearest lines: it says what to write out)
+    replace = "    def get(self, key):\n        # ... existing code ...\n        return open(p, 'rb').read()\n"
+    reason = apply_blocks({"app.py": STORE}, [EditBlock("app.py", GET, replace)]).failed[0].reason
+    assert "'# ... existing code ...'" in reason and "open(p, 'rb')" in reason and "rewritten" in reason
