@@ -9,10 +9,11 @@ SEARCH lines, it is written out as those lines, and the block applies as if
 the model had written them itself; wherever the reading is open, the block
 stays refused.
 
-The reading: SEARCH and REPLACE are aligned line by line; an elision stands
-for the SEARCH lines between the quoted lines nearest it above and below
-(from SEARCH's start, or to its end, where there is none on that side). It
-is open, and refused, where:
+The reading: SEARCH and REPLACE are aligned line by line (a quoted line is
+one REPLACE writes as SEARCH does, indentation and all: a line re-indented is
+changed); an elision stands for the SEARCH lines between the quoted lines
+nearest it above and below (from SEARCH's start, or to its end, where there
+is none on that side). It is open, and refused, where:
 
 - a quoted line beside it is one SEARCH has more than once between lines it
   has once (a lone ``}`` or ``///``: which of them is meant?);
