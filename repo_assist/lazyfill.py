@@ -80,23 +80,17 @@ def _fill(search: list[str], replace: list[str], marks: set[int], back: bool) ->
         if j not in marks:
             out.append(line)
             continue
-        gap = _elided(search, replace, marks, kept, once, j)
+        gap = _elided(search, replace, marks, kept, once, j, bool(out) and not out[-1].strip())
         if isinstance(gap, str):
             return f"{line.strip()!r}: {gap}"
-        # (at an end of REPLACE, a blank line written beside it is the gap's own blank edge, not one more)
-        if _anchor(replace, marks, kept, j, -1) is None and out and not out[-1].strip():
-            while gap and not search[gap[0]].strip():
-                gap.pop(0)
-        if _anchor(replace, marks, kept, j, 1) is None and j + 1 < len(replace) and not replace[j + 1].strip():
-            while gap and not search[gap[-1]].strip():
-                gap.pop()
         out.extend(search[i] for i in gap)
     return out
 
 
-def _elided(search: list[str], replace: list[str], marks: set[int], kept: dict[int, int], once: set[str], j: int
-            ) -> list[int] | str:
-    """The SEARCH lines the elision ``j`` stands for; why it is open, where it is."""
+def _elided(search: list[str], replace: list[str], marks: set[int], kept: dict[int, int], once: set[str], j: int,
+            blank_before: bool) -> list[int] | str:
+    """The SEARCH lines the elision ``j`` stands for (``blank_before``: the filled lines so far end in a blank line);
+    why it is open, where it is."""
     above = _anchor(replace, marks, kept, j, -1)
     below = _anchor(replace, marks, kept, j, 1)
     if above is False or below is False or (above is None and below is None):
@@ -129,6 +123,13 @@ def _elided(search: list[str], replace: list[str], marks: set[int], kept: dict[i
             _depth(replace[k]) > _depth(inner[-1]) for k in after):
         # (new lines deeper than the elided lines they go before or after belong inside them)
         return "a new line next to it is indented deeper than the lines it leaves out"
+    # (at an end of REPLACE, a blank line written beside it is the gap's own blank edge, not one more)
+    if above is None and blank_before:
+        while gap and not search[gap[0]].strip():
+            gap.pop(0)
+    if below is None and j + 1 < len(replace) and not replace[j + 1].strip():
+        while gap and not search[gap[-1]].strip():
+            gap.pop()
     return gap
 
 

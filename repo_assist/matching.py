@@ -112,6 +112,7 @@ def apply_blocks(
             continue
         whole = not search and content != ""
         filled = False  # (an elision of a lazy REPLACE filled in is said: a reader checks those are the lines meant)
+        lazy_refusal = None
         if not search:
             if content == "":
                 current[block.path] = "".join(line + "\n" for line in replace)
@@ -121,8 +122,8 @@ def apply_blocks(
             try:  # (written out lazily: `# ... rest of the file unchanged ...`)
                 lazy = fill_lazy_replace(block.path, search, search, replace, "elision" in levels)
                 filled, replace = lazy is not replace, lazy
-            except Refusal:
-                pass  # (refused below, with the reason why)
+            except Refusal as refusal:
+                lazy_refusal = refusal  # (refused below, with the nearest lines, if it is the whole file)
             if not _rewrites_whole_file(search, replace):
                 failed.append(BlockFailure(block, (
                     "the file already exists and is not empty, yet the block quotes none of its lines (an empty"
@@ -133,6 +134,8 @@ def apply_blocks(
         text = Text.parse(content)
         copies = [j for j in range(i + 1, len(blocks)) if _same_edit(blocks[j], block)]
         try:
+            if lazy_refusal is not None:
+                raise lazy_refusal
             lazy = fill_lazy_replace(block.path, text.lines, search, replace, "elision" in levels)
             filled, replace = filled or lazy is not replace, lazy
             new_lines, how, places = _apply_one(text, search, replace, fuzzy_threshold, levels, 1 + len(copies), block)
