@@ -9,12 +9,15 @@ tokenizer and chat template (``backend.prompt_tokens``), from real source
 text, each opened by a fresh nonce so llama.cpp's prefix reuse cannot carry
 one prompt's KV cache into the next.
 
-The named alternative, in the same run: ``n_threads=1`` against the
-``make_backend`` default (``n_threads = os.cpu_count()``, 2 here). Each
-variant runs in its own process (its own RSS), in ABBA order over the
-rounds so a drifting machine load hits both alike. Printed per prompt size:
-time to first token (prompt processing), prompt tokens/s, generation
-tokens/s, and the 1-thread / default ratios, with which one is faster here.
+The named alternative, in the same run: ``n_threads=1`` (a fixed count: all
+cores but one was the default on two cores before) against the
+``make_backend`` default (as many threads as cores are idle, measured before
+each answer). Each variant runs in its own process (its own RSS), in ABBA
+order over the rounds so a drifting machine load hits both alike. Printed
+per prompt size: the threads used, time to first token (prompt processing),
+prompt tokens/s, generation tokens/s, and the 1-thread / default ratios,
+with which one is faster here. ``--busy`` keeps one core busy with a
+spinning process through every run (what the default must not lose to).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -88,7 +92,7 @@ def worker(variant: str, sizes: list[int], answer: int, offset: int) -> None:
     for _ in backend.stream([{"role": "user", "content": "Say hi."}], n_ctx=N_CTX, max_tokens=4):
         pass  # loads the weights and allocates the 8192-cell KV cache: not part of any figure below
     load_s = time.perf_counter() - tl
-    out: dict = {"variant": variant, "n_threads": backend.n_threads, "n_ctx": backend.n_ctx_loaded,
+    out: dict = {"variant": variant, "n_ctx": backend.n_ctx_loaded,
                  "load_s": round(load_s, 3), "sizes": {}}
     for n, messages in prompts.items():
         assert backend.prompt_tokens(messages) == n
@@ -109,6 +113,7 @@ def worker(variant: str, sizes: list[int], answer: int, offset: int) -> None:
             "total_s": round(total, 3),
             "prompt_tokens_per_s": round(n / (first or total), 1),
             "gen_tokens_per_s": round((gen - 1) / gen_s, 2) if gen > 1 and gen_s > 0 else None,
+            "n_threads": backend.n_threads,
         }
     out["peak_rss_mb"] = round(peak_rss_mb(), 1)
     backend.close()
@@ -118,11 +123,21 @@ def worker(variant: str, sizes: list[int], answer: int, offset: int) -> None:
 # --------------------------------------------------------------------------- parent
 
 
-def run(sizes: list[int], answer: int, rounds: int) -> dict:
+def run(sizes: list[int], answer: int, rounds: int, busy: bool) -> dict:
     from repo_assist.backends.llamacpp import packaged_model_path
 
     log("assembling the packaged GGUF (once) …")
     model = packaged_model_path()
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
+    try:
+        return _runs(model, sizes, answer, rounds) | {"busy": busy}
+    finally:
+        if spinner is not None:
+            spinner.kill()
+            spinner.wait()
+
+
+def _runs(model: Path, sizes: list[int], answer: int, rounds: int) -> dict:
     base = "default"
     alt = "threads=1"
     order: list[str] = []
@@ -147,7 +162,8 @@ def run(sizes: list[int], answer: int, rounds: int) -> dict:
                 "completion_tokens": [x["completion_tokens"] for x in xs],
                 "prompt_tokens": [x["prompt_tokens"] for x in xs],
             }
-        agg[variant] = {"n_threads": rs[0]["n_threads"], "n_ctx": rs[0]["n_ctx"],
+        threads = sorted({x["n_threads"] for r in rs for x in r["sizes"].values()})
+        agg[variant] = {"n_threads": "/".join(map(str, threads)), "n_ctx": rs[0]["n_ctx"],
                         "load_s": round(statistics.median(r["load_s"] for r in rs), 3),
                         "peak_rss_mb": max(r["peak_rss_mb"] for r in rs), "sizes": per}
     ratios = {}
@@ -169,7 +185,7 @@ def run(sizes: list[int], answer: int, rounds: int) -> dict:
 
 def text(r: dict) -> str:
     lines = [f"model {Path(r['model']).name} ({r['model_mb']} MB), n_ctx {r['n_ctx']}, {r['answer_tokens']} answer tokens, "
-             f"{r['cpus']} CPUs (load avg {r['load_avg']:.1f}); runs in order {', '.join(r['order'])}", ""]
+             f"{r['cpus']} CPUs (load avg {r['load_avg']:.1f}{'; one core held by a spinning process' if r['busy'] else ''}); runs in order {', '.join(r['order'])}", ""]
     head = f"{'variant':24} {'prompt':>6}  {'first token':>11}  {'prompt tok/s':>12}  {'gen tok/s':>9}  completion"
     lines.append(head)
     for name, v in r["variants"].items():
@@ -192,13 +208,14 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2, help="ABBA rounds per variant (default 2)")
     ap.add_argument("--sizes", default="1024,2048,4096")
     ap.add_argument("--answer", type=int, default=64)
+    ap.add_argument("--busy", action="store_true", help="keep one core busy through every run")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--offset", type=int, default=0, help=argparse.SUPPRESS)
     a = ap.parse_args()
     sizes = [int(s) for s in a.sizes.split(",") if s.strip()]
     if a.worker:
         return worker(a.worker, sizes, a.answer, a.offset)
-    emit(run(sizes, a.answer, max(1, a.rounds)), a.json, text)
+    emit(run(sizes, a.answer, max(1, a.rounds), a.busy), a.json, text)
 
 
 if __name__ == "__main__":

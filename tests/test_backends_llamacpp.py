@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -59,6 +62,42 @@ def test_stream_answers_with_exact_prompt_tokens(backend, vocab):
     # the model read exactly the planned tokens
     assert backend._llm.input_ids[: len(expected)].tolist() == expected
     assert backend.n_ctx_loaded == 1024
+
+
+def test_answers_run_on_the_cores_other_work_leaves_idle(backend, monkeypatch):
+    from llama_cpp import llama_n_threads, llama_n_threads_batch
+
+    from repo_assist import cores
+
+    n = os.cpu_count() or 1
+    if n < 2 or cores._cpu_times() is None:
+        pytest.skip("needs two cores and /proc/stat")
+
+    def threads_used() -> tuple[int, int, int]:
+        "".join(backend.stream(QUESTION, n_ctx=1024, max_tokens=4, temperature=0.0))
+        ctx = backend._llm.ctx
+        return backend.n_threads, llama_n_threads(ctx), llama_n_threads_batch(ctx)
+
+    # an idle machine: every core (the old default, all but one, halved the speed on two cores)
+    ticks = iter([(1000, 1000), (1200, 1200)])
+    monkeypatch.setattr(cores, "_cpu_times", lambda: next(ticks))
+    assert threads_used() == (n, n, n)
+    monkeypatch.undo()
+    # another process holding a core: a thread fewer, measured again before this answer
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)
+        used = threads_used()
+    finally:
+        spinner.kill()
+        spinner.wait()
+    assert used[0] <= n - 1 and used == (used[0],) * 3
+    pinned = LlamaCppBackend("default", n_ctx_hint=1024, n_threads=1)  # a count asked for is kept
+    try:
+        "".join(pinned.stream(QUESTION, n_ctx=1024, max_tokens=2, temperature=0.0))
+        assert llama_n_threads(pinned._llm.ctx) == 1
+    finally:
+        pinned.close()
 
 
 def test_count_tokens_is_the_models_tokenizer(backend, vocab):

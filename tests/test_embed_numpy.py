@@ -315,10 +315,10 @@ def test_bulk_path_batches_by_token_count_and_keeps_order(ours: np.ndarray) -> N
 
 
 def test_idle_cores_counts_other_processes_not_this_ones_past_work(monkeypatch) -> None:
-    from repo_assist import embeddings
+    from repo_assist import cores
 
     n = os.cpu_count() or 1
-    if n < 2 or embeddings._cpu_times() is None:
+    if n < 2 or cores._cpu_times() is None:
         pytest.skip("needs two cores and /proc/stat")
     # this process's own recent work (a parse phase) lifts the load average; it must not count
     monkeypatch.setattr(os, "getloadavg", lambda: (float(n), float(n), float(n)))
@@ -327,10 +327,10 @@ def test_idle_cores_counts_other_processes_not_this_ones_past_work(monkeypatch) 
         import time
 
         time.sleep(0.5)
-        assert embeddings.idle_cores(sample=0.3) <= n - 1  # another process holds a core
+        assert cores.idle_cores(sample=0.3) <= n - 1  # another process holds a core
     finally:
         spinner.kill()
         spinner.wait()
     ticks = iter([(1000, 500), (1200, 680)])  # 90% of the sample idle: the high load average is ignored
-    monkeypatch.setattr(embeddings, "_cpu_times", lambda: next(ticks))
-    assert embeddings.idle_cores(sample=0.0) == max(1, int(0.9 * n + 0.5)) > 1
+    monkeypatch.setattr(cores, "_cpu_times", lambda: next(ticks))
+    assert cores.idle_cores(sample=0.0) == max(1, int(0.9 * n + 0.5)) > 1

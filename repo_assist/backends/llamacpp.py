@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..cores import idle_cores
 from ..errors import ModelError
 from ..records import ModelInfo
 from .base import ChatUsage, Message, plain_messages
@@ -187,9 +188,11 @@ class LlamaCppBackend:
         self.spec = f"llamacpp/{name}"
         self.path = resolve_model_path(name)
         self.n_ctx_hint = n_ctx_hint
-        # one core left free: on a busy 2-core machine two llama.cpp threads spin against each other and
-        # generation fell from 15.8 to 0.5 tokens/s (bench/ask_bench.py); one thread lost little prompt speed
-        self.n_threads = n_threads or max(1, (os.cpu_count() or 2) - 1)
+        # None: as many threads as cores are idle, measured before each answer. Idle cores left unused halve
+        # the speed (2 cores: 472 against 243 prompt tokens/s, 45 against 25 generated); a thread more than the
+        # idle cores spins against the other work (generation fell from 15.8 to 0.5 tokens/s). bench/ask_bench.py
+        self.pinned_threads = n_threads
+        self.n_threads = n_threads or 1  # the count the last answer ran on
         self._llm: Any = None  # the full model, made by the first stream()
         self._llm_ctx = 0
         self._vocab: Any = None  # vocabulary only, for counting before that
@@ -309,7 +312,10 @@ class LlamaCppBackend:
         self._last_usage = None
         self.last_finish_reason = None
         llm = self._model_for(n_ctx)
-        from llama_cpp import LogitsProcessorList
+        from llama_cpp import LogitsProcessorList, llama_set_n_threads
+
+        self.n_threads = self.pinned_threads or idle_cores()
+        llama_set_n_threads(llm.ctx, self.n_threads, self.n_threads)
 
         sampled = [0]
 
