@@ -42,9 +42,11 @@ from .fuzzy import fuzzy, nearest
 from .indentation import Units, foreign_indent
 from .numbering import unnumbered
 from .records import EditBlock
+from .redaction import redact
 from .requoting import requote
 from .scopes import named_scope
 from .transfer import Match, Refusal, Shift, Text, block_lines, transfer
+from .unmasking import unmasked
 
 __all__ = ["ALL_LEVELS", "ApplyResult", "BlockFailure", "apply_blocks", "DEFAULT_FUZZY_THRESHOLD", "found_once"]
 
@@ -110,6 +112,11 @@ def apply_blocks(
                 current[block.path] = "".join(line + "\n" for line in replace)
                 applied.append((block, "new-file"))
             continue
+        try:  # (values the model saw as [REDACTED] written as the file has them)
+            search, replace = unmasked(content, search, replace)
+        except Refusal as refusal:
+            failed.append(BlockFailure(block, refusal.reason))
+            continue
         whole = not search and content != ""
         filled = False  # (an elision of a lazy REPLACE filled in is said: a reader checks those are the lines meant)
         lazy_refusal = None
@@ -143,7 +150,9 @@ def apply_blocks(
                 # SEARCH and REPLACE are one text, or differ only by what the cascade reads as the model's noise.
                 raise Refusal("the block changes nothing: applied, its REPLACE is what the file already has; write the change itself")
         except Refusal as refusal:
-            near, line = nearest(text.lines, [s for s in search if not ELISION_RE.match(s)])
+            # (the file's lines shown to the model as its context showed them: secrets redacted)
+            shown = Text.parse(redact(content)[0]).lines
+            near, line = nearest(shown, [s for s in search if not ELISION_RE.match(s)])
             failed.append(BlockFailure(block, refusal.reason, near, line))
             continue
         current[block.path] = text.render(new_lines)
