@@ -20,6 +20,7 @@ from .matching import ApplyResult, BlockFailure, apply_blocks, found_once
 from .gitrepo import run_git
 from .outline import Outliner
 from .patch import check, load_targets, read_text, safe_path
+from .redaction import redact
 from .records import EditBlock, Patch
 
 
@@ -151,4 +152,5 @@ def retry_message(failed: list[BlockFailure], problems: Sequence[str] = ()) -> s
         near = f"closest lines (from line {f.nearest_line}):\n```\n{f.nearest}```" if f.nearest else "no close lines found"
         parts.append(f"{f.block.path}: {f.reason}\nyour SEARCH was:\n```\n{f.block.search}```\n{near}")
     parts += [f"{problem}: send this block again, whole, after its file path" for problem in problems]
-    return prompts.render("refactor_retry", failures="\n\n".join(parts))
+    # (the nearest lines come redacted; a refusal's reason may quote a file line too)
+    return prompts.render("refactor_retry", failures=redact("\n\n".join(parts))[0])
