@@ -166,3 +166,16 @@ def test_the_copy_never_asks_git_lfs_to_download(repo, tmp_path, monkeypatch):
     result = trial(repo, good, "test -f data.bin", timeout_s=60)
     assert result.passed, result.output
     assert log.read_text().split() == ["smudge", "skip=1"], log.read_text()
+
+
+def test_making_the_copy_runs_no_git_hook(repo, tmp_path):
+    # a post-checkout hook (repo-assist's own re-indexes in the background) must not run for the scratch copy
+    marker = tmp_path / "hook-ran"
+    hook = repo / ".git" / "hooks" / "post-checkout"
+    hook.write_text(f"#!/bin/sh\necho \"$PWD\" >> '{marker}'\n")
+    hook.chmod(0o755)
+    good, _ = good_and_bad(repo)
+    assert trial(repo, good, f"{PY} check_calc.py", 60).passed
+    assert not marker.exists()
+    git(repo, "checkout", "-q", "-b", "other")  # (the hook itself works)
+    assert marker.exists()
