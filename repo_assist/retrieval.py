@@ -8,6 +8,7 @@ which is why it is the fusion method here.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -102,12 +103,16 @@ def symbol_rids(db: sqlite3.Connection, sig: QuerySignals, depth: int) -> list[i
 
 
 def _paths_matching(db: sqlite3.Connection, mention: str) -> list[str]:
-    mention = mention.lstrip("./").replace("\\", "/")
+    """Indexed files a mention names: the file itself or files whose path ends with it; else those whose path
+    an absolute one (a stack trace's `/srv/app/index.js`) ends with, longest first; else files of its name."""
+    mention = re.sub(r"^(?:\./)+", "", mention.replace("\\", "/")).lstrip("/")
     name = PurePosixPath(mention).name
-    rows = db.execute("SELECT path FROM files WHERE status='indexed' AND (path=? OR path LIKE ?)", (mention, f"%/{name}"))
+    rows = db.execute("SELECT path FROM files WHERE status='indexed' AND (path=? OR path=? OR path LIKE ?)",
+                      (mention, name, f"%/{name}"))
     paths = [r[0] for r in rows]
-    exact = [p for p in paths if p == mention or p.endswith("/" + mention)]
-    return exact or paths
+    within = [p for p in paths if p == mention or p.endswith("/" + mention)]
+    ending = sorted((p for p in paths if mention.endswith("/" + p)), key=len, reverse=True)
+    return within or ending or paths
 
 
 def path_rids(db: sqlite3.Connection, sig: QuerySignals, depth: int) -> tuple[list[int], list[int]]:

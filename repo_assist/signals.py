@@ -20,7 +20,8 @@ FRAME_NOISE_RE = re.compile(
       | \(?(?<![\w./\\-])[\w./\\-]+\.[A-Za-z][\w]{0,5}:\d+(?::\d+)?\)?""",
     re.VERBOSE,
 )
-PATH_RE = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+\.[A-Za-z][\w]{0,5})(?![\w/])")
+# `src/x_y.py`, `index.js`, and dotfiles: `.eslintrc.js`, `config/.babelrc`
+PATH_RE = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*(?:\.?[\w-]+\.[A-Za-z][\w]{0,5}|\.[A-Za-z][\w-]*[A-Za-z0-9]))(?![\w/])")
 IDENT_RE = re.compile(r"`([^`]+)`|\b([A-Za-z_][A-Za-z0-9_]*(?:(?:\.|::)[A-Za-z_][A-Za-z0-9_]*)*)\b")
 
 

@@ -35,6 +35,8 @@ FILES = {
         "module.exports = { startServer };\n"
     ),
     "docs/guide.md": "# Guide\n\nHow to deploy the service and configure the database.\n",
+    "cli.js": "const { startServer } = require('./web/server');\n\nfunction main(argv) {\n  return startServer(Number(argv[2]));\n}\n",
+    ".eslintrc.js": "module.exports = {\n  root: true,\n  rules: { semi: ['error', 'always'] },\n};\n",
 }
 
 
@@ -77,6 +79,17 @@ def test_stack_trace_query_finds_the_cited_line(indexed):
     assert any("trace" in h.via for h in hits[:2])
     js = "TypeError: app.listen is not a function\n    at startServer (web/server.js:6:14)"
     assert top_paths(indexed, js, 1) == ["web/server.js"]
+
+
+def test_absolute_trace_paths_and_dotfiles_name_top_level_files(indexed):
+    # Node and Python print absolute paths; a file at the top of the repository has no folder to match on
+    hits = assistant.search(indexed, "Error: bad port\n    at main (/home/dev/shop/cli.js:4:10)", 3).hits
+    assert hits[0].chunk.path == "cli.js" and "trace" in hits[0].via
+    hits = assistant.search(indexed, 'File "/srv/app/payments/refunds.py", line 6, in refund_order', 3).hits
+    assert hits[0].chunk.path == "payments/refunds.py" and "trace" in hits[0].via
+    hits = assistant.search(indexed, "why does .eslintrc.js turn on semi", 3).hits
+    assert hits[0].chunk.path == ".eslintrc.js" and "path" in hits[0].via
+    assert extract("see ./.eslintrc.js and config/.babelrc, set to 0.5").paths == ("./.eslintrc.js", "config/.babelrc")
 
 
 def test_path_mention_and_prose(indexed):
