@@ -115,7 +115,7 @@ class FileDiff:
 def parse_diff(diff: str) -> list[FileDiff]:
     """The files and hunks of a git diff (enough of the format for ours and git's own)."""
     files: list[FileDiff] = []
-    lines = diff.splitlines(keepends=True)
+    lines = _lines(diff)  # after "\n" only, as git reads it: a form feed or U+2028 stays inside its line
     i = 0
     while i < len(lines):
         line = lines[i]
