@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 from pathlib import Path
 
+import pytest
+
 from repo_assist.diffs import make_diff
+from repo_assist.errors import PatchError, UnsafePathError
 from repo_assist.patch import apply, check, read_text, undo
+from repo_assist.tui import diffmodel
 
 from .conftest import git, make_repo
 
@@ -38,3 +43,82 @@ def test_lines_split_after_newline_only(tmp_path: Path) -> None:
     assert read_text(root, "a.py") == before.replace("x = 1", "x = 2")
     undo(root, tmp_path / "undo")
     assert snapshot(root) == start
+
+
+APP = "def total(lines):\n    return sum(lines)\n"
+UTIL = 'function greet(name) {\n  return "hello " + name;\n}\n'
+APP_DIFF = ("diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n@@ -1,2 +1,2 @@\n def total(lines):\n"
+            "-    return sum(lines)\n+    return sum(lines) * 2\n")
+UTIL_PLAIN = ('--- a/util.js\n+++ b/util.js\n@@ -1,3 +1,3 @@\n function greet(name) {\n-  return "hello " + name;\n'
+              '+  return "hi " + name;\n }\n')
+
+
+def test_a_plain_section_after_a_git_one_is_applied_checked_and_undone(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "r", {"app.py": APP, "util.js": UTIL})
+    start = snapshot(root)
+    diff = APP_DIFF + UTIL_PLAIN
+    assert check(root, diff).files == ("app.py", "util.js")
+    (root / "util.js").write_text(UTIL + "// mine\n")
+    with pytest.raises(PatchError, match="uncommitted changes in util.js"):
+        apply(root, diff, tmp_path / "undo")
+    git(root, "checkout", "--", "util.js")
+    entry = apply(root, diff, tmp_path / "undo")
+    assert entry.files == ("app.py", "util.js")
+    assert "hi " in read_text(root, "util.js")
+    undo(root, tmp_path / "undo")
+    assert snapshot(root) == start
+
+
+def test_a_plain_section_through_a_symlink_out_is_refused(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "r", {"app.py": APP})
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (root / "linkdir").symlink_to(outside)
+    diff = APP_DIFF + "--- /dev/null\n+++ b/linkdir/new.py\n@@ -0,0 +1 @@\n+X = 1\n"
+    with pytest.raises(UnsafePathError, match="linkdir/new.py"):
+        apply(root, diff, tmp_path / "undo")
+    assert read_text(root, "app.py") == APP and not list(outside.iterdir())
+
+
+def test_diff_u_output_with_timestamps_applies_and_undoes(tmp_path: Path) -> None:
+    """GNU diff's own output: old/ and new/ prefixes, a tab and a timestamp after each name, a new file marked by
+    the epoch timestamp (no /dev/null)."""
+    root = make_repo(tmp_path / "r", {"util.js": UTIL, "app.py": APP})
+    start = snapshot(root)
+    for side, files in (("old", {"util.js": UTIL}), ("new", {"util.js": UTIL.replace("hello", "hi"), "added.py": "A = 1\n"})):
+        for rel, text in files.items():
+            (tmp_path / side / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / side / rel).write_text(text)
+    proc = subprocess.run(["diff", "-ruN", "old", "new"], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 1 and "--- old/added.py\t1970-01-01 00:00:00" in proc.stdout, proc.stdout
+    entry = apply(root, proc.stdout, tmp_path / "undo")
+    assert entry.files == ("added.py", "util.js")
+    assert read_text(root, "added.py") == "A = 1\n"
+    assert "hi " in read_text(root, "util.js")
+    undo(root, tmp_path / "undo")
+    assert snapshot(root) == start
+
+
+def test_quoted_names_with_a_trailing_tab_round_trip(tmp_path: Path) -> None:
+    """git diff with core.quotePath on: C-quoted octal names, a tab after the quoted --- and +++ names."""
+    names = ["d ü/f ü.py", "plain.py", 'q"uote\\d.py', "tab\there.py"]
+    root = make_repo(tmp_path / "r", {n: f"v = {k}\n" for k, n in enumerate(names)})
+    start = snapshot(root)
+    for k, n in enumerate(names):
+        (root / n).write_text(f"v = {k + 10}\n")
+    diff = git(root, "-c", "core.quotePath=true", "diff")
+    git(root, "checkout", "--", ".")
+    assert '--- "a/d \\303\\274/f \\303\\274.py"\t' in diff
+    entry = apply(root, diff, tmp_path / "undo")
+    assert entry.files == tuple(sorted(names))
+    assert git(root, "status", "--porcelain").count(" M ") == len(names)
+    undo(root, tmp_path / "undo")
+    assert snapshot(root) == start
+
+
+def test_the_review_lists_every_section(tmp_path: Path) -> None:
+    """The TUI's review reads diffs through the same reader, and rebuilds a plain section git still applies."""
+    root = make_repo(tmp_path / "r", {"app.py": APP, "util.js": UTIL})
+    files = diffmodel.parse_diff(APP_DIFF + UTIL_PLAIN)
+    assert [f.path for f in files] == ["app.py", "util.js"]
+    assert check(root, diffmodel.select(files, {(1, 0)})).files == ("util.js",)
