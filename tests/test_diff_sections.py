@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from repo_assist.diffs import make_diff
+from repo_assist import patch as patching
+from repo_assist.diffs import make_diff, parse_diff
 from repo_assist.errors import PatchError, UnsafePathError
-from repo_assist.patch import apply, check, read_text, undo
+from repo_assist.patch import apply, check, list_undo, read_text, undo
 from repo_assist.tui import diffmodel
 
 from .conftest import git, make_repo
@@ -114,6 +115,16 @@ def test_quoted_names_with_a_trailing_tab_round_trip(tmp_path: Path) -> None:
     assert git(root, "status", "--porcelain").count(" M ") == len(names)
     undo(root, tmp_path / "undo")
     assert snapshot(root) == start
+
+
+def test_a_section_the_reader_misses_refuses_the_apply(tmp_path: Path, monkeypatch) -> None:
+    """The cross-check with git apply --numstat: a reader that drops a file must stop the apply, not lose an undo."""
+    root = make_repo(tmp_path / "r", {"app.py": APP, "util.js": UTIL})
+    start = snapshot(root)
+    monkeypatch.setattr(patching, "parse_diff", lambda diff: parse_diff(diff)[:1])
+    with pytest.raises(PatchError, match="git reads the diff as changing app.py, util.js, repo-assist as app.py"):
+        apply(root, APP_DIFF + UTIL_PLAIN, tmp_path / "undo")
+    assert snapshot(root) == start and list_undo(tmp_path / "undo") == []
 
 
 def test_the_review_lists_every_section(tmp_path: Path) -> None:
