@@ -2,9 +2,12 @@
 
 Why our own writer: ``difflib.unified_diff`` knows nothing of ``diff --git``
 headers, new/deleted file modes, ``\\ No newline at end of file`` or git's
-path quoting, and ``git apply --check`` needs all of them. The reader is the
-small subset needed to list a diff's files and replay its hunks in memory
-(to count parse errors of the post-image without touching the work tree).
+path quoting, and ``git apply --check`` needs all of them. The reader lists
+every file section ``git apply`` would apply (``diff --git`` ones and plain
+``diff -u`` ones, names read by git's rules in ``diffnames``), since the path
+check, the uncommitted-changes check and undo all go by that list, and it
+replays hunks in memory (to count parse errors of the post-image without
+touching the work tree).
 """
 
 from __future__ import annotations
@@ -14,12 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
+from .diffnames import ENC, NameState, dev_null, epoch_stamp, find_name, git_header_name, guess_p, traditional_name
 from .errors import PatchError
 from .markers import HUNK_RE
 
-__all__ = ["HUNK_RE", "FileDiff", "apply_hunks", "make_diff", "parse_diff"]
+__all__ = ["ENC", "HUNK_RE", "FileDiff", "apply_hunks", "make_diff", "parse_diff"]
 
-ENC = ("utf-8", "surrogateescape")  # any byte survives str round trips
 _NEEDS_QUOTE = re.compile(r'["\\\x00-\x1f\x7f]')
 
 
@@ -104,7 +107,7 @@ class FileDiff:
     old_path: str | None  # None for a new file
     new_path: str | None  # None for a deleted file
     hunks: list[tuple[int, list[str]]]  # (old start, lines with their +/-/space/\ tag)
-    head: list[str] = field(default_factory=list)  # the lines before the first hunk, from "diff --git" on
+    head: list[str] = field(default_factory=list)  # the lines before the first hunk, from "diff --git" (or "---") on
     headers: list[str] = field(default_factory=list)  # each hunk's "@@" line, as written
 
     @property
@@ -113,85 +116,112 @@ class FileDiff:
 
 
 def parse_diff(diff: str) -> list[FileDiff]:
-    """The files and hunks of a git diff (enough of the format for ours and git's own)."""
+    """Every file section ``git apply`` reads in ``diff``, named as git names it: ``diff --git`` sections, and
+    traditional ones (a ``---`` line, a ``+++`` line, a hunk), as ``diff -u`` writes them. Lines git would skip
+    (a mail's text, a commit message) are skipped."""
     files: list[FileDiff] = []
-    lines = diff.splitlines(keepends=True)
+    lines = _lines(diff)  # after "\n" only, as git reads it: a form feed or U+2028 stays inside its line
+    names = NameState()
     i = 0
     while i < len(lines):
         line = lines[i]
-        if not line.startswith("diff --git "):
+        if line.startswith("diff --git "):
+            fd, i = _git_section(lines, i, names.p)
+        elif line.startswith("--- ") and lines[i + 1:i + 2] and lines[i + 1].startswith("+++ ") \
+                and lines[i + 2:i + 3] and lines[i + 2].startswith("@@ -"):
+            fd = _traditional_section(lines[i], lines[i + 1], names)
+            i += 2
+        else:
             i += 1
             continue
-        guess = _paths_from_git_line(line[len("diff --git "):].rstrip("\n"))
-        fd = FileDiff(guess[0], guess[1], [], [line])
-        i += 1
-        while i < len(lines) and not lines[i].startswith(("diff --git ", "@@")):
-            fd.head.append(lines[i])
-            head = lines[i].rstrip("\n")
-            if head.startswith("new file mode"):
-                fd.old_path = None
-            elif head.startswith("deleted file mode"):
-                fd.new_path = None
-            elif head.startswith(("rename from ", "copy from ")):
-                fd.old_path = _unquote(head.split(" ", 2)[2])
-            elif head.startswith(("rename to ", "copy to ")):
-                fd.new_path = _unquote(head.split(" ", 2)[2])
-            elif head.startswith("--- "):
-                fd.old_path = _diff_name(head[4:])
-            elif head.startswith("+++ "):
-                fd.new_path = _diff_name(head[4:])
-            i += 1
-        while i < len(lines) and lines[i].startswith("@@"):
-            m = HUNK_RE.match(lines[i])
-            if not m:
-                raise PatchError(f"malformed hunk header: {lines[i].strip()}", "regenerate the diff")
-            old_left = int(m.group(2)) if m.group(2) is not None else 1
-            new_left = int(m.group(4)) if m.group(4) is not None else 1
-            body: list[str] = []
-            fd.headers.append(lines[i])
-            i += 1
-            while i < len(lines) and (old_left > 0 or new_left > 0 or lines[i].startswith("\\")):
-                tag = lines[i][:1]
-                if tag in (" ", "-"):
-                    old_left -= 1
-                if tag in (" ", "+"):
-                    new_left -= 1
-                if tag not in (" ", "-", "+", "\\"):
-                    raise PatchError(f"malformed hunk line: {lines[i].rstrip()}", "regenerate the diff")
-                body.append(lines[i])
-                i += 1
-            fd.hunks.append((int(m.group(1)), body))
+        i = _hunks_of(fd, lines, i)
         files.append(fd)
     return files
 
 
-def _paths_from_git_line(rest: str) -> tuple[str | None, str | None]:
-    if rest.startswith('"'):
-        m = re.match(r'^("(?:[^"\\]|\\.)*")\s+(.*)$', rest)
-        if m:
-            return _strip_prefix(_unquote(m.group(1))), _strip_prefix(_unquote(m.group(2)))
-    half = (len(rest) - 1) // 2
-    a, b = rest[:half], rest[half + 1:]
-    if a[2:] == b[2:]:
-        return _strip_prefix(a), _strip_prefix(b)
-    return None, None
+# the lines git reads as part of a "diff --git" header; any other line ends it
+_GIT_HEAD = ("--- ", "+++ ", "old mode ", "new mode ", "deleted file mode ", "new file mode ", "copy from ", "copy to ",
+             "rename old ", "rename new ", "rename from ", "rename to ", "similarity index ", "dissimilarity index ",
+             "index ")
 
 
-def _diff_name(text: str) -> str | None:
-    text = text.rstrip("\t") if not text.startswith('"') else text
-    text = text.split("\t")[0] if "\t" in text and not text.startswith('"') else text
-    return None if text == "/dev/null" else _strip_prefix(_unquote(text))
+def _git_section(lines: list[str], i: int, p: int) -> tuple[FileDiff, int]:
+    """A ``diff --git`` header from line ``i``, its names found as git apply finds them, and the line after it."""
+    default = git_header_name(_text(lines[i])[len("diff --git "):], p)
+    old: str | None = None
+    new: str | None = None
+    created = deleted = False
+    head = [lines[i]]
+    i += 1
+    while i < len(lines) and lines[i].startswith(_GIT_HEAD) and lines[i].endswith("\n"):
+        text = _text(lines[i])
+        head.append(lines[i])
+        i += 1
+        key, _, rest = text.partition(" ")
+        if text.startswith("--- "):
+            old = old if old is not None or created else find_name(rest, p)
+        elif text.startswith("+++ "):
+            new = new if new is not None or deleted else find_name(rest, p)
+        elif text.startswith("new file mode "):
+            created, new = True, default
+        elif text.startswith("deleted file mode "):
+            deleted, old = True, default
+        elif key in ("rename", "copy"):
+            side, _, name = rest.partition(" ")
+            if side in ("from", "old"):
+                old = find_name(name, max(p - 1, 0), tab_ends=False)
+            elif side in ("to", "new"):
+                new = find_name(name, max(p - 1, 0), tab_ends=False)
+    if old is None and new is None:
+        old = new = default
+    return FileDiff(None if created else old, None if deleted else new, [], head), i
 
 
-def _strip_prefix(name: str) -> str:
-    return name[2:] if name[:2] in ("a/", "b/") else name
+def _traditional_section(minus: str, plus: str, names: NameState) -> FileDiff:
+    """A ``---``/``+++`` header (no ``diff --git``): /dev/null or GNU diff's epoch timestamp marks a new or deleted
+    file; otherwise git takes the ``+++`` name (the ``---`` one when it is that name's beginning)."""
+    first, second = _text(minus)[4:], _text(plus)[4:]
+    guess_p(names, first, second)
+    p = names.p
+    if dev_null(first):
+        old, new = None, traditional_name(second, None, p)
+    elif dev_null(second):
+        old, new = traditional_name(first, None, p), None
+    else:
+        name = traditional_name(second, traditional_name(first, None, p), p)
+        old = None if epoch_stamp(first) else name
+        new = None if old is not None and epoch_stamp(second) else name
+    return FileDiff(old, new, [], [minus, plus])
 
 
-def _unquote(text: str) -> str:
-    if not (len(text) >= 2 and text[0] == text[-1] == '"'):
-        return text
-    raw = text[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape").encode("latin-1")
-    return raw.decode(*ENC)
+def _text(line: str) -> str:
+    return line[:-1] if line.endswith("\n") else line
+
+
+def _hunks_of(fd: FileDiff, lines: list[str], i: int) -> int:
+    """Read the hunks from line ``i`` into ``fd``; the line after them."""
+    while i < len(lines) and lines[i].startswith("@@"):
+        m = HUNK_RE.match(lines[i])
+        if not m:
+            raise PatchError(f"malformed hunk header: {lines[i].strip()}", "regenerate the diff")
+        old_left = int(m.group(2)) if m.group(2) is not None else 1
+        new_left = int(m.group(4)) if m.group(4) is not None else 1
+        body: list[str] = []
+        fd.headers.append(lines[i])
+        i += 1
+        while i < len(lines) and (old_left > 0 or new_left > 0 or lines[i].startswith("\\")):
+            line = " \n" if lines[i] == "\n" else lines[i]  # an empty line is an empty context line (GNU diff)
+            tag = line[:1]
+            if tag in (" ", "-"):
+                old_left -= 1
+            if tag in (" ", "+"):
+                new_left -= 1
+            if tag not in (" ", "-", "+", "\\"):
+                raise PatchError(f"malformed hunk line: {line.rstrip()}", "regenerate the diff")
+            body.append(line)
+            i += 1
+        fd.hunks.append((int(m.group(1)), body))
+    return i
 
 
 def apply_hunks(before: str, hunks: list[tuple[int, list[str]]]) -> str:

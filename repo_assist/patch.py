@@ -6,7 +6,9 @@ through ``safe_path`` (no absolute paths, no ``..`` escape, nothing in
 --check`` is the judge of whether a diff applies; applying refuses to touch
 files with uncommitted changes (kilocode#1140: edits silently lost on dirty
 files); and every apply leaves an undo entry holding the exact pre-images, so
-``undo`` restores the tree byte for byte rather than by reverse-patching.
+``undo`` restores the tree byte for byte rather than by reverse-patching. All
+three go by the files ``parse_diff`` reads, so that list must be git's: a diff
+whose files ``git apply --numstat`` reads otherwise is refused.
 """
 
 from __future__ import annotations
@@ -128,7 +130,7 @@ def check(
     fds = parse_diff(diff)
     if not fds:
         return Patch(diff=diff, files=(), applies=False, check_output="the diff changes no file")
-    files = _checked_paths(root, fds)
+    files = _checked_paths(root, fds, diff)
     proc = _git_apply(root, diff, check_only=True)
     output = (proc.stdout + proc.stderr).decode(*ENC).strip()
     warnings: list[str] = []
@@ -149,7 +151,7 @@ def apply(repo_root: Path, diff: str, undo_dir: Path, force: bool = False) -> Un
     fds = parse_diff(diff)
     if not fds:
         raise PatchError("the diff changes no file", "there is nothing to apply")
-    files = _checked_paths(root, fds)
+    files = _checked_paths(root, fds, diff)
     if not force:
         dirty = _dirty(root, files)
         if dirty:
@@ -227,7 +229,13 @@ def list_undo(undo_dir: Path) -> list[UndoEntry]:
 # --- helpers -----------------------------------------------------------------------
 
 
-def _checked_paths(root: Path, fds: list[FileDiff]) -> tuple[str, ...]:
+def _checked_paths(root: Path, fds: list[FileDiff], diff: str) -> tuple[str, ...]:
+    """Every path ``diff`` names, each safe; PatchError when git reads other files in it than ``fds`` name."""
+    git_files = _git_files(root, diff)
+    if git_files is not None and git_files != [fd.path for fd in fds]:
+        raise PatchError(f"git reads the diff as changing {', '.join(git_files) or 'no file'}, repo-assist as "
+                         f"{', '.join(fd.path for fd in fds) or 'no file'}",
+                         "regenerate it with `git diff`: undo would miss the files repo-assist did not read")
     paths: set[str] = set()
     for fd in fds:
         for p in (fd.old_path, fd.new_path):
@@ -240,6 +248,15 @@ def _checked_paths(root: Path, fds: list[FileDiff]) -> tuple[str, ...]:
     if not paths:
         raise PatchError("the diff names no file", "regenerate the diff")
     return tuple(sorted(paths))
+
+
+def _git_files(root: Path, diff: str) -> list[str] | None:
+    """The file of each section of ``diff``, as ``git apply --numstat`` reads it; None when git cannot read the
+    diff (``git apply --check`` then says why)."""
+    proc = run_git(["apply", "--numstat", "-z", "-"], root, input=diff.encode(*ENC), check=False)
+    if proc.returncode != 0:
+        return None
+    return [row.split("\t", 2)[2] for row in proc.stdout.decode(*ENC).split("\0") if row]
 
 
 def _git_apply(root: Path, diff: str, *, check_only: bool):
