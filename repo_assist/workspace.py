@@ -14,7 +14,7 @@ from typing import Iterator
 
 from .config import Settings
 from .embeddings import SentenceTransformerEmbedder
-from .errors import IndexMissingError, StoreError
+from .errors import ConfigError, IndexMissingError, StoreError
 from .gitrepo import Repo
 from .manifest import Manifest
 from .paths import index_home, make_private_dir, repo_key, unwritable
@@ -36,7 +36,12 @@ class Workspace:
     @classmethod
     def for_repo(cls, repo: Repo, settings: Settings) -> "Workspace":
         key = repo_key(repo.root)
-        return cls(repo=repo, settings=settings, dir=index_home(settings) / key, key=key)
+        home = index_home(settings)
+        if settings.home and (home == repo.root or repo.root in home.parents):
+            raise ConfigError(f"the index home {home} is inside the work tree of {repo.root}",
+                              "an index never lives in the work tree it indexes: point REPO_ASSIST_HOME or the "
+                              "`home` setting at a folder outside it")
+        return cls(repo=repo, settings=settings, dir=home / key, key=key)
 
     @property
     def manifest_path(self) -> Path:
@@ -85,8 +90,6 @@ class Workspace:
         for item in self.settings.chroma_headers:
             name, sep, value = item.partition(":")
             if not sep or not name.strip():
-                from .errors import ConfigError
-
                 raise ConfigError(f"chroma_headers entry {item!r} is not `Name: value`")
             headers[name.strip()] = value.strip()
         if self.settings.chroma_url or self.writable():

@@ -25,13 +25,16 @@ def _unshare() -> list[str]:
     return ["unshare", "--mount", *([] if os.geteuid() == 0 else ["--map-root-user"])]
 
 
-def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+def cli(*args: str, cwd: Path | None = None, env: dict[str, str | None] | None = None,
         read_only: Path | None = None) -> subprocess.CompletedProcess:
-    """The CLI as a user runs it; with ``read_only``, that folder is mounted read-only for the run."""
+    """The CLI as a user runs it (``env``: variables to set, None to unset); with ``read_only``, that folder is
+    mounted read-only for the run."""
     cmd = [EXE, *args]
     if read_only is not None:
         cmd = [*_unshare(), "sh", "-c", READ_ONLY, str(read_only), *cmd]
-    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env={**os.environ, **(env or {})})
+    full = {**os.environ, **(env or {})}
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd,
+                          env={k: v for k, v in full.items() if v is not None})
 
 
 def one_line(proc: subprocess.CompletedProcess, code: int) -> str:
@@ -119,3 +122,48 @@ def test_apply_with_a_read_only_home_changes_nothing(indexed):
     err = one_line(cli("apply", str(repo.parent / "fix.diff"), "--repo", str(repo), read_only=home), 2)
     assert "undo" in err and "Read-only file system" in err
     assert tree_bytes(repo) == before
+
+
+# -- 2. where the index home may be, and how `home` is read ---------------------------------------------------
+
+
+def test_a_home_inside_the_work_tree_is_refused(tmp_path):
+    repo = make_repo(tmp_path / "r", {"m.py": ADD})
+    err = one_line(cli("index", ".", cwd=repo, env={"REPO_ASSIST_HOME": str(repo / ".idx")}), 2)
+    assert f"the index home {repo / '.idx'} is inside the work tree of {repo}" in err
+    assert not (repo / ".idx").exists()
+
+
+def test_home_must_be_a_string(tmp_path):
+    repo = make_repo(tmp_path / "r", {"m.py": ADD})
+    (repo / ".repo-assist.toml").write_text("home = 5\n")
+    err = one_line(cli("index", ".", cwd=repo, env={"REPO_ASSIST_HOME": None}), 2)
+    assert "`home` must be str, got 5" in err
+    assert not (repo / "5").exists()
+
+
+def test_a_relative_home_is_read_from_the_config_files_folder(tmp_path):
+    repo = make_repo(tmp_path / "r", {"m.py": ADD, "sub/n.py": "N = 1\n"})
+    (repo / ".repo-assist.toml").write_text('home = "../idx"\n')
+    env = {"REPO_ASSIST_HOME": None}
+    assert cli("index", ".", cwd=repo / "sub", env=env).returncode == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = cli("status", str(repo), "--json", cwd=elsewhere, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert f'"index_dir": "{tmp_path / "idx"}' in proc.stdout
+
+
+# -- 3. settings that are no usable number ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("line, key, kind", [
+    ("max_file_bytes = 1e400", "max_file_bytes", "int"), ("k = 1e400", "k", "int"),
+    ("embed_batch_size = 1e400", "embed_batch_size", "int"), ("k = 2.5", "k", "int"),
+    ("latency_cap_s = 1e400", "latency_cap_s", "float"),
+])
+def test_a_setting_that_is_no_usable_number_is_named(tmp_path, line, key, kind):
+    repo = make_repo(tmp_path / "r", {"m.py": ADD})
+    (repo / ".repo-assist.toml").write_text(line + "\n")
+    err = one_line(cli("status", str(repo)), 2)
+    assert f"`{key}` must be {kind}" in err
