@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -167,3 +170,89 @@ def test_a_setting_that_is_no_usable_number_is_named(tmp_path, line, key, kind):
     (repo / ".repo-assist.toml").write_text(line + "\n")
     err = one_line(cli("status", str(repo)), 2)
     assert f"`{key}` must be {kind}" in err
+
+
+# -- 3. refused before the model is asked; a server that answers garbage; an address that is none --------------
+
+
+@pytest.mark.parametrize("where", ["missing-dir/x.diff", "a-folder"])
+def test_refactor_output_that_cannot_be_written_is_refused_before_the_model_call(tmp_path, where):
+    repo = make_repo(tmp_path / "r", {"m.py": ADD})
+    assistant.index(assistant.open_workspace(repo))
+    (tmp_path / "a-folder").mkdir()
+    with FakeOllama(reply=RESPONSE) as fake:
+        err = one_line(cli("refactor", "swap the operands", "--repo", str(repo), "--model", "ollama/tiny",
+                           "--api-base", fake.host, "-o", str(tmp_path / where)), 2)
+        assert fake.chat_requests() == []
+    assert str(tmp_path / where) in err
+
+
+def _serve(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+class _GarbledSSE(BaseHTTPRequestHandler):
+    """An OpenAI-compatible server whose answer stream carries a chunk that is not JSON."""
+
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.send_response(404)
+        self.end_headers()
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if not self.path.endswith("/chat/completions"):
+            return self.do_GET()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        good = {"id": "1", "object": "chat.completion.chunk", "created": 0, "model": "x",
+                "choices": [{"index": 0, "delta": {"content": "add is "}, "finish_reason": None}]}
+        self.wfile.write(b"data: " + json.dumps(good).encode() + b"\n\ndata: {not json\n\ndata: [DONE]\n\n")
+
+
+def test_a_stream_chunk_that_is_not_json_is_a_model_error(indexed):
+    repo, _ = indexed
+    server = _serve(_GarbledSSE)
+    try:
+        err = one_line(cli("ask", "where is add", "--repo", str(repo), "--model", "openai/x",
+                           "--api-base", f"http://127.0.0.1:{server.server_address[1]}/v1"), 3)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "malformed chunk" in err
+
+
+def test_an_ollama_line_that_is_not_json_is_a_model_error(indexed):
+    repo, _ = indexed
+    with FakeOllama() as fake:
+        class Garbled(fake._server.RequestHandlerClass):
+            def _chat(self, body) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-ndjson")
+                self.end_headers()
+                part = {"model": "tiny", "message": {"role": "assistant", "content": "add is "}, "done": False}
+                self.wfile.write(json.dumps(part).encode() + b"\n{not json\n")
+
+        fake._server.RequestHandlerClass = Garbled
+        err = one_line(cli("ask", "where is add", "--repo", str(repo), "--model", "ollama/tiny", "--api-base", fake.host), 3)
+    assert "not JSON" in err
+
+
+@pytest.mark.parametrize("address", ["garbage::::", "http://127.0.0.1:99999", "http://[::1"])
+@pytest.mark.parametrize("how", ["OLLAMA_HOST", "ollama --api-base", "openai --api-base"])
+def test_a_server_address_that_is_none_is_a_config_error(tmp_path, address, how):
+    repo = make_repo(tmp_path / "r", {"m.py": ADD})
+    assistant.index(assistant.open_workspace(repo))
+    if how == "OLLAMA_HOST":
+        proc = cli("ask", "x", "--repo", str(repo), "--model", "ollama/tiny", env={"OLLAMA_HOST": address})
+    else:
+        proc = cli("ask", "x", "--repo", str(repo), "--model", how.split()[0] + "/tiny", "--api-base", address)
+    assert repr(address) in one_line(proc, 2)
