@@ -256,3 +256,12 @@ def test_a_server_address_that_is_none_is_a_config_error(tmp_path, address, how)
     else:
         proc = cli("ask", "x", "--repo", str(repo), "--model", how.split()[0] + "/tiny", "--api-base", address)
     assert repr(address) in one_line(proc, 2)
+
+
+# -- 4. eval with no history ---------------------------------------------------------------------------------
+
+
+def test_eval_of_a_repository_with_no_commits_says_so(tmp_path):
+    repo = make_repo(tmp_path / "r", {"m.py": ADD}, commit=False)
+    err = one_line(cli("eval", str(repo), "--commits", "2"), 2)
+    assert f"{repo} has no commits yet" in err
