@@ -265,3 +265,19 @@ def test_eval_of_a_repository_with_no_commits_says_so(tmp_path):
     repo = make_repo(tmp_path / "r", {"m.py": ADD}, commit=False)
     err = one_line(cli("eval", str(repo), "--commits", "2"), 2)
     assert f"{repo} has no commits yet" in err
+
+
+# -- 5. a path that is no repository -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("what", ["missing", "plain-folder"])
+def test_doctor_given_a_path_that_is_no_repository_says_so(tmp_path, what):
+    (tmp_path / "plain-folder").mkdir()
+    err = one_line(cli("doctor", str(tmp_path / what)), 2)
+    assert str(tmp_path / what) in err
+
+
+def test_a_file_outside_any_repository_is_named_as_given(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    err = one_line(cli("index", "afile", cwd=tmp_path), 2)
+    assert "afile is not inside a git work tree" in err
