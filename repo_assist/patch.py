@@ -212,6 +212,9 @@ def undo(repo_root: Path, undo_dir: Path, force: bool = False) -> UndoEntry:
             "commit or discard those changes first, or force the undo to overwrite them",
             title="undo",
         )
+    if not (os.access(folder.parent, os.W_OK) and os.access(folder, os.W_OK)):  # popped after the restore: check first
+        raise ConfigError(f"cannot remove the undo entry {folder}: its folder cannot be written",
+                          "nothing was reverted; point REPO_ASSIST_HOME or the `home` setting at a folder you can write")
     for rel, pre, mode in restores:
         _restore(root / rel, pre, mode)
     for rel_dir in sorted(record.get("created_dirs", []), key=len, reverse=True):

@@ -281,3 +281,16 @@ def test_a_file_outside_any_repository_is_named_as_given(tmp_path):
     (tmp_path / "afile").write_text("x")
     err = one_line(cli("index", "afile", cwd=tmp_path), 2)
     assert "afile is not inside a git work tree" in err
+
+
+def test_undo_with_a_read_only_home_reverts_nothing(indexed):
+    repo, home = indexed
+    proc = subprocess.run([EXE, "patch", "--from-response", "-", "--repo", str(repo)], input=RESPONSE,
+                          capture_output=True, text=True)
+    (repo.parent / "fix.diff").write_text(proc.stdout)
+    assert cli("apply", str(repo.parent / "fix.diff"), "--repo", str(repo)).returncode == 0
+    applied = tree_bytes(repo)
+    err = one_line(cli("undo", "--repo", str(repo), read_only=home), 2)
+    assert "nothing was reverted" in err
+    assert tree_bytes(repo) == applied
+    assert cli("undo", "--repo", str(repo)).returncode == 0
