@@ -53,8 +53,11 @@ def save_prompt_speed(ws: Workspace, model: str, tokens_per_s: float) -> None:
         data = {}
     data[model] = round(tokens_per_s, 1)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    tmp.replace(path)
+    try:
+        tmp.write_text(json.dumps(data, indent=1))
+        tmp.replace(path)
+    except OSError:  # a hint for the next plan, not worth failing an answer over (a read-only index home)
+        pass
 
 
 @dataclass

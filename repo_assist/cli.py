@@ -229,9 +229,11 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     try:
         from . import assistant
 
-        ws = assistant.open_workspace(args.path, _flags(args))
+        ws = assistant.open_workspace(args.path or ".", _flags(args))
         settings = ws.settings
     except NotARepoError:
+        if args.path is not None:  # a path given must be a work tree, as for every command; with none, doctor checks the rest
+            raise
         settings = load_settings(None, _flags(args))
     checks = run_doctor(args.path, settings=settings, ws=ws, model=args.model, api_base=args.api_base,
                         offline=args.offline)
@@ -308,7 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_eval)
 
     sp = sub.add_parser("doctor", help="check git, grammars, embedder, model and index; --offline proves no network is needed")
-    sp.add_argument("path", nargs="?", default=".")
+    sp.add_argument("path", nargs="?", default=None, help="the repository whose index to check (default: the current "
+                    "folder's, if it is in one)")
     sp.add_argument("--offline", action="store_true", help="run index, search and ask in a loopback-only network namespace")
     sp.add_argument("--model")
     sp.add_argument("--api-base", dest="api_base")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,7 +58,10 @@ def _report(res, args: argparse.Namespace, test: Trial | None) -> None:
     if not args.json:
         diff = engine.patch.diff
         if getattr(args, "output", None):
-            Path(args.output).write_bytes(diff.encode(*ENC))  # (a file's bytes that are no UTF-8 stay as they are)
+            try:
+                Path(args.output).write_bytes(diff.encode(*ENC))  # (a file's bytes that are no UTF-8 stay as they are)
+            except OSError as exc:  # (checked before the model was asked: this is a race, or a full disk)
+                raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
             print(f"wrote {args.output} ({len(engine.patch.files)} files)", file=sys.stderr)
         else:
             sys.stdout.write(diff)
@@ -110,9 +114,25 @@ def cmd_patch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_output(name: str | None) -> None:
+    """UsageError, before the model is asked, when the diff could not be written to ``name`` (-o)."""
+    if not name:
+        return
+    out = Path(name)
+    folder = out.parent
+    if out.is_dir():
+        raise UsageError(f"-o {name}: that is a folder", "name a file to write the diff to")
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise UsageError(f"-o {name}: {folder} {what}", "name a file in a folder that exists")
+    if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise UsageError(f"-o {name}: cannot write there (a read-only folder or file)", "name a file you can write")
+
+
 def cmd_refactor(args: argparse.Namespace) -> int:
     from .changes import apply_patch, refactor
 
+    _check_output(args.output)
     ws = _ws(args)
     live = sys.stderr.isatty() and not args.json
     res = refactor(ws, args.instruction, model=args.model, api_base=args.api_base, retries=args.retries,

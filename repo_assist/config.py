@@ -7,6 +7,7 @@ type of their default.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -96,10 +97,12 @@ def _coerce(key: str, value: Any, default: Any, source: str) -> Any:
                 raise ValueError(value)
             return bool(value)
         if isinstance(default, float):
-            return float(value)
-        if isinstance(default, int):
-            if isinstance(value, bool):
+            if isinstance(value, bool) or not math.isfinite(number := float(value)):
                 raise ValueError(value)
+            return number
+        if isinstance(default, int):
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError(value)  # (2.5 is no count; 1e400 reads as inf, no number at all)
             return int(value)
         if key == "keys":
             if not isinstance(value, dict):
@@ -110,10 +113,10 @@ def _coerce(key: str, value: Any, default: Any, source: str) -> Any:
                 return tuple(p.strip() for p in value.split(",") if p.strip())
             return tuple(str(v) for v in value)
         if isinstance(default, str):
-            if not isinstance(value, (str, int, float)):
+            if not isinstance(value, str):  # (`home = 5` is a slip, not the folder "5")
                 raise ValueError(value)
-            return str(value)
-    except (TypeError, ValueError):
+            return value
+    except (TypeError, ValueError, OverflowError):
         raise ConfigError(
             f"{source}: `{key}` must be {type(default).__name__}, got {value!r}",
             "fix the value or remove the key",
@@ -121,7 +124,9 @@ def _coerce(key: str, value: Any, default: Any, source: str) -> Any:
     return value
 
 
-def _apply(settings: Settings, values: Mapping[str, Any], source: str) -> Settings:
+def _apply(settings: Settings, values: Mapping[str, Any], source: str, base: Path | None = None) -> Settings:
+    """``values`` over ``settings``; a relative ``home`` read from a file (``base``: its folder) is taken
+    from that folder, wherever the command runs."""
     known = _field_types()
     changes: dict[str, Any] = {}
     for key, value in values.items():
@@ -136,6 +141,8 @@ def _apply(settings: Settings, values: Mapping[str, Any], source: str) -> Settin
             raise ConfigError(f"{source}: `{key}` must be one of {', '.join(CHOICES[name])}, got {value!r}")
         if name in MINIMUM and changes[name] < MINIMUM[name]:
             raise ConfigError(f"{source}: `{key}` must be {MINIMUM[name]} or more, got {value!r}")
+        if name == "home" and base is not None and changes[name] and not Path(changes[name]).expanduser().is_absolute():
+            changes[name] = str(base / changes[name])
     return settings.replace(**changes) if changes else settings
 
 
@@ -164,11 +171,11 @@ def load_settings(
     settings = Settings()
     user = user_config_path()
     if user.is_file():
-        settings = _apply(settings, read_toml(user), str(user))
+        settings = _apply(settings, read_toml(user), str(user), user.parent)
     if repo_root is not None:
         repo_file = repo_root / REPO_CONFIG_NAME
         if repo_file.is_file():
-            settings = _apply(settings, read_toml(repo_file), str(repo_file))
+            settings = _apply(settings, read_toml(repo_file), str(repo_file), repo_file.parent)
     env = os.environ if env is None else env
     from_env = {
         k[len(ENV_PREFIX):].lower(): v

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from .errors import UsageError
 from .gitrepo import Repo, run_git
 from .languages import language_for
 
@@ -132,6 +133,8 @@ def run_eval(ws, *, commits: int = 30, ablate: bool = False, depth: int = 60, pr
     from .retrieval import Retriever, rank_files
     from .workspace import Workspace
 
+    if ws.repo.head() is None:
+        raise UsageError(f"{ws.repo.root} has no commits yet", "eval turns commits into cases: commit first")
     cases = build_cases(ws.repo, commits=commits)
     configs = configurations(ablate)
     scores = {name: Scores() for name in configs}

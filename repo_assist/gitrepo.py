@@ -65,7 +65,7 @@ class Repo:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> "Repo":
-        p = Path(path).expanduser()
+        given = p = Path(path).expanduser()
         if not p.exists():
             raise NotARepoError(f"{p} does not exist", "pass the path of a git work tree")
         if not p.is_dir():
@@ -78,9 +78,9 @@ class Repo:
         )
         out = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
         if proc.returncode != 0 or not out:
-            raise NotARepoError(f"{p} is not inside a git work tree", "run `git init` there, or pass the path of a repository")
+            raise NotARepoError(f"{given} is not inside a git work tree", "run `git init` there, or pass the path of a repository")
         if out[0] == "true" or len(out) < 4:
-            raise NotARepoError(f"{p} is a bare repository", "point repo-assist at a work tree (git worktree add, or clone it)")
+            raise NotARepoError(f"{given} is a bare repository", "point repo-assist at a work tree (git worktree add, or clone it)")
         root = Path(out[1]).resolve()
         git_dir = Path(out[2]).resolve()
         common = Path(out[3])

@@ -13,6 +13,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
+from urllib.parse import quote
 
 from .codetokens import path_terms, terms
 from .errors import StoreError
@@ -62,18 +63,34 @@ def _chunk_from_row(row: sqlite3.Row) -> Chunk:
     )
 
 
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection. In a folder that cannot be written SQLite cannot make the WAL's shared-memory
+    file, so the file is then read as immutable (nothing can change it there)."""
+    uri = "file:" + quote(str(path)) + "?mode=ro"
+    try:
+        db = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        db = sqlite3.connect(uri + "&immutable=1", uri=True, timeout=30, check_same_thread=False)
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return db
+
+
 class Manifest:
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
         try:
             if readonly:
-                self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30, check_same_thread=False)
+                self.db = _open_readonly(path)
             else:
                 self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
                 self.db.executescript(SCHEMA)
                 self.db.commit()
+        except sqlite3.OperationalError as exc:  # (not a damaged file: one that cannot be opened, or written)
+            raise StoreError(f"cannot open the manifest {path}: {exc}", "check the index folder's permissions") from None
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"the manifest {path} is unreadable: {exc}",

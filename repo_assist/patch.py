@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from .diffs import ENC, FileDiff, apply_hunks, make_diff, parse_diff
-from .errors import PatchError, UnsafePathError
+from .errors import ConfigError, PatchError, UnsafePathError
 from .gitrepo import blob_sha, run_git
 from .records import EditBlock, Patch
 
@@ -162,10 +162,18 @@ def apply(repo_root: Path, diff: str, undo_dir: Path, force: bool = False) -> Un
     proc = _git_apply(root, diff, check_only=True)
     if proc.returncode != 0:
         raise PatchError(f"the patch does not apply: {_last_line(proc.stderr)}", "ask for the change again against the current files")
-    folder = _new_entry_folder(Path(undo_dir))
-    record = _record_pre_images(root, files, folder)
-    (folder / "patch.diff").write_bytes(diff.encode(*ENC))
-    _write_json(folder / "entry.json", record)
+    folder: Path | None = None
+    try:  # the undo entry first: nothing is applied that could not be undone
+        folder = _new_entry_folder(Path(undo_dir))
+        record = _record_pre_images(root, files, folder)
+        (folder / "patch.diff").write_bytes(diff.encode(*ENC))
+        _write_json(folder / "entry.json", record)
+    except OSError as exc:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise ConfigError(f"cannot record the undo entry in {undo_dir}: {exc.strerror or exc}",
+                          "nothing was applied; point REPO_ASSIST_HOME or the `home` setting at a folder you can write",
+                          ) from None
     proc = _git_apply(root, diff, check_only=False)
     if proc.returncode != 0:  # git apply is all-or-nothing: the tree is as it was
         shutil.rmtree(folder, ignore_errors=True)
@@ -206,6 +214,9 @@ def undo(repo_root: Path, undo_dir: Path, force: bool = False) -> UndoEntry:
             "commit or discard those changes first, or force the undo to overwrite them",
             title="undo",
         )
+    if not (os.access(folder.parent, os.W_OK) and os.access(folder, os.W_OK)):  # popped after the restore: check first
+        raise ConfigError(f"cannot remove the undo entry {folder}: its folder cannot be written",
+                          "nothing was reverted; point REPO_ASSIST_HOME or the `home` setting at a folder you can write")
     for rel, pre, mode in restores:
         _restore(root / rel, pre, mode)
     for rel_dir in sorted(record.get("created_dirs", []), key=len, reverse=True):

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from .config import Settings
+from .errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,9 +31,24 @@ def repo_key(root: Path) -> str:
     return f"{name}-{digest}"
 
 
+HOME_HINT = "point REPO_ASSIST_HOME or the `home` setting at a folder you can write"
+
+
+def unwritable(path: Path, exc: OSError) -> ConfigError:
+    """The error for an index folder (or a file in it) that cannot be written: the path, and why."""
+    blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None and isinstance(exc, (FileExistsError, NotADirectoryError)):
+        return ConfigError(f"cannot write the index folder {path}: {blocker} is a file, not a folder", HOME_HINT)
+    why = exc.strerror or type(exc).__name__
+    return ConfigError(f"cannot write the index folder {path}: {why}", HOME_HINT)
+
+
 def make_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) readable by the user only."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """Create ``path`` (and parents) readable by the user only; ConfigError when it cannot be."""
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise unwritable(path, exc) from None
     try:
         os.chmod(path, 0o700)
     except OSError:

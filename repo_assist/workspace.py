@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -12,10 +14,10 @@ from typing import Iterator
 
 from .config import Settings
 from .embeddings import SentenceTransformerEmbedder
-from .errors import IndexMissingError, StoreError
+from .errors import ConfigError, IndexMissingError, StoreError
 from .gitrepo import Repo
 from .manifest import Manifest
-from .paths import index_home, make_private_dir, repo_key
+from .paths import index_home, make_private_dir, repo_key, unwritable
 
 
 def rebuild_hint(repo: Repo) -> str:
@@ -29,11 +31,17 @@ class Workspace:
     dir: Path
     key: str
     _embedder: SentenceTransformerEmbedder | None = field(default=None, init=False, repr=False)
+    _scratch: tempfile.TemporaryDirectory | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def for_repo(cls, repo: Repo, settings: Settings) -> "Workspace":
         key = repo_key(repo.root)
-        return cls(repo=repo, settings=settings, dir=index_home(settings) / key, key=key)
+        home = index_home(settings)
+        if settings.home and (home == repo.root or repo.root in home.parents):
+            raise ConfigError(f"the index home {home} is inside the work tree of {repo.root}",
+                              "an index never lives in the work tree it indexes: point REPO_ASSIST_HOME or the "
+                              "`home` setting at a folder outside it")
+        return cls(repo=repo, settings=settings, dir=home / key, key=key)
 
     @property
     def manifest_path(self) -> Path:
@@ -50,6 +58,10 @@ class Workspace:
     def exists(self) -> bool:
         return self.manifest_path.is_file()
 
+    def writable(self) -> bool:
+        """Whether this index can be written here (not on a read-only mount, nor another user's folder)."""
+        return os.access(self.dir, os.W_OK) and (not self.exists() or os.access(self.manifest_path, os.W_OK))
+
     def ensure_dir(self) -> None:
         make_private_dir(self.dir.parent)
         make_private_dir(self.dir)
@@ -61,7 +73,8 @@ class Workspace:
                     f"{self.repo.root} has not been indexed yet", f"run `repo-assist index {self.repo.root}`"
                 )
             self.ensure_dir()
-        return Manifest(self.manifest_path)
+            return Manifest(self.manifest_path)
+        return Manifest(self.manifest_path, readonly=not self.writable())
 
     def embedder(self) -> SentenceTransformerEmbedder:
         """The configured embedder, loaded once per workspace."""
@@ -77,11 +90,27 @@ class Workspace:
         for item in self.settings.chroma_headers:
             name, sep, value = item.partition(":")
             if not sep or not name.strip():
-                from .errors import ConfigError
-
                 raise ConfigError(f"chroma_headers entry {item!r} is not `Name: value`")
             headers[name.strip()] = value.strip()
-        return make_client(self.chroma_dir, self.settings.chroma_url, headers)
+        if self.settings.chroma_url or self.writable():
+            return make_client(self.chroma_dir, self.settings.chroma_url, headers)
+        return make_client(self._chroma_copy())
+
+    def _chroma_copy(self) -> Path:
+        """A scratch copy of the embedded store, for reads from an index folder that cannot be written
+        (Chroma opens its database for writing); removed when this workspace goes."""
+        if self._scratch is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="repo-assist-chroma-")
+            copy = Path(self._scratch.name) / "chroma"
+            try:
+                if self.chroma_dir.is_dir():
+                    shutil.copytree(self.chroma_dir, copy, copy_function=shutil.copyfile)
+                copy.mkdir(exist_ok=True)
+                for folder, _, _ in os.walk(copy):
+                    os.chmod(folder, 0o700)
+            except OSError as exc:
+                raise StoreError(f"cannot read the vector store {self.chroma_dir}: {exc.strerror or exc}") from None
+        return Path(self._scratch.name) / "chroma"
 
     def reset(self) -> None:
         """Remove this repository's index: its collections and manifest (--full starts here)."""
@@ -102,7 +131,10 @@ class Workspace:
     def lock(self, *, wait: bool = True) -> Iterator[bool]:
         """Serialize writers: two index runs on one repository never interleave."""
         self.ensure_dir()
-        fd = os.open(self.dir / "index.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self.dir / "index.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise unwritable(self.dir, exc) from None
         try:
             flags = fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB)
             try:

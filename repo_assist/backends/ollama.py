@@ -14,13 +14,14 @@ uses the same rules when its server has no tokenizer.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
 import time
 from typing import Any, Iterator
 
-from ..errors import ModelError, PromptTruncatedError
+from ..errors import ConfigError, ModelError, PromptTruncatedError
 from ..records import ModelInfo
 from .base import ChatUsage, Message, plain_messages
 
@@ -112,13 +113,19 @@ class OllamaBackend:
 
     def __init__(self, name: str, *, host: str | None = None, timeout_s: float | None = None) -> None:
         import httpx
-        import ollama
 
         self.name = name
         self.spec = f"ollama/{name}"
         self.host = host or os.environ.get("OLLAMA_HOST") or DEFAULT_HOST
-        # no read timeout: a CPU box may think for minutes before the first token
-        self._client = ollama.Client(host=self.host, timeout=httpx.Timeout(timeout_s, connect=10.0))
+        try:  # the client parses the host (importing it parses OLLAMA_HOST): a bad port is a ValueError
+            import ollama
+
+            # no read timeout: a CPU box may think for minutes before the first token
+            self._client = ollama.Client(host=self.host, timeout=httpx.Timeout(timeout_s, connect=10.0))
+        except ValueError as exc:
+            where = "--api-base" if host else "OLLAMA_HOST"
+            raise ConfigError(f"the Ollama host {self.host!r} ({where}) is not an address: {exc}",
+                              hint=f"set {where} to HOST:PORT, e.g. {DEFAULT_HOST}") from None
         self._show: dict[str, Any] | None = None
         self._info: ModelInfo | None = None
         self._last_usage: ChatUsage | None = None
@@ -240,6 +247,9 @@ class OllamaBackend:
         except pydantic.ValidationError as exc:
             raise ModelError(f"Ollama at {self.host} answered in an unexpected shape "
                              f"({exc.error_count()} field errors)",
+                             hint="update Ollama, or check that OLLAMA_HOST points at Ollama") from None
+        except json.JSONDecodeError as exc:  # (a streamed line that is no JSON object)
+            raise ModelError(f"Ollama at {self.host} sent a line that is not JSON ({exc})",
                              hint="update Ollama, or check that OLLAMA_HOST points at Ollama") from None
 
     def _unreachable(self, exc: Exception) -> ModelError:

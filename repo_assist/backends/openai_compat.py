@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
-from ..errors import ModelError, UsageError
+from ..errors import ConfigError, ModelError, UsageError
 from ..records import ModelInfo
 from .base import ChatUsage, Message, plain_messages
 from .ollama import MESSAGE_OVERHEAD, PROMPT_OVERHEAD, check_prompt_read, estimate_tokens
@@ -40,6 +40,7 @@ class OpenAICompatBackend:
         if not api_base:
             raise UsageError(f"openai/{name} needs the server's address",
                              hint="pass --api-base, e.g. http://127.0.0.1:8080/v1")
+        _check_url(api_base)
         import httpx
         import openai
 
@@ -205,6 +206,10 @@ class OpenAICompatBackend:
         except (openai.APIError, httpx.HTTPError) as exc:
             raise ModelError(f"the server at {self.api_base} failed mid-answer: {exc}",
                              hint="see the server's log") from None
+        except ValueError as exc:  # a streamed chunk that is no JSON (json.JSONDecodeError), or no text
+            raise ModelError(f"the server at {self.api_base} sent a malformed chunk mid-answer "
+                             f"({type(exc).__name__}: {exc})",
+                             hint="see the server's log; check that --api-base points at an OpenAI-compatible API") from None
         if self.last_finish_reason is None:
             raise ModelError(f"the server at {self.api_base} ended the answer before finishing",
                              hint="see the server's log; the prompt may not fit its context window")
@@ -272,6 +277,19 @@ class OpenAICompatBackend:
                               hint="lower the context budget, or restart the server with a larger context")
         return ModelError(f"the server at {self.api_base} answered HTTP {status}: {text}",
                           hint="see the server's log")
+
+
+def _check_url(url: str) -> None:
+    """ConfigError unless ``url`` is an http(s) URL with a host and, if any, a port that exists."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError as exc:
+        raise ConfigError(f"the server address {url!r} is not a URL: {exc}",
+                          hint="pass --api-base http://HOST:PORT/v1") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"the server address {url!r} is not an http(s) URL with a host",
+                          hint="pass --api-base http://HOST:PORT/v1") from None
 
 
 class _Unreachable:
