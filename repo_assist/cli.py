@@ -14,7 +14,7 @@ import threading
 from typing import Any
 
 from . import __version__
-from .cli_output import at_least, emit
+from .cli_output import at_least, emit, to_json
 from .errors import RepoAssistError, UsageError
 
 
@@ -336,6 +336,10 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.reconfigure(errors="surrogateescape")
     if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _terminated)
+    # (with --json, an error before any result is printed is a JSON object on stdout too, for scripts)
+    watched = _Watched(sys.stdout) if "--json" in (sys.argv[1:] if argv is None else argv) else None
+    if watched is not None:
+        sys.stdout = watched  # type: ignore[assignment]
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "command", None):
@@ -344,6 +348,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except RepoAssistError as exc:
         print(exc.one_line(), file=sys.stderr)
+        if watched is not None and not watched.written:
+            print(to_json({"error": {"kind": exc.title, "message": exc.message, "hint": exc.hint,
+                                     "exit_code": exc.exit_code}}))
         return exc.exit_code
     except KeyboardInterrupt:
         print("repo-assist: interrupted", file=sys.stderr)
@@ -356,6 +363,24 @@ def main(argv: list[str] | None = None) -> int:
         first = str(exc).splitlines()[0] if str(exc) else ""
         print(f"repo-assist: internal error: {type(exc).__name__}: {first} (set REPO_ASSIST_DEBUG=1 for details)", file=sys.stderr)
         return 1
+    finally:
+        if watched is not None and sys.stdout is watched:
+            sys.stdout = watched.inner
+
+
+class _Watched:
+    """A stream that says whether anything was written to it."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.written = False
+
+    def write(self, text: str) -> int:
+        self.written = self.written or bool(text)
+        return self.inner.write(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
 
 
 if __name__ == "__main__":  # pragma: no cover

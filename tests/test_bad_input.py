@@ -149,3 +149,21 @@ def test_diffs_keep_every_byte_through_the_command_line(tmp_path):
         assert (repo / "lat.py").read_bytes() == "name = 'caf\xe9'\nx = 2\n".encode("latin-1")
         assert subprocess.run([EXE, "undo", "--repo", str(repo)], capture_output=True, env=env).returncode == 0
         assert {p: (repo / p).read_bytes() for p in before} == before
+
+
+def test_with_json_an_error_is_a_json_object_on_stdout_too(tmp_path):
+    # scripts read stdout: an error before any result is one JSON object there, beside the stderr line
+    repo = make_repo(tmp_path / "r", {"a.py": "def a():\n    pass\n"})
+    for args in (["status", str(tmp_path / "nowhere"), "--json"], ["undo", "--repo", str(repo), "--json"],
+                 ["patch", "--from-response", str(tmp_path / "none.md"), "--json"]):
+        proc = cli(*args, cwd=repo)
+        assert_clean(proc, ok=False)
+        error = json.loads(proc.stdout)["error"]
+        assert error["exit_code"] == proc.returncode and error["message"] in proc.stderr
+    # a result already printed (a patch that does not apply) stays the one JSON document
+    resp = tmp_path / "resp.md"
+    resp.write_text("a.py\n<<<<<<< SEARCH\ndef b():\n=======\ndef c():\n>>>>>>> REPLACE\n")
+    proc = cli("patch", "--from-response", str(resp), "--json", cwd=repo)
+    assert proc.returncode == 4 and json.loads(proc.stdout)["applies"] is False
+    # without --json, nothing on stdout
+    assert cli("status", str(tmp_path / "nowhere"), cwd=repo).stdout == ""
