@@ -152,6 +152,8 @@ class Conversation:
         }
         if guard.looped:
             timing["stopped"] = "repeating"  # the model began to repeat itself: the answer was cut there
+        elif getattr(self.backend, "last_finish_reason", None) == "length":
+            timing["stopped"] = "length"  # the answer ran out of its token budget (answer_tokens) mid-way
         return Answer(question, text, found, planned, self.model, timing)
 
     def close(self) -> None:

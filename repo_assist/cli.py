@@ -179,6 +179,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print("\n")
         if answer.timing.get("stopped") == "repeating":
             print("note: the model began repeating itself, so its answer was cut there")
+        elif answer.timing.get("stopped") == "length":
+            print(f"note: the answer reached its {ws.settings.answer_tokens}-token limit and was cut there "
+                  "(the answer_tokens setting)")
         for note in answer.plan.notes:
             print(f"note: {note}")
         print("Sources:")

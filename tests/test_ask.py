@@ -84,3 +84,17 @@ def test_unreachable_model_server_is_exit_3(repo, capsys, monkeypatch):
     code = cli.main(["ask", "anything", "--repo", str(repo), "--model", "ollama/qwen2.5:0.5b"])
     _, err = capsys.readouterr()
     assert code == 3 and "Ollama" in err and err.count("\n") == 1
+
+
+def test_an_answer_cut_at_its_token_limit_says_so(repo, monkeypatch, capsys):
+    monkeypatch.setenv("REPO_ASSIST_N_CTX", "2048")
+    monkeypatch.setenv("REPO_ASSIST_ANSWER_TOKENS", "6")
+    question = "Explain every function in this repository in detail, one long paragraph each."
+    code = cli.main(["ask", question, "--repo", str(repo), "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["timing"]["completion_tokens"] == 6 and data["timing"]["stopped"] == "length"
+    code = cli.main(["ask", question, "--repo", str(repo)])
+    out, err = capsys.readouterr()
+    assert code == 0 and "note: the answer reached its 6-token limit and was cut there" in out, out

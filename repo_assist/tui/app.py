@@ -53,6 +53,8 @@ def answer_summary(answer) -> str:
         parts.append(f"{t['total_s']:.1f}s")
     if t.get("stopped") == "repeating":
         parts.append("cut: the model began repeating itself")
+    elif t.get("stopped") == "length":
+        parts.append("cut: the answer reached its token limit")
     parts.append(answer.model)
     return "[dim]" + escape(" · ".join(parts)) + "[/]"
 
