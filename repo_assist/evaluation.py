@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .errors import UsageError
-from .gitrepo import Repo, run_git
+from .gitrepo import NO_HOOKS, Repo, run_git
 from .languages import language_for
 
 WORD = re.compile(r"[A-Za-z0-9_]+")
@@ -145,11 +145,11 @@ def run_eval(ws, *, commits: int = 30, ablate: bool = False, depth: int = 60, pr
     tmp = Path(tempfile.mkdtemp(prefix="repo-assist-eval-"))
     tree = tmp / "tree"
     try:  # the worktree is added inside: an interrupt during `git worktree add` still removes it
-        run_git(["worktree", "add", "-q", "--detach", str(tree), cases[0].parent], ws.repo.root)
+        run_git([*NO_HOOKS, "worktree", "add", "-q", "--detach", str(tree), cases[0].parent], ws.repo.root)
         settings = ws.settings.replace(home=str(tmp / "home"), chroma_url="")
         ews = Workspace.for_repo(Repo.open(tree), settings)
         for i, case in enumerate(cases):
-            run_git(["checkout", "-q", "--force", "--detach", case.parent], tree)
+            run_git([*NO_HOOKS, "checkout", "-q", "--force", "--detach", case.parent], tree)
             run_git(["clean", "-q", "-fdx"], tree)
             Indexer(ews).run()
             manifest = ews.open_manifest()

@@ -16,6 +16,11 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
 
 
+# `git -c` options for work on a scratch tree: no hook runs (a post-checkout hook, repo-assist's own included, would
+# index the scratch tree in the background)
+NO_HOOKS = ("-c", "core.hooksPath=/dev/null")
+
+
 def run_git(
     args: list[str],
     cwd: str | os.PathLike[str],

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .diffs import ENC
 from .errors import PatchError, UsageError
-from .gitrepo import run_git
+from .gitrepo import NO_HOOKS, run_git
 
 OUTPUT_LINES = 20  # lines of the command's output kept for the report
 
@@ -58,10 +58,8 @@ def trial(repo_root: Path, diff: str, command: str, timeout_s: float) -> Trial:
     tmp = Path(tempfile.mkdtemp(prefix="repo-assist-trial-"))
     tree = tmp / "tree"
     try:  # the worktree is added inside: an interrupt during `git worktree add` still removes it
-        # (Git LFS files stay pointers: git-lfs would fetch what is not here, and the copy is for a check; no
-        # hook runs: a post-checkout hook, repo-assist's own included, would index the scratch copy)
-        run_git(["-c", "core.hooksPath=/dev/null", "worktree", "add", "-q", "--detach", str(tree), "HEAD"], root,
-                env={"GIT_LFS_SKIP_SMUDGE": "1"})
+        # (Git LFS files stay pointers: git-lfs would fetch what is not here, and the copy is for a check)
+        run_git([*NO_HOOKS, "worktree", "add", "-q", "--detach", str(tree), "HEAD"], root, env={"GIT_LFS_SKIP_SMUDGE": "1"})
         _carry_work_tree(root, tree)
         proc = run_git(["apply", "--binary", "-"], tree, input=diff.encode(*ENC), check=False)
         if proc.returncode != 0:

@@ -54,6 +54,11 @@ def worktrees(repo: Path) -> list[str]:
 
 def test_eval_measures_each_commit_on_its_parent_and_cleans_up(tmp_path, capsys):
     repo = history_repo(tmp_path / "r")
+    # the scratch tree's checkouts run no hook (repo-assist's own post-checkout would index each of them)
+    marker = tmp_path / "hook-ran"
+    hook = repo / ".git" / "hooks" / "post-checkout"
+    hook.write_text(f"#!/bin/sh\necho \"$PWD\" >> '{marker}'\n")
+    hook.chmod(0o755)
     code = cli.main(["eval", str(repo), "--commits", "4", "--ablate", "--json"])
     out, err = capsys.readouterr()
     assert code == 0, err
@@ -65,6 +70,7 @@ def test_eval_measures_each_commit_on_its_parent_and_cleans_up(tmp_path, capsys)
     assert {"dense only", "bm25 only", "without dense"} <= set(report["results"])
     assert report["baseline"]["name"] == "whole-file BM25" and 0 <= report["baseline"]["MRR"] <= 1
     assert len(worktrees(repo)) == 1
+    assert not marker.exists()
 
 
 def test_a_terminated_eval_removes_its_worktree(tmp_path):
