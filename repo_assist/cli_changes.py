@@ -49,7 +49,7 @@ def _report(res, args: argparse.Namespace, test: Trial | None) -> None:
             print(f"repo-assist: refused: {problem}", file=sys.stderr)
         for w in (engine.patch.warnings if engine.patch else ()):
             print(f"repo-assist: warning: {w}", file=sys.stderr)
-        _print_check(test)
+        _print_check(test, _held(test, getattr(args, "apply", False) and getattr(args, "force", False)))
     if not engine.ok:
         why = (engine.failed[0].reason if engine.failed else engine.problems[0] if engine.problems else
                engine.patch.check_output.splitlines()[-1] if engine.patch and engine.patch.check_output else
@@ -83,10 +83,12 @@ def _checking(command: str) -> None:
     print(f"\nrepo-assist: checking the patch with `{command}` on a copy of the work tree…", file=sys.stderr)
 
 
-def _print_check(test: Trial | None) -> None:
+def _print_check(test: Trial | None, held: bool) -> None:
+    """The check's result line (unless ``held``: the error that follows says it) and a failed check's output."""
     if test is None:
         return
-    print(f"repo-assist: check: {test.summary()}", file=sys.stderr)
+    if not held:
+        print(f"repo-assist: check: {test.summary()}", file=sys.stderr)
     if not test.passed and test.output:
         print("\n".join("  | " + line for line in test.output.splitlines()), file=sys.stderr)
 
@@ -158,7 +160,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if not args.json:
         for w in warnings:
             print(f"repo-assist: warning: {w}", file=sys.stderr)
-        _print_check(test)
+        _print_check(test, _held(test, args.force))
     if args.json and _held(test, args.force):  # (a script still gets the check's result, then the error, exit 5)
         print(json.dumps({"applied": None, "files": [], "warnings": warnings, "test": test.to_dict()}))
     _failed(test, args.force, "nothing was applied; --force applies it all the same")

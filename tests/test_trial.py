@@ -66,6 +66,7 @@ def test_cli_patch_and_apply_with_a_check(repo, tmp_path, capsys):
     code, out, err = run(capsys, "patch", "--from-response", str(resp), "--repo", str(repo), "--test", f"{PY} check_calc.py")
     assert code == 5 and out == bad, err
     assert "failed (exit 1)" in err and "add is broken" in err and "Traceback" in err  # (the check's own output)
+    assert err.count("failed (exit 1)") == 1  # said once, by the error line
     code, out, _ = run(capsys, "patch", "--from-response", str(resp), "--repo", str(repo), "--json",
                        "--test", f"{PY} check_calc.py")
     assert code == 5 and json.loads(out)["test"]["exit_code"] == 1
@@ -74,6 +75,7 @@ def test_cli_patch_and_apply_with_a_check(repo, tmp_path, capsys):
     (tmp_path / "bad.diff").write_text(bad)
     code, _, err = run(capsys, "apply", str(tmp_path / "bad.diff"), "--repo", str(repo), "--test", f"{PY} check_calc.py")
     assert code == 5 and "nothing was applied" in err and snapshot(repo) == before
+    assert err.count("failed (exit 1)") == 1
     code, out, _ = run(capsys, "apply", str(tmp_path / "bad.diff"), "--repo", str(repo), "--json",
                        "--test", f"{PY} check_calc.py")
     data = json.loads(out)
