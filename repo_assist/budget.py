@@ -152,12 +152,14 @@ def plan_budget(
         raise UsageError(f"margin is negative ({margin})", hint="use 0 or more tokens")
     fixed = sum(parts.values()) + margin
     if fixed > n_ctx:
+        # (the remedy for the part that takes most: an answer reserve past the window is a setting, not the question)
+        remedy = ("lower the answer_tokens setting or raise the context window" if answer_tokens * 2 > n_ctx else
+                  "shorten the question, clear the history or raise the context window")
         raise UsageError(
             f"the question and history take {fixed} tokens with the answer reserve; "
             f"the model's window is {n_ctx}",
             hint=(f"system {system_tokens} + question {question_tokens} + history "
-                  f"{history_tokens} + answer {answer_tokens} + margin {margin}; shorten the "
-                  f"question, clear the history or raise the context window"),
+                  f"{history_tokens} + answer {answer_tokens} + margin {margin}; {remedy}"),
             title="context overflow",
         )
     return Budget(

@@ -133,7 +133,11 @@ def test_overflow_says_the_question_is_too_long():
         plan_budget(4096, 1.0, system_tokens=200, question_tokens=3000, history_tokens=500)
     assert err.value.title == "context overflow"
     assert err.value.exit_code == 2
-    assert "question 3000" in err.value.hint
+    assert "question 3000" in err.value.hint and "shorten the question" in err.value.hint
+    # an answer reserve past half the window is the setting to lower, not the question
+    with pytest.raises(UsageError) as err:
+        plan_budget(8192, 1.0, system_tokens=134, question_tokens=5, answer_tokens=100_000)
+    assert "lower the answer_tokens setting" in err.value.hint and "shorten" not in err.value.hint
 
 
 def test_bad_inputs_are_errors():
