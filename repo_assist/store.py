@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import sqlite3
 from pathlib import Path
 from typing import Protocol, Sequence
 from urllib.parse import urlparse
@@ -28,12 +30,19 @@ class ChunkStore(Protocol):
     def count(self) -> int: ...
 
 
-def collection_name(repo_key: str, embedder_id: str) -> str:
+def collection_name(repo_key: str, embedder_id: str, generation: str = "") -> str:
+    """``ra-<repo key>-<embedder>-<digest>``, and ``-<generation>`` for a collection built by ``index --full``."""
     slug = re.sub(r"[^A-Za-z0-9]+", "-", embedder_id.rsplit("/", 1)[-1]).strip("-").lower()[:20] or "emb"
     import hashlib
 
     digest = hashlib.sha1(embedder_id.encode()).hexdigest()[:6]
-    return f"ra-{repo_key}-{slug}-{digest}"[:120].strip("-")
+    base = f"ra-{repo_key}-{slug}-{digest}"[:110].strip("-")
+    return f"{base}-{generation}" if generation else base
+
+
+def collection_prefix(repo_key: str) -> str:
+    """What the names of all of one repository's collections start with."""
+    return f"ra-{repo_key}-"
 
 
 def make_client(chroma_dir: Path | None, url: str = "", headers: dict[str, str] | None = None):
@@ -150,8 +159,42 @@ class ChromaStore:
                 return out
             offset += 5000
 
-    def drop(self) -> None:
-        self.client.delete_collection(self.name)
+
+def drop_collections(client, chroma_dir: Path | None, names: Sequence[str]) -> None:
+    """Delete these collections and, in an embedded store at ``chroma_dir``, their folders.
+
+    Chroma's ``delete_collection`` forgets a collection but leaves its vector
+    segment folder on disk (chroma-core/chroma#5520), so every replaced
+    collection would leak one; the folders no collection lists go with it.
+    """
+    for name in names:
+        client.delete_collection(name)
+    if chroma_dir is not None:
+        remove_unlisted_segments(chroma_dir)
+
+
+_SEGMENT_DIR = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def remove_unlisted_segments(chroma_dir: Path) -> int:
+    """Remove the segment folders of an embedded store that its catalog no longer lists: how many."""
+    catalog = chroma_dir / "chroma.sqlite3"
+    if not catalog.is_file():
+        return 0
+    try:
+        db = sqlite3.connect(f"file:{catalog}?mode=ro", uri=True, timeout=30)
+        try:
+            listed = {str(row[0]) for row in db.execute("SELECT id FROM segments")}
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return 0  # a catalog this code does not know: leave every folder alone
+    removed = 0
+    for entry in chroma_dir.iterdir():
+        if entry.is_dir() and _SEGMENT_DIR.fullmatch(entry.name) and entry.name not in listed:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def provenance(embedder_id: str, dim: int, chunker_version: str, grammars: dict[str, str]) -> dict[str, str | int]:

@@ -86,12 +86,12 @@ class Workspace:
     def reset(self) -> None:
         """Remove this repository's index: its collections and manifest (--full starts here)."""
         if self.settings.chroma_url or self.chroma_dir.exists():
+            from .store import collection_prefix, drop_collections
+
             client = self.chroma_client()
-            prefix = f"ra-{self.key}-"
-            for col in client.list_collections():
-                name = col if isinstance(col, str) else col.name
-                if name.startswith(prefix):
-                    client.delete_collection(name)
+            prefix = collection_prefix(self.key)
+            names = [n for n in (c if isinstance(c, str) else c.name for c in client.list_collections()) if n.startswith(prefix)]
+            drop_collections(client, None if self.settings.chroma_url else self.chroma_dir, names)
         for name in ("manifest.sqlite", "manifest.sqlite-wal", "manifest.sqlite-shm"):
             try:
                 (self.dir / name).unlink()
