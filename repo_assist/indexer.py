@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -60,7 +61,8 @@ def plan(candidates: tuple[Candidate, ...], known: dict[str, FileRow], *, full: 
     return p
 
 
-def open_store(ws: Workspace, embedder, manifest: Manifest, *, create: bool) -> ChromaStore:
+def open_store(ws: Workspace, embedder, manifest: Manifest, *, create: bool, name: str | None = None) -> ChromaStore:
+    """The collection ``manifest`` names (else ``name``, else the default one), provenance checked."""
     prov = provenance(embedder.id, embedder.dim, CHUNKER_VERSION, grammar_versions())
     stored = manifest.get_meta("provenance")
     if stored is not None:
@@ -69,9 +71,9 @@ def open_store(ws: Workspace, embedder, manifest: Manifest, *, create: bool) -> 
         if diffs:
             what = ", ".join(f"{k} was {before.get(k)!r}, now {prov[k]!r}" for k in diffs[:2])
             raise ProvenanceError(f"the index was built with other settings ({what})", rebuild_hint(ws.repo))
-    store = ChromaStore(
-        ws.chroma_client(), collection_name(ws.key, embedder.id), prov, create=create, rebuild_hint=rebuild_hint(ws.repo)
-    )
+    name = manifest.get_meta("collection") or name or collection_name(ws.key, embedder.id)
+    store = ChromaStore(ws.chroma_client(), name, prov, create=create, rebuild_hint=rebuild_hint(ws.repo),
+                        current=None if create else lambda: manifest.get_meta("collection"))
     if manifest.get_meta("provenance") is None:
         manifest.set_meta({"provenance": json.dumps(prov, sort_keys=True), "collection": store.name})
     return store
@@ -87,18 +89,45 @@ class Indexer:
         t0 = time.perf_counter()
         ws = self.ws
         with ws.lock():
+            ws.clear_leftovers()
             if full:
-                ws.reset()
+                return self._rebuild(t0)
             manifest = ws.open_manifest(create=True)
             try:
-                return self._run(manifest, full=full, t0=t0)
+                return self._run(manifest, full=False, t0=t0)
             finally:
                 manifest.close()
 
-    def _run(self, manifest: Manifest, *, full: bool, t0: float) -> IndexStats:
+    def _rebuild(self, t0: float) -> IndexStats:
+        """Index everything into a new manifest and collection beside the live ones, then swap.
+
+        Searches use the old index until the new one is complete; an
+        interrupted rebuild leaves the old one as it was (its remains are
+        removed here, or by the next run when it was killed).
+        """
+        ws = self.ws
+        ws.ensure_dir()
+        name = collection_name(ws.key, ws.embedder().id, generation=uuid.uuid4().hex[:8])
+        built = Manifest(ws.next_manifest_path)
+        try:
+            try:
+                stats = self._run(built, full=True, t0=t0, name=name)
+            finally:
+                built.close()
+            ws.promote_next()
+        except BaseException:
+            try:
+                ws.clear_leftovers()
+            except Exception:  # noqa: BLE001 - the next run clears them; the first error is the one to report
+                pass
+            raise
+        ws.clear_leftovers()  # now the replaced index
+        return stats
+
+    def _run(self, manifest: Manifest, *, full: bool, t0: float, name: str | None = None) -> IndexStats:
         ws = self.ws
         embedder = ws.embedder()
-        store = open_store(ws, embedder, manifest, create=True)
+        store = open_store(ws, embedder, manifest, create=True, name=name)
         deleted_chunks = self._recover(manifest, store)
         td = time.perf_counter()
         disc = discover(ws.repo, ws.settings)

@@ -12,7 +12,7 @@ import re
 import shutil
 import sqlite3
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 from urllib.parse import urlparse
 
 import numpy as np
@@ -74,27 +74,52 @@ def make_client(chroma_dir: Path | None, url: str = "", headers: dict[str, str] 
 
 
 class ChromaStore:
-    """Chunk vectors in one Chroma collection, with provenance checked on open."""
+    """Chunk vectors in one Chroma collection, with provenance checked on open.
 
-    def __init__(self, client, name: str, provenance: dict[str, str | int], *, create: bool, rebuild_hint: str) -> None:
+    ``current`` (for readers) says which collection the index names now: when
+    ``index --full`` replaces the collection between a reader's look at the
+    manifest and its query, the reader follows to the new one instead of failing.
+    """
+
+    def __init__(self, client, name: str, provenance: dict[str, str | int], *, create: bool, rebuild_hint: str,
+                 current: Callable[[], str | None] | None = None) -> None:
         self.client = client
+        self.provenance = provenance
+        self.rebuild_hint = rebuild_hint
+        self.current = current
+        try:
+            self._open(name, create=create)
+        except StoreError:
+            if not self._follow():
+                raise
+
+    def _open(self, name: str, *, create: bool) -> None:
+        client = self.client
         self.name = name
         try:
             existing = {c if isinstance(c, str) else c.name for c in client.list_collections()}
         except Exception as exc:  # noqa: BLE001
-            raise StoreError(f"the Chroma store is unreadable: {str(exc).splitlines()[0]}", rebuild_hint) from None
+            raise StoreError(f"the Chroma store is unreadable: {str(exc).splitlines()[0]}", self.rebuild_hint) from None
         if name not in existing:
             if not create:
-                raise StoreError(f"the index has no vector collection {name}", rebuild_hint)
-            meta = {"hnsw:space": "cosine", **{f"ra:{k}": v for k, v in provenance.items()}}
+                raise StoreError(f"the index has no vector collection {name}", self.rebuild_hint)
+            meta = {"hnsw:space": "cosine", **{f"ra:{k}": v for k, v in self.provenance.items()}}
             self.col = client.create_collection(name=name, metadata=meta)
             return
         self.col = client.get_collection(name=name)
         stored = {k[3:]: v for k, v in (self.col.metadata or {}).items() if k.startswith("ra:")}
-        diffs = [k for k in provenance if str(stored.get(k)) != str(provenance[k])]
+        diffs = [k for k in self.provenance if str(stored.get(k)) != str(self.provenance[k])]
         if diffs:
-            what = ", ".join(f"{k}: index has {stored.get(k)!r}, now {provenance[k]!r}" for k in diffs[:3])
-            raise ProvenanceError(f"the index was built differently ({what})", rebuild_hint)
+            what = ", ".join(f"{k}: index has {stored.get(k)!r}, now {self.provenance[k]!r}" for k in diffs[:3])
+            raise ProvenanceError(f"the index was built differently ({what})", self.rebuild_hint)
+
+    def _follow(self) -> bool:
+        """Open the collection the index names now, if that is another one: whether it did."""
+        name = self.current() if self.current else None
+        if not name or name == self.name:
+            return False
+        self._open(name, create=False)
+        return True
 
     def upsert(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict]) -> None:
         max_batch = 5000
@@ -140,6 +165,14 @@ class ChromaStore:
             self.col.delete(ids=ids[i : i + 5000])
 
     def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        try:
+            return self._query(vector, k)
+        except Exception:  # noqa: BLE001 - chroma raises many kinds here
+            if not self._follow():  # not replaced: a real failure
+                raise
+            return self._query(vector, k)
+
+    def _query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         n = self.count()
         if n == 0:
             return []

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import repo_assist
 from repo_assist import assistant, cli
+from repo_assist.doctor import check_index
+
+from .conftest import make_repo
 
 UUID_DIR = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -31,3 +42,95 @@ def test_full_rebuilds_leave_no_chroma_folders_behind(sample_repo, capsys):
     assert len(segment_dirs(ws)) == 1  # one collection, one vector segment folder: the replaced ones are gone
     hits = assistant.search(ws, "retry policy shouldRetry", 3).hits
     assert hits and hits[0].chunk.path == "web/client.js"
+
+
+# -- index --full builds beside the live index and swaps at the end -----------------------------------------------------
+
+def module(i: int) -> str:
+    body = "\n".join(f"    value_{j} = compute_{i}_{j}(x, 'salt{i}')\n    total += value_{j}" for j in range(12))
+    return f"def function_{i}(x):\n    total = 0\n{body}\n    return total\n\n\nclass Model{i}:\n    def run(self):\n        return function_{i}(1)\n"
+
+
+def cli_process(*argv: str) -> subprocess.Popen:
+    """The CLI of this checkout in a process of its own."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(repo_assist.__file__).parent.parent),
+                                                         os.environ.get("PYTHONPATH", "")])}
+    return subprocess.Popen([sys.executable, "-m", "repo_assist.cli", *argv], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def manifest_state(path: Path) -> tuple[str | None, int]:
+    """The collection a manifest names and how many files it holds (None, 0 if there is none)."""
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key='collection'").fetchone()
+            return (row[0] if row else None), db.execute("SELECT COUNT(*) FROM files").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return None, 0
+
+
+def interrupt_full(repo: Path, ws, sig: int) -> None:
+    """Start `index --full` and send ``sig`` once part of its new index is stored, before it is complete."""
+    live = manifest_state(ws.manifest_path)
+    left, _ = manifest_state(ws.dir / "manifest.next.sqlite")  # a killed rebuild's remains are not this one's progress
+    proc = cli_process("index", str(repo), "--full", "--json")
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline:
+        name, files = manifest_state(ws.dir / "manifest.next.sqlite")
+        if (name not in (None, left) and files) or manifest_state(ws.manifest_path) != live:
+            break  # the new index is part built (or the live one is being changed)
+        time.sleep(0.05)
+    assert proc.poll() is None, f"the rebuild ended before it could be interrupted: {proc.communicate()}"
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == (-signal.SIGKILL if sig == signal.SIGKILL else 130), err
+
+
+def collections(ws) -> list[str]:
+    return sorted(c if isinstance(c, str) else c.name for c in ws.chroma_client().list_collections())
+
+
+def test_an_interrupted_full_leaves_the_old_index_whole(tmp_path):
+    repo = make_repo(tmp_path / "r", {f"pkg/m{i}.py": module(i) for i in range(150)})
+    ws = assistant.open_workspace(repo)
+    before = assistant.index(ws)
+    assert before.files == 150
+    live = collections(ws)
+
+    interrupt_full(repo, ws, signal.SIGKILL)  # killed: its half-built index is left beside the live one
+    st = assistant.status(ws)
+    assert (st["files"], st["chunks"]) == (before.files, before.chunks)
+    assert assistant.search(ws, "function_7 total", 3).hits[0].chunk.path == "pkg/m7.py"
+    assert len(collections(ws)) == 2
+
+    interrupt_full(repo, ws, signal.SIGINT)  # interrupted: clears its own remains (and the killed run's)
+    assert not (ws.dir / "manifest.next.sqlite").exists() and collections(ws) == live
+    assert len(segment_dirs(ws)) <= 1
+    st = assistant.status(ws)
+    assert (st["files"], st["chunks"]) == (before.files, before.chunks)
+    assert assistant.search(ws, "function_7 total", 3).hits[0].chunk.path == "pkg/m7.py"
+
+    again = assistant.index(ws)  # the next run converges at once: nothing to embed
+    assert again.computed == 0 and again.chunks == before.chunks
+    assert check_index(ws).ok
+
+
+def test_searches_during_full_see_the_old_index_then_the_new(tmp_path):
+    repo = make_repo(tmp_path / "r", {f"pkg/m{i}.py": module(i) for i in range(100)})
+    ws = assistant.open_workspace(repo)
+    assistant.index(ws)
+    old = collections(ws)
+    proc = cli_process("index", str(repo), "--full", "--json")
+    found = []
+    while proc.poll() is None:
+        found.append(len(assistant.search(ws, "function_7 total", 3).hits))
+    out, err = proc.communicate()
+    assert proc.returncode == 0, err
+    assert len(found) >= 3 and all(found), found  # never an empty answer while the new index is built
+    assert json.loads(out)["computed"] == 300
+    assert len(collections(ws)) == 1 and collections(ws) != old and len(segment_dirs(ws)) == 1
+    assert assistant.search(ws, "function_7 total", 3).hits[0].chunk.path == "pkg/m7.py"
+    assert check_index(ws).ok
