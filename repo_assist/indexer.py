@@ -129,6 +129,8 @@ class Indexer:
         embedder = ws.embedder()
         store = open_store(ws, embedder, manifest, create=True, name=name)
         deleted_chunks = self._recover(manifest, store)
+        repaired, orphans = (0, 0) if full else self._repair(manifest, store, embedder)
+        deleted_chunks += orphans
         td = time.perf_counter()
         disc = discover(ws.repo, ws.settings)
         known = manifest.files()
@@ -163,7 +165,7 @@ class Indexer:
         })
         skipped = manifest.skipped()
         return IndexStats(
-            files=files, chunks=chunks, computed=counts["computed"], deleted=deleted_chunks, unchanged=p.unchanged,
+            files=files, chunks=chunks, computed=counts["computed"] + repaired, deleted=deleted_chunks, unchanged=p.unchanged,
             fallback_chunked=counts["fallback"], reused=counts["reused"], skipped_by_reason=skipped, files_computed=len(p.compute),
             files_deleted=len(p.delete), seconds=elapsed, timings=dict(self.timings),
         )
@@ -179,6 +181,34 @@ class Indexer:
         store.delete(sorted(ids))
         manifest.forget_files(pending)
         return len(ids)
+
+    def _repair(self, manifest: Manifest, store: ChromaStore, embedder) -> tuple[int, int]:
+        """Embed again the chunks whose vectors the store lost, drop vectors no chunk has: (embedded, dropped).
+
+        Noticed by comparing counts, so a run with nothing lost reads no ids;
+        a store folder deleted or restored from an older copy is mended here.
+        """
+        if store.count() == manifest.counts()[1]:
+            return 0, 0
+        ts = time.perf_counter()
+        stored = set(store.all_ids())
+        known = set(manifest.iter_chunk_ids())
+        orphans = sorted(stored - known)
+        store.delete(orphans)
+        missing = sorted(known - stored)
+        self.timings["store"] += time.perf_counter() - ts
+        step = flush_size(self.ws.settings.embed_batch_size)
+        bulk = len(missing) > step
+        for i in range(0, len(missing), step):
+            chunks = list(manifest.get_chunks(missing[i : i + step]).values())
+            te = time.perf_counter()
+            vectors = embedder.embed([c.embed_text() for c in chunks], bulk=bulk)
+            self.timings["embed"] += time.perf_counter() - te
+            ts = time.perf_counter()
+            store.upsert([c.id for c in chunks], vectors, [_meta(c) for c in chunks])
+            self.timings["store"] += time.perf_counter() - ts
+            self.progress("repair", i + len(chunks), len(missing))
+        return len(missing), len(orphans)
 
     def _compute(self, todo, manifest, store, embedder, known) -> dict[str, int]:
         """Chunk, embed (or keep the vectors of unchanged chunks) and store ``todo``: counters by kind."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -134,3 +135,54 @@ def test_searches_during_full_see_the_old_index_then_the_new(tmp_path):
     assert len(collections(ws)) == 1 and collections(ws) != old and len(segment_dirs(ws)) == 1
     assert assistant.search(ws, "function_7 total", 3).hits[0].chunk.path == "pkg/m7.py"
     assert check_index(ws).ok
+
+
+# -- a plain index mends a store that lost vectors ----------------------------------------------------------------------
+
+def test_index_re_embeds_exactly_the_chunks_whose_vectors_are_gone(sample_repo, capsys):
+    from repo_assist.indexer import open_store
+
+    code, first, _ = run_cli(capsys, "index", str(sample_repo), "--json")
+    assert code == 0
+    ws = assistant.open_workspace(sample_repo)
+    manifest = ws.open_manifest()
+    embedder = ws.embedder()
+    ids = sorted(manifest.iter_chunk_ids())
+    store = open_store(ws, embedder, manifest, create=False)
+    store.delete(ids[:3])  # three vectors lost ...
+    store.upsert(["not-a-chunk"], embedder.embed(["stray"]), [{"path": "gone.py"}])  # ... and one no chunk has
+    manifest.close()
+    assert not check_index(ws).ok
+
+    code, stats, err = run_cli(capsys, "index", str(sample_repo), "--json")
+    assert code == 0, err
+    assert (stats["computed"], stats["deleted"], stats["files_computed"]) == (3, 1, 0)
+    assert check_index(ws).ok
+    manifest = ws.open_manifest()
+    chunks = manifest.get_chunks(ids[:3])
+    stored = open_store(ws, embedder, manifest, create=False).vectors(ids[:3])
+    manifest.close()
+    for cid, vec in zip(ids[:3], embedder.embed([chunks[cid].embed_text() for cid in ids[:3]])):
+        assert float(stored[cid] @ vec) > 0.999
+
+    code, again, _ = run_cli(capsys, "index", str(sample_repo), "--json")
+    assert (again["computed"], again["deleted"]) == (0, 0)  # mended: nothing more to do
+
+
+def test_index_refills_a_deleted_vector_store(sample_repo):
+    """The store's folder removed (processes of their own: an embedded Chroma caches what it opened)."""
+
+    def cli_json(*argv: str) -> dict:
+        proc = cli_process(*argv, "--json")
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        return json.loads(out)
+
+    first = cli_json("index", str(sample_repo))
+    shutil.rmtree(assistant.open_workspace(sample_repo).chroma_dir)
+    stats = cli_json("index", str(sample_repo))
+    assert stats["computed"] == stats["chunks"] == first["chunks"] and stats["unchanged"] == first["files"]
+    doctor = cli_json("doctor", str(sample_repo))
+    assert next(c for c in doctor["checks"] if c["name"] == "index")["ok"]
+    hits = cli_json("search", "retry policy shouldRetry", "--repo", str(sample_repo))["hits"]
+    assert hits[0]["path"] == "web/client.js" and "dense" in hits[0]["via"]
