@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -60,7 +61,8 @@ def plan(candidates: tuple[Candidate, ...], known: dict[str, FileRow], *, full: 
     return p
 
 
-def open_store(ws: Workspace, embedder, manifest: Manifest, *, create: bool) -> ChromaStore:
+def open_store(ws: Workspace, embedder, manifest: Manifest, *, create: bool, name: str | None = None) -> ChromaStore:
+    """The collection ``manifest`` names (else ``name``, else the default one), provenance checked."""
     prov = provenance(embedder.id, embedder.dim, CHUNKER_VERSION, grammar_versions())
     stored = manifest.get_meta("provenance")
     if stored is not None:
@@ -69,9 +71,9 @@ def open_store(ws: Workspace, embedder, manifest: Manifest, *, create: bool) -> 
         if diffs:
             what = ", ".join(f"{k} was {before.get(k)!r}, now {prov[k]!r}" for k in diffs[:2])
             raise ProvenanceError(f"the index was built with other settings ({what})", rebuild_hint(ws.repo))
-    store = ChromaStore(
-        ws.chroma_client(), collection_name(ws.key, embedder.id), prov, create=create, rebuild_hint=rebuild_hint(ws.repo)
-    )
+    name = manifest.get_meta("collection") or name or collection_name(ws.key, embedder.id)
+    store = ChromaStore(ws.chroma_client(), name, prov, create=create, rebuild_hint=rebuild_hint(ws.repo),
+                        current=None if create else lambda: manifest.get_meta("collection"))
     if manifest.get_meta("provenance") is None:
         manifest.set_meta({"provenance": json.dumps(prov, sort_keys=True), "collection": store.name})
     return store
@@ -87,19 +89,48 @@ class Indexer:
         t0 = time.perf_counter()
         ws = self.ws
         with ws.lock():
+            ws.clear_leftovers()
             if full:
-                ws.reset()
+                return self._rebuild(t0)
             manifest = ws.open_manifest(create=True)
             try:
-                return self._run(manifest, full=full, t0=t0)
+                return self._run(manifest, full=False, t0=t0)
             finally:
                 manifest.close()
 
-    def _run(self, manifest: Manifest, *, full: bool, t0: float) -> IndexStats:
+    def _rebuild(self, t0: float) -> IndexStats:
+        """Index everything into a new manifest and collection beside the live ones, then swap.
+
+        Searches use the old index until the new one is complete; an
+        interrupted rebuild leaves the old one as it was (its remains are
+        removed here, or by the next run when it was killed).
+        """
+        ws = self.ws
+        ws.ensure_dir()
+        name = collection_name(ws.key, ws.embedder().id, generation=uuid.uuid4().hex[:8])
+        built = Manifest(ws.next_manifest_path)
+        try:
+            try:
+                stats = self._run(built, full=True, t0=t0, name=name)
+            finally:
+                built.close()
+            ws.promote_next()
+        except BaseException:
+            try:
+                ws.clear_leftovers()
+            except Exception:  # noqa: BLE001 - the next run clears them; the first error is the one to report
+                pass
+            raise
+        ws.clear_leftovers()  # now the replaced index
+        return stats
+
+    def _run(self, manifest: Manifest, *, full: bool, t0: float, name: str | None = None) -> IndexStats:
         ws = self.ws
         embedder = ws.embedder()
-        store = open_store(ws, embedder, manifest, create=True)
+        store = open_store(ws, embedder, manifest, create=True, name=name)
         deleted_chunks = self._recover(manifest, store)
+        repaired, orphans = (0, 0) if full else self._repair(manifest, store, embedder)
+        deleted_chunks += orphans
         td = time.perf_counter()
         disc = discover(ws.repo, ws.settings)
         known = manifest.files()
@@ -134,7 +165,7 @@ class Indexer:
         })
         skipped = manifest.skipped()
         return IndexStats(
-            files=files, chunks=chunks, computed=counts["computed"], deleted=deleted_chunks, unchanged=p.unchanged,
+            files=files, chunks=chunks, computed=counts["computed"] + repaired, deleted=deleted_chunks, unchanged=p.unchanged,
             fallback_chunked=counts["fallback"], reused=counts["reused"], skipped_by_reason=skipped, files_computed=len(p.compute),
             files_deleted=len(p.delete), seconds=elapsed, timings=dict(self.timings),
         )
@@ -150,6 +181,34 @@ class Indexer:
         store.delete(sorted(ids))
         manifest.forget_files(pending)
         return len(ids)
+
+    def _repair(self, manifest: Manifest, store: ChromaStore, embedder) -> tuple[int, int]:
+        """Embed again the chunks whose vectors the store lost, drop vectors no chunk has: (embedded, dropped).
+
+        Noticed by comparing counts, so a run with nothing lost reads no ids;
+        a store folder deleted or restored from an older copy is mended here.
+        """
+        if store.count() == manifest.counts()[1]:
+            return 0, 0
+        ts = time.perf_counter()
+        stored = set(store.all_ids())
+        known = set(manifest.iter_chunk_ids())
+        orphans = sorted(stored - known)
+        store.delete(orphans)
+        missing = sorted(known - stored)
+        self.timings["store"] += time.perf_counter() - ts
+        step = flush_size(self.ws.settings.embed_batch_size)
+        bulk = len(missing) > step
+        for i in range(0, len(missing), step):
+            chunks = list(manifest.get_chunks(missing[i : i + step]).values())
+            te = time.perf_counter()
+            vectors = embedder.embed([c.embed_text() for c in chunks], bulk=bulk)
+            self.timings["embed"] += time.perf_counter() - te
+            ts = time.perf_counter()
+            store.upsert([c.id for c in chunks], vectors, [_meta(c) for c in chunks])
+            self.timings["store"] += time.perf_counter() - ts
+            self.progress("repair", i + len(chunks), len(missing))
+        return len(missing), len(orphans)
 
     def _compute(self, todo, manifest, store, embedder, known) -> dict[str, int]:
         """Chunk, embed (or keep the vectors of unchanged chunks) and store ``todo``: counters by kind."""

@@ -9,6 +9,7 @@ so a run killed at any point converges on the next one.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,63 @@ CREATE INDEX IF NOT EXISTS symbols_rid ON symbols(rid);
 CREATE TABLE IF NOT EXISTS pending (path TEXT NOT NULL, chunk_id TEXT NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(patht, symt, body, tokenize='unicode61 remove_diacritics 0');
 """
+
+
+TABLES = ("meta", "files", "chunks", "symbols", "pending", "chunks_fts")
+
+
+def remove_database(path: Path) -> None:
+    """Delete an SQLite file and its journal files, those that exist."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        try:
+            os.unlink(f"{path}{suffix}")
+        except FileNotFoundError:
+            pass
+
+
+def promote(built: Path, live: Path) -> None:
+    """Make the manifest at ``live`` hold what the (closed) one at ``built`` holds, then delete ``built``.
+
+    The copy is one transaction: a reader sees the old manifest or the new one,
+    never a mix, and a run killed before the commit leaves the old one whole.
+    The file is not renamed over instead: a reader's write-ahead log beside it
+    would then be read as the new file's.
+    """
+    if live.is_file():
+        try:
+            _copy_into(live, built)
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"cannot replace the manifest {live}: {exc}", "run the same command again") from None
+        except sqlite3.DatabaseError:
+            remove_database(live)  # unreadable: nothing in it is worth keeping, and no reader can use it
+            os.replace(built, live)
+            return
+        remove_database(built)
+        return
+    remove_database(live)
+    os.replace(built, live)
+
+
+def _copy_into(live: Path, built: Path) -> None:
+    db = sqlite3.connect(live, timeout=30)
+    try:
+        db.execute("ATTACH DATABASE ? AS built", (str(built),))
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for table in TABLES:  # dropped, not emptied: an older manifest's tables may lack columns
+                db.execute(f"DROP TABLE IF EXISTS main.{table}")
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            for table in TABLES[:-1]:
+                db.execute(f"INSERT INTO main.{table} SELECT * FROM built.{table}")
+            db.execute("INSERT INTO main.chunks_fts(rowid, patht, symt, body) SELECT rowid, patht, symt, body FROM built.chunks_fts")
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+    finally:
+        db.close()
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import sqlite3
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 from urllib.parse import urlparse
 
 import numpy as np
@@ -28,12 +30,19 @@ class ChunkStore(Protocol):
     def count(self) -> int: ...
 
 
-def collection_name(repo_key: str, embedder_id: str) -> str:
+def collection_name(repo_key: str, embedder_id: str, generation: str = "") -> str:
+    """``ra-<repo key>-<embedder>-<digest>``, and ``-<generation>`` for a collection built by ``index --full``."""
     slug = re.sub(r"[^A-Za-z0-9]+", "-", embedder_id.rsplit("/", 1)[-1]).strip("-").lower()[:20] or "emb"
     import hashlib
 
     digest = hashlib.sha1(embedder_id.encode()).hexdigest()[:6]
-    return f"ra-{repo_key}-{slug}-{digest}"[:120].strip("-")
+    base = f"ra-{repo_key}-{slug}-{digest}"[:110].strip("-")
+    return f"{base}-{generation}" if generation else base
+
+
+def collection_prefix(repo_key: str) -> str:
+    """What the names of all of one repository's collections start with."""
+    return f"ra-{repo_key}-"
 
 
 def make_client(chroma_dir: Path | None, url: str = "", headers: dict[str, str] | None = None):
@@ -65,27 +74,52 @@ def make_client(chroma_dir: Path | None, url: str = "", headers: dict[str, str] 
 
 
 class ChromaStore:
-    """Chunk vectors in one Chroma collection, with provenance checked on open."""
+    """Chunk vectors in one Chroma collection, with provenance checked on open.
 
-    def __init__(self, client, name: str, provenance: dict[str, str | int], *, create: bool, rebuild_hint: str) -> None:
+    ``current`` (for readers) says which collection the index names now: when
+    ``index --full`` replaces the collection between a reader's look at the
+    manifest and its query, the reader follows to the new one instead of failing.
+    """
+
+    def __init__(self, client, name: str, provenance: dict[str, str | int], *, create: bool, rebuild_hint: str,
+                 current: Callable[[], str | None] | None = None) -> None:
         self.client = client
+        self.provenance = provenance
+        self.rebuild_hint = rebuild_hint
+        self.current = current
+        try:
+            self._open(name, create=create)
+        except StoreError:
+            if not self._follow():
+                raise
+
+    def _open(self, name: str, *, create: bool) -> None:
+        client = self.client
         self.name = name
         try:
             existing = {c if isinstance(c, str) else c.name for c in client.list_collections()}
         except Exception as exc:  # noqa: BLE001
-            raise StoreError(f"the Chroma store is unreadable: {str(exc).splitlines()[0]}", rebuild_hint) from None
+            raise StoreError(f"the Chroma store is unreadable: {str(exc).splitlines()[0]}", self.rebuild_hint) from None
         if name not in existing:
             if not create:
-                raise StoreError(f"the index has no vector collection {name}", rebuild_hint)
-            meta = {"hnsw:space": "cosine", **{f"ra:{k}": v for k, v in provenance.items()}}
+                raise StoreError(f"the index has no vector collection {name}", self.rebuild_hint)
+            meta = {"hnsw:space": "cosine", **{f"ra:{k}": v for k, v in self.provenance.items()}}
             self.col = client.create_collection(name=name, metadata=meta)
             return
         self.col = client.get_collection(name=name)
         stored = {k[3:]: v for k, v in (self.col.metadata or {}).items() if k.startswith("ra:")}
-        diffs = [k for k in provenance if str(stored.get(k)) != str(provenance[k])]
+        diffs = [k for k in self.provenance if str(stored.get(k)) != str(self.provenance[k])]
         if diffs:
-            what = ", ".join(f"{k}: index has {stored.get(k)!r}, now {provenance[k]!r}" for k in diffs[:3])
-            raise ProvenanceError(f"the index was built differently ({what})", rebuild_hint)
+            what = ", ".join(f"{k}: index has {stored.get(k)!r}, now {self.provenance[k]!r}" for k in diffs[:3])
+            raise ProvenanceError(f"the index was built differently ({what})", self.rebuild_hint)
+
+    def _follow(self) -> bool:
+        """Open the collection the index names now, if that is another one: whether it did."""
+        name = self.current() if self.current else None
+        if not name or name == self.name:
+            return False
+        self._open(name, create=False)
+        return True
 
     def upsert(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict]) -> None:
         max_batch = 5000
@@ -131,6 +165,14 @@ class ChromaStore:
             self.col.delete(ids=ids[i : i + 5000])
 
     def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        try:
+            return self._query(vector, k)
+        except Exception:  # noqa: BLE001 - chroma raises many kinds here
+            if not self._follow():  # not replaced: a real failure
+                raise
+            return self._query(vector, k)
+
+    def _query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         n = self.count()
         if n == 0:
             return []
@@ -150,8 +192,42 @@ class ChromaStore:
                 return out
             offset += 5000
 
-    def drop(self) -> None:
-        self.client.delete_collection(self.name)
+
+def drop_collections(client, chroma_dir: Path | None, names: Sequence[str]) -> None:
+    """Delete these collections and, in an embedded store at ``chroma_dir``, their folders.
+
+    Chroma's ``delete_collection`` forgets a collection but leaves its vector
+    segment folder on disk (chroma-core/chroma#5520), so every replaced
+    collection would leak one; the folders no collection lists go with it.
+    """
+    for name in names:
+        client.delete_collection(name)
+    if chroma_dir is not None:
+        remove_unlisted_segments(chroma_dir)
+
+
+_SEGMENT_DIR = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def remove_unlisted_segments(chroma_dir: Path) -> int:
+    """Remove the segment folders of an embedded store that its catalog no longer lists: how many."""
+    catalog = chroma_dir / "chroma.sqlite3"
+    if not catalog.is_file():
+        return 0
+    try:
+        db = sqlite3.connect(f"file:{catalog}?mode=ro", uri=True, timeout=30)
+        try:
+            listed = {str(row[0]) for row in db.execute("SELECT id FROM segments")}
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return 0  # a catalog this code does not know: leave every folder alone
+    removed = 0
+    for entry in chroma_dir.iterdir():
+        if entry.is_dir() and _SEGMENT_DIR.fullmatch(entry.name) and entry.name not in listed:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def provenance(embedder_id: str, dim: int, chunker_version: str, grammars: dict[str, str]) -> dict[str, str | int]:

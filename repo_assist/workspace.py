@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import sqlite3
 import tempfile
 import time
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from .config import Settings
 from .embeddings import SentenceTransformerEmbedder
 from .errors import ConfigError, IndexMissingError, StoreError
 from .gitrepo import Repo
-from .manifest import Manifest
+from .manifest import Manifest, promote, remove_database
 from .paths import index_home, make_private_dir, repo_key, unwritable
 
 
@@ -112,20 +113,41 @@ class Workspace:
                 raise StoreError(f"cannot read the vector store {self.chroma_dir}: {exc.strerror or exc}") from None
         return Path(self._scratch.name) / "chroma"
 
-    def reset(self) -> None:
-        """Remove this repository's index: its collections and manifest (--full starts here)."""
-        if self.settings.chroma_url or self.chroma_dir.exists():
-            client = self.chroma_client()
-            prefix = f"ra-{self.key}-"
-            for col in client.list_collections():
-                name = col if isinstance(col, str) else col.name
-                if name.startswith(prefix):
-                    client.delete_collection(name)
-        for name in ("manifest.sqlite", "manifest.sqlite-wal", "manifest.sqlite-shm"):
+    @property
+    def next_manifest_path(self) -> Path:
+        """Where ``index --full`` builds the manifest that replaces the live one when it is complete."""
+        return self.dir / "manifest.next.sqlite"
+
+    def promote_next(self) -> None:
+        """The rebuilt manifest replaces the live one, in one transaction (readers see one or the other)."""
+        promote(self.next_manifest_path, self.manifest_path)
+
+    def clear_leftovers(self) -> None:
+        """Remove what no index uses: a rebuild's unfinished manifest, and collections the manifest does not name.
+
+        After an interrupted ``index --full`` that is the half-built index;
+        after a finished one, the index it replaced.
+        """
+        remove_database(self.next_manifest_path)
+        keep = None
+        if self.exists():
             try:
-                (self.dir / name).unlink()
-            except FileNotFoundError:
-                pass
+                m = Manifest(self.manifest_path, readonly=True)
+                try:
+                    keep = m.get_meta("collection")
+                finally:
+                    m.close()
+            except (StoreError, sqlite3.Error):
+                return  # an unreadable manifest: its collections stay until `index --full` replaces it
+        if not (self.settings.chroma_url or self.chroma_dir.exists()):
+            return
+        from .store import collection_prefix, drop_collections
+
+        client = self.chroma_client()
+        prefix = collection_prefix(self.key)
+        names = [n for n in (c if isinstance(c, str) else c.name for c in client.list_collections())
+                 if n.startswith(prefix) and n != keep]
+        drop_collections(client, None if self.settings.chroma_url else self.chroma_dir, names)
 
     @contextmanager
     def lock(self, *, wait: bool = True) -> Iterator[bool]:
