@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -28,6 +29,15 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
     code = cli.main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def run_json(capsys, *argv: str) -> tuple[int, dict | str, str]:
+    """The CLI in process: exit code, stdout read as JSON (as text where it is none), stderr."""
+    code, out, err = run_cli(capsys, *argv)
+    try:
+        return code, json.loads(out), err
+    except ValueError:
+        return code, out, err
 
 
 def tree_bytes(root: Path) -> dict[str, bytes]:

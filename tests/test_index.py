@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -10,21 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from repo_assist import assistant, cli
+from repo_assist import assistant
 from repo_assist.indexer import open_store
 from repo_assist.embeddings import packaged_model_dir
 from repo_assist.errors import NotARepoError, ProvenanceError
 
-from .conftest import SAMPLE_PY, git, make_repo, write
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, dict | str, str]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    try:
-        return code, json.loads(out), err
-    except ValueError:
-        return code, out, err
+from .conftest import SAMPLE_PY, git, make_repo, write, run_json as run_cli
 
 
 def test_index_then_reindex_embeds_nothing(sample_repo, capsys):

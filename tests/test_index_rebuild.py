@@ -14,21 +14,12 @@ import time
 from pathlib import Path
 
 import repo_assist
-from repo_assist import assistant, cli
+from repo_assist import assistant
 from repo_assist.doctor import check_index
 
-from .conftest import make_repo
+from .conftest import make_repo, run_json as run_cli
 
 UUID_DIR = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, dict | str, str]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    try:
-        return code, json.loads(out), err
-    except ValueError:
-        return code, out, err
 
 
 def segment_dirs(ws) -> list[str]:
