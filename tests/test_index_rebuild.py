@@ -47,8 +47,11 @@ def cli_process(*argv: str) -> subprocess.Popen:
     """The CLI of this checkout in a process of its own."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(repo_assist.__file__).parent.parent),
                                                          os.environ.get("PYTHONPATH", "")])}
+    # (SIGINT as a terminal sends it: a suite run in the background starts with SIGINT ignored, and the process
+    # would inherit that and never see the interrupt)
     return subprocess.Popen([sys.executable, "-m", "repo_assist.cli", *argv], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def manifest_state(path: Path) -> tuple[str | None, int]:
