@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from textual import events
 from textual.widgets import DataTable, Input, OptionList, ProgressBar, Static, TabbedContent, TextArea
 from textual.widgets._markdown import MarkdownParagraph
 
@@ -238,6 +239,12 @@ async def test_opens_with_the_question_focused_and_the_index_status(indexed, mon
         assert question.value == "first question"
         await pilot.press("down", "down")
         assert question.value == "draft"
+        # a pasted stack trace is kept whole, on one line (the frames are what the trace signal reads)
+        question.value = ""
+        trace = "TypeError: bad format\n    at compile (/app/index.js:403:11)\n    at morgan (/app/index.js:60:5)\n"
+        question.post_message(events.Paste(trace))
+        await pilot.pause()
+        assert question.value == "TypeError: bad format at compile (/app/index.js:403:11) at morgan (/app/index.js:60:5)"
 
 
 async def test_ask_streams_the_packaged_models_answer(indexed, monkeypatch) -> None:

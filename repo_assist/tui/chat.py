@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.markup import escape
@@ -109,6 +109,18 @@ class QuestionInput(Input):
     def _show(self, text: str) -> None:
         self.value = text
         self.cursor_position = len(text)
+
+    def _on_paste(self, event: events.Paste) -> None:
+        """A pasted stack trace is kept whole, its lines joined on one line (Input keeps only the first line of a
+        paste, and the frames below it are what the trace signal reads)."""
+        text = " ".join(line.strip() for line in event.text.splitlines() if line.strip())
+        if text:
+            if self.selection.is_empty:
+                self.insert_text_at_cursor(text)
+            else:
+                self.replace(text, *self.selection)
+        event.prevent_default()  # (Input's own handler would add the first line again)
+        event.stop()
 
 
 class Turn(Vertical):
