@@ -126,7 +126,11 @@ def _status_text(d: dict) -> str:
         lines.append("now           idle")
     if d["rerun_pending"]:
         lines.append("pending       another run was requested")
-    lines.append(f"log           {d['log']}")
+    if d["home_problem"]:  # (then every run fails before it can log why)
+        lines.append(f"problem       the index folder cannot be written ({d['home_problem']}): every background run "
+                     "fails; point REPO_ASSIST_HOME or the `home` setting at a folder you can write")
+    else:
+        lines.append(f"log           {d['log']}")
     return "\n".join(lines)
 
 

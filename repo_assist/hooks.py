@@ -299,6 +299,17 @@ def _hook_state(folder: Path, name: str) -> dict[str, Any]:
     return {"state": "foreign" if os.path.lexists(hook) else "missing"}
 
 
+def _home_problem(idx: Path) -> str | None:
+    """Why the background runs cannot write the index folder ``idx`` (and so log nowhere), if they cannot."""
+    blocker = next((p for p in (idx, *idx.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        return f"{blocker} is a file, not a folder"
+    existing = next(p for p in (idx, *idx.parents) if p.exists())
+    if not os.access(existing, os.W_OK):
+        return f"{existing} cannot be written"
+    return None
+
+
 def status(path: str | os.PathLike[str] = ".", flags: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Which hooks are installed, where, and what the background runner last did."""
     repo = Repo.open(path)
@@ -326,6 +337,7 @@ def status(path: str | os.PathLike[str] = ".", flags: Mapping[str, Any] | None =
         "installed": bool(hooks) and all(h["state"] in ("ours", "chained") for h in hooks.values()),
         "index_dir": str(idx),
         "log": str(idx / LOG_NAME),
+        "home_problem": _home_problem(idx),
         "running": running if running and not running.get("interrupted") else None,
         "interrupted": running if running and running.get("interrupted") else None,
         "rerun_pending": (idx / RERUN_NAME).exists(),

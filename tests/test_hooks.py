@@ -215,7 +215,17 @@ def test_cli_commands_and_hidden_hook_run(tmp_path, capsys):
     assert data["hooks_dir"] == str(repo / ".git" / "hooks") and set(data["hooks"].values()) == {"installed"}
     assert cli.main(["hooks", "status", str(repo)]) == 0
     text = capsys.readouterr().out
-    assert "post-rewrite  installed" in text and "last run      none yet" in text
+    assert "post-rewrite  installed" in text and "last run      none yet" in text and "log  " in text
+    # a home the runs cannot write: they fail before they can log, so status says so (not a log path under a file)
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REPO_ASSIST_HOME", str(afile))
+        assert cli.main(["hooks", "status", str(repo)]) == 0
+        text = capsys.readouterr().out
+        assert f"problem       the index folder cannot be written ({afile} is a file" in text and "log  " not in text
+        assert cli.main(["hooks", "status", str(repo), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["home_problem"] == f"{afile} is a file, not a folder"
     assert "_hook-run" not in cli.build_parser().format_help()  # internal: hidden from --help
     assert cli.main(["hooks"]) == 2  # an action is required: a usage error, not a traceback
     assert capsys.readouterr().err.startswith("repo-assist: usage:")
