@@ -619,6 +619,12 @@ async def test_apply_over_a_dirty_file_is_refused_with_a_modal(tmp_path: Path) -
         await pilot.press("escape")
         assert isinstance(app.screen, DiffReviewScreen) and app.screen.applied is None
         assert read_text(repo, "app/util.py") == old["app/util.py"]
+        # the tree changed under the review: a failed apply checks the selection again, and the verdict says so
+        (repo / "app/util.py").write_text("x = 1\n")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ErrorScreen), "the error modal")
+        await pilot.press("escape")
+        await until(pilot, lambda: "does not apply" in verdict(app), "the verdict checked again")
 
 
 async def test_unknown_command_and_missing_diff_file_are_modals(sample_repo: Path) -> None:

@@ -391,6 +391,8 @@ class DiffReviewScreen(Screen):
         msg.stop()
         from .modals import ErrorScreen
 
+        if msg.task == "apply":  # (the tree may have changed under the review: its verdict is checked again)
+            self._recheck()
         self.app.push_screen(ErrorScreen(msg.error))
 
     def action_close(self) -> None:
