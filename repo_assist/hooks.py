@@ -30,7 +30,7 @@ from typing import Any, Mapping
 from .config import load_settings
 from .errors import UsageError
 from .gitrepo import Repo, run_git
-from .paths import index_home, repo_key
+from .paths import file_in_the_way, index_home, repo_key
 
 HOOK_NAMES: tuple[str, ...] = ("post-commit", "post-merge", "post-checkout", "post-rewrite")
 MARKER_PREFIX = "# repo-assist hook v"
@@ -301,7 +301,7 @@ def _hook_state(folder: Path, name: str) -> dict[str, Any]:
 
 def _home_problem(idx: Path) -> str | None:
     """Why the background runs cannot write the index folder ``idx`` (and so log nowhere), if they cannot."""
-    blocker = next((p for p in (idx, *idx.parents) if p.exists() and not p.is_dir()), None)
+    blocker = file_in_the_way(idx)
     if blocker is not None:
         return f"{blocker} is a file, not a folder"
     existing = next(p for p in (idx, *idx.parents) if p.exists())

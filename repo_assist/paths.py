@@ -34,9 +34,14 @@ def repo_key(root: Path) -> str:
 HOME_HINT = "point REPO_ASSIST_HOME or the `home` setting at a folder you can write"
 
 
+def file_in_the_way(path: Path) -> Path | None:
+    """``path`` or the first of its parents that exists as something other than a folder (a file), if one does."""
+    return next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+
+
 def unwritable(path: Path, exc: OSError) -> ConfigError:
     """The error for an index folder (or a file in it) that cannot be written: the path, and why."""
-    blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+    blocker = file_in_the_way(path)
     if blocker is not None and isinstance(exc, (FileExistsError, NotADirectoryError)):
         return ConfigError(f"cannot write the index folder {path}: {blocker} is a file, not a folder", HOME_HINT)
     why = exc.strerror or type(exc).__name__

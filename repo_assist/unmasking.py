@@ -40,14 +40,15 @@ def unmasked(content: str, search: list[str], replace: list[str]) -> tuple[list[
     search = [_as_file(x, originals[at + k]) if at is not None and MASK in x and redacted[at + k] != originals[at + k]
               else _restored(x, by_view) if MASK in x and x.strip() not in literal else x
               for k, x in enumerate(search)]
-    holders = {o.strip() for _, o in secret}
+    pairs = [(r.strip(), o.strip()) for r, o in secret]  # (redacted view, file line) of each line holding a secret
+    holders = {o for _, o in pairs}
     quoted = [(redact(x)[0].strip(), x.strip()) for x in search if x.strip() in holders]
     out = []
     for line in replace:
         if MASK not in line or line.strip() in literal:
             out.append(line)
             continue
-        values = _values_for(line.strip(), quoted) or _values_for(line.strip(), [(r.strip(), o.strip()) for r, o in secret])
+        values = _values_for(line.strip(), quoted) or _values_for(line.strip(), pairs)
         if values is None:
             raise Refusal(f"REPLACE writes {MASK} in {line.strip()[:60]!r}, and which secret the file has there cannot be "
                           "told: leave that line as it is, or write the lines around it only")

@@ -18,7 +18,7 @@ from .embeddings import SentenceTransformerEmbedder
 from .errors import ConfigError, IndexMissingError, StoreError
 from .gitrepo import Repo
 from .manifest import Manifest, promote, remove_database
-from .paths import HOME_HINT, index_home, make_private_dir, repo_key, unwritable
+from .paths import HOME_HINT, file_in_the_way, index_home, make_private_dir, repo_key, unwritable
 
 
 def rebuild_hint(repo: Repo) -> str:
@@ -69,7 +69,7 @@ class Workspace:
 
     def open_manifest(self, *, create: bool = False) -> Manifest:
         if not self.exists():
-            blocker = next((p for p in (self.dir, *self.dir.parents) if p.exists() and not p.is_dir()), None)
+            blocker = file_in_the_way(self.dir)
             if blocker is not None:  # (not "not indexed yet": indexing cannot help while a file is in the way)
                 raise ConfigError(f"the index folder {self.dir} cannot be: {blocker} is a file, not a folder", HOME_HINT)
             if not create:
