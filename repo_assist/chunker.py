@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING
 from .errors import ConfigError, RepoAssistError
 from .languages import GRAMMAR_LANGUAGES, load_language
 from .packing import Packer, split_lines
-from .plurals import counted
 from .records import Chunk
 from .symbols import DEFINITION_QUERIES, DefinitionIndex, find_definitions
 
@@ -119,7 +118,7 @@ class Chunker:
         counts = list(self._count_tokens(texts))
         if len(counts) != len(texts):
             raise RepoAssistError(
-                f"the token counter returned {counted(len(counts), 'count')} for {counted(len(texts), 'text')}",
+                f"the token counter returned {len(counts)} counts for {len(texts)} texts",
                 "the embedder's count_tokens must return one count per text",
                 title="tokens",
             )
