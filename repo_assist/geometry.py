@@ -59,7 +59,6 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from .errors import ConfigError, ModelError
-from .plurals import counted
 from .records import ModelInfo
 
 #: bytes per element of the KV cache types llama.cpp / Ollama accept (block size 32 for quants)
@@ -332,8 +331,8 @@ def _per_layer(value: Any, n_layers: int, name: str, model_id: str) -> tuple[int
         return None
     if isinstance(value, list):
         if len(value) != n_layers:
-            raise ModelError(f"{model_id}: {name} has {counted(len(value), 'entry')} "
-                             f"for {counted(n_layers, 'layer')}", hint="the model metadata is inconsistent")
+            raise ModelError(f"{model_id}: {name} has {len(value)} entries "
+                             f"for {n_layers} layers", hint="the model metadata is inconsistent")
         return tuple(_int_or(v, 0) for v in value)
     return (_int_or(value, 0),) * n_layers
 
