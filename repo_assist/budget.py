@@ -22,6 +22,7 @@ from typing import Any
 
 from .errors import ConfigError, ModelError, UsageError
 from .geometry import KV_PAD, kv_cache_bytes
+from .plurals import counted
 from .records import ModelInfo
 
 #: the smallest window worth running a retrieval assistant in
@@ -86,8 +87,8 @@ def fit_n_ctx(
     need = kv_cache_bytes(info, floor, type_k, type_v, n_parallel, n_ubatch)
     raise ModelError(
         "not enough memory for the KV cache",
-        hint=(f"{floor} tokens need {need / _MIB:.1f} MiB of KV cache ({type_k}/{type_v}, "
-              f"{n_parallel} slot(s)); {memory_bytes / _MIB:.1f} MiB memory - "
+        hint=(f"{counted(floor, 'token')} need {need / _MIB:.1f} MiB of KV cache ({type_k}/{type_v}, "
+              f"{counted(n_parallel, 'slot')}); {memory_bytes / _MIB:.1f} MiB memory - "
               f"{weights_bytes / _MIB:.1f} MiB weights - {reserve_bytes / _MIB:.1f} MiB reserve "
               f"leaves {free / _MIB:.1f} MiB; use a smaller model, a q8_0/q4_0 KV cache "
               f"or fewer parallel slots"),

@@ -16,6 +16,7 @@ from typing import Any
 from . import __version__
 from .cli_output import at_least, emit, to_json
 from .errors import RepoAssistError, UsageError
+from .plurals import counted
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,10 +50,11 @@ def cmd_index(args: argparse.Namespace) -> int:
 def _index_text(d: dict) -> str:
     skipped = ", ".join(f"{k} {v}" for k, v in sorted(d["skipped"].items())) or "none"
     return (
-        f"indexed {d['files']} files, {d['chunks']} chunks in {d['seconds']:.1f}s: "
-        f"{d['computed']} chunks embedded and {d['reused']} kept ({d['files_computed']} new or changed files read), "
-        f"{d['deleted']} deleted, "
-        f"{d['unchanged']} files unchanged; {d['fallback_chunked']} files line-chunked (no grammar); skipped: {skipped}"
+        f"indexed {counted(d['files'], 'file')}, {counted(d['chunks'], 'chunk')} in {d['seconds']:.1f}s: "
+        f"{counted(d['computed'], 'chunk')} embedded and {d['reused']} kept "
+        f"({counted(d['files_computed'], 'new or changed file')} read), {d['deleted']} deleted, "
+        f"{counted(d['unchanged'], 'file')} unchanged; {counted(d['fallback_chunked'], 'file')} line-chunked (no grammar); "
+        f"skipped: {skipped}"
     )
 
 
@@ -68,19 +70,21 @@ def cmd_status(args: argparse.Namespace) -> int:
 def _status_text(d: dict) -> str:
     commit = (d["indexed_commit"] or "none")[:12]
     behind = d["commits_behind"]
-    fresh = "up to date" if not d["stale"] else (f"{behind} commits behind HEAD" if behind else "not at HEAD")
+    fresh = "up to date" if not d["stale"] else (f"{counted(behind, 'commit')} behind HEAD" if behind else "not at HEAD")
     langs = ", ".join(f"{k} {v}" for k, v in d["languages"].items())
     lines = [
         f"repo      {d['repo']}",
-        f"index     {d['files']} files, {d['chunks']} chunks ({d['index_dir']})",
-        f"commit    {commit} ({fresh}); {d['dirty_files_at_index']} dirty files when indexed, {len(d['dirty_now'])} now",
+        f"index     {counted(d['files'], 'file')}, {counted(d['chunks'], 'chunk')} ({d['index_dir']})",
+        f"commit    {commit} ({fresh}); {counted(d['dirty_files_at_index'], 'dirty file')} when indexed, "
+        f"{len(d['dirty_now'])} now",
         f"embedder  {d['embedder']} (dim {d['dim']}), chunker {d['chunker']}",
         f"languages {langs or 'none'}",
     ]
     if d["skipped"]:
         lines.append("skipped   " + ", ".join(f"{k} {v}" for k, v in d["skipped"].items()))
     if d["redacted"]["values"]:
-        lines.append(f"secrets   {d['redacted']['values']} values redacted in {d['redacted']['files']} files")
+        lines.append(f"secrets   {counted(d['redacted']['values'], 'value')} redacted in "
+                     f"{counted(d['redacted']['files'], 'file')}")
     if d.get("warning"):
         lines.append(f"warning   {d['warning']}")
     return "\n".join(lines)
@@ -145,7 +149,7 @@ def cmd_context(args: argparse.Namespace) -> int:
 def _context_text(d: dict) -> str:
     lines = [
         f"model {d['model']}: n_ctx {d['n_ctx']} ({d['n_ctx_source']}), KV {d['kv_bytes_per_token']:.0f} B/token",
-        f"context {d['used']} / {d['budget']} tokens; whole prompt {d['prompt_tokens']} tokens"
+        f"context {d['used']} / {counted(d['budget'], 'token')}; whole prompt {counted(d['prompt_tokens'], 'token')}"
         + ("" if d["exact_tokens"] else " (estimated)"),
     ]
     for c in d["chunks"]:
@@ -215,7 +219,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def _eval_text(d: dict) -> str:
     if not d["cases"]:
         return f"no usable commits in {d['repo']}"
-    rows = [f"{d['cases']} cases from the history of {d['repo']}", f"{'':24} R@1    R@5    R@10   MRR"]
+    rows = [f"{counted(d['cases'], 'case')} from the history of {d['repo']}", f"{'':24} R@1    R@5    R@10   MRR"]
     for name, r in list(d["results"].items()) + [(d["baseline"]["name"], d["baseline"])]:
         rows.append(f"{name:24} {r['R@1']:.3f}  {r['R@5']:.3f}  {r['R@10']:.3f}  {r['MRR']:.3f}")
     if d.get("r5_miss_reduction") is not None:

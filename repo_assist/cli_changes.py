@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from .cli_output import at_least, to_json
 from .diffs import ENC
 from .errors import CheckFailedError, PatchError, UsageError
+from .plurals import counted
 
 if TYPE_CHECKING:
     from .trial import Trial
@@ -62,7 +63,7 @@ def _report(res, args: argparse.Namespace, test: Trial | None) -> None:
                 Path(args.output).write_bytes(diff.encode(*ENC))  # (a file's bytes that are no UTF-8 stay as they are)
             except OSError as exc:  # (checked before the model was asked: this is a race, or a full disk)
                 raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
-            print(f"wrote {args.output} ({len(engine.patch.files)} files)", file=sys.stderr)
+            print(f"wrote {args.output} ({counted(len(engine.patch.files), 'file')})", file=sys.stderr)
         else:
             sys.stdout.write(diff)
 
@@ -146,7 +147,7 @@ def cmd_refactor(args: argparse.Namespace) -> int:
     _failed(res.test, args.apply and args.force, "nothing was applied" if args.apply else "the diff is printed above")
     if args.apply:
         entry = apply_patch(ws, res.engine.patch.diff, force=args.force)
-        print(f"applied to {len(entry.files)} files; `repo-assist undo` reverts it", file=sys.stderr)
+        print(f"applied to {counted(len(entry.files), 'file')}; `repo-assist undo` reverts it", file=sys.stderr)
     return 0
 
 

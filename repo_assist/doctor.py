@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .config import Settings
 from .errors import RepoAssistError
+from .plurals import counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +61,8 @@ def check_grammars() -> Check:
     versions = grammar_versions()
     if bad:
         return Check("grammars", False, f"cannot load: {', '.join(bad)}", "reinstall repo-assist (grammar wheels are dependencies)")
-    return Check("grammars", True, f"{len(GRAMMAR_LANGUAGES)} languages, tree-sitter {versions.get('tree-sitter', '?')}")
+    return Check("grammars", True,
+                 f"{counted(len(GRAMMAR_LANGUAGES), 'language')}, tree-sitter {versions.get('tree-sitter', '?')}")
 
 
 def check_embedder(settings: Settings) -> Check:
@@ -79,7 +81,7 @@ def check_model(settings: Settings, model: str | None, api_base: str | None) -> 
     try:
         info = backend.model_info()
         n = backend.count_tokens("hello world")
-        what = (f"{info.architecture or info.id}: {info.n_layers} layers, trained context {info.n_ctx_trained}"
+        what = (f"{info.architecture or info.id}: {counted(info.n_layers, 'layer')}, trained context {info.n_ctx_trained}"
                 if info else "geometry not exposed by the server")
         return Check("model", n > 0, f"{spec} ({what})")
     finally:
@@ -104,17 +106,18 @@ def check_index(ws) -> Check:
         pending = m.pending()
         problems = []
         if orphans:
-            problems.append(f"{len(orphans)} vectors without a manifest entry")
+            problems.append(f"{counted(len(orphans), 'vector')} without a manifest entry")
         if missing:
-            problems.append(f"{len(missing)} chunks without a vector")
+            problems.append(f"{counted(len(missing), 'chunk')} without a vector")
         if dupes:
-            problems.append(f"{dupes} duplicate chunk ids")
+            problems.append(counted(dupes, 'duplicate chunk id'))
         if pending:
-            problems.append(f"an interrupted run left {sum(map(len, pending.values()))} pending ids")
+            problems.append(f"an interrupted run left {counted(sum(map(len, pending.values())), 'pending id')}")
         files, chunks = m.counts()
         if problems:
             return Check("index", False, "; ".join(problems), f"repo-assist index {ws.repo.root} (repairs it), or --full")
-        return Check("index", True, f"{files} files, {chunks} chunks; manifest and store agree; provenance matches")
+        return Check("index", True, f"{counted(files, 'file')}, {counted(chunks, 'chunk')}; "
+                                    "manifest and store agree; provenance matches")
     finally:
         m.close()
 

@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from .diffs import ENC, FileDiff, apply_hunks, make_diff, parse_diff
 from .errors import ConfigError, PatchError, UnsafePathError
 from .gitrepo import blob_sha, run_git
+from .plurals import counted
 from .records import EditBlock, Patch
 
 __all__ = ["UndoEntry", "apply", "check", "images", "list_undo", "load_targets", "make_diff", "read_text", "safe_path",
@@ -321,7 +322,7 @@ def _new_parse_errors(root: Path, fds: list[FileDiff], parse_errors: Callable[[s
             continue
         gained = parse_errors(path, after) - (parse_errors(path, before) if before is not None else 0)
         if gained > 0:
-            warnings.append(f"{path}: the patch adds {gained} syntax error(s)")
+            warnings.append(f"{path}: the patch adds {counted(gained, 'syntax error')}")
     return warnings
 
 

@@ -12,12 +12,14 @@ import re
 import shutil
 import sqlite3
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Protocol, Sequence, TypeVar
 from urllib.parse import urlparse
 
 import numpy as np
 
 from .errors import ProvenanceError, StoreError, UsageError
+
+T = TypeVar("T")
 
 
 class ChunkStore(Protocol):
@@ -77,8 +79,9 @@ class ChromaStore:
     """Chunk vectors in one Chroma collection, with provenance checked on open.
 
     ``current`` (for readers) says which collection the index names now: when
-    ``index --full`` replaces the collection between a reader's look at the
-    manifest and its query, the reader follows to the new one instead of failing.
+    ``index --full`` replaces the collection after a reader opened the store,
+    every read (query, count, vectors, ids) follows to the new one instead of
+    failing or reading the dropped one.
     """
 
     def __init__(self, client, name: str, provenance: dict[str, str | int], *, create: bool, rebuild_hint: str,
@@ -121,6 +124,16 @@ class ChromaStore:
         self._open(name, create=False)
         return True
 
+    def _reading(self, read: Callable[[], T]) -> T:
+        """``read()`` on the collection the index names now (for a reader: it may have been replaced since)."""
+        self._follow()
+        try:
+            return read()
+        except Exception:  # noqa: BLE001 - chroma raises many kinds here
+            if not self._follow():  # not replaced (again) meanwhile: a real failure
+                raise
+            return read()
+
     def upsert(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict]) -> None:
         max_batch = 5000
         try:
@@ -147,7 +160,7 @@ class ChromaStore:
         for i in range(0, len(ids), 5000):
             part = ids[i : i + 5000]
             try:
-                found = [self.col.get(ids=part, include=["embeddings"])]
+                found = [self._reading(lambda: self.col.get(ids=part, include=["embeddings"]))]  # noqa: B023
             except Exception:  # noqa: BLE001 - chroma raises many kinds here; read one by one
                 found = []
                 for one in part:
@@ -165,24 +178,22 @@ class ChromaStore:
             self.col.delete(ids=ids[i : i + 5000])
 
     def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
-        try:
-            return self._query(vector, k)
-        except Exception:  # noqa: BLE001 - chroma raises many kinds here
-            if not self._follow():  # not replaced: a real failure
-                raise
-            return self._query(vector, k)
+        return self._reading(lambda: self._query(vector, k))
 
     def _query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
-        n = self.count()
+        n = int(self.col.count())
         if n == 0:
             return []
         res = self.col.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=min(k, n), include=["distances"])
         return list(zip(res["ids"][0], res["distances"][0]))
 
     def count(self) -> int:
-        return int(self.col.count())
+        return self._reading(lambda: int(self.col.count()))
 
     def all_ids(self) -> list[str]:
+        return self._reading(self._all_ids)
+
+    def _all_ids(self) -> list[str]:
         out: list[str] = []
         offset = 0
         while True:

@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from .plurals import counted
+
 __all__ = ["Match", "Refusal", "Shift", "Text", "block_lines", "indent_of", "steps_of", "transfer"]
 
 _COMMENT_STAR_RE = re.compile(r"\*(?:\s|/|$)")  # a block comment's continuation (`` * text``, `` */``)
@@ -258,4 +260,4 @@ def _place(
             return old + new
         if lead == len(kept) and not trail:
             return new + old
-    raise Refusal(f"cannot tell where the new lines go among the {len(kept)} line(s) SEARCH left out there; quote them")
+    raise Refusal(f"cannot tell where the new lines go among the {counted(len(kept), 'line')} SEARCH left out there; quote them")

@@ -24,7 +24,7 @@ from repo_assist.backends.ollama import (
     estimate_tokens,
     runtime_num_ctx,
 )
-from repo_assist.errors import ModelError, PromptTruncatedError
+from repo_assist.errors import ConfigError, ModelError, PromptTruncatedError
 
 from .fake_ollama import FakeOllama, fake_count, llama_show
 
@@ -90,6 +90,40 @@ def test_ollama_host_env_is_honoured(fake, monkeypatch):
     backend = make_backend("ollama/tiny")
     assert backend.host == fake.host
     assert "".join(backend.stream(QUESTION, n_ctx=1024, max_tokens=8))
+
+
+@pytest.mark.parametrize("form", [":{port}", "127.0.0.1:{port}", "http://127.0.0.1:{port}", "http://localhost:{port}/",
+                                  "[::ffff:127.0.0.1]:{port}", "  127.0.0.1:{port}\n"])
+@pytest.mark.parametrize("how", ["OLLAMA_HOST", "api_base"])
+def test_every_documented_host_form_reaches_ollama(fake, monkeypatch, form, how):
+    """HOST:PORT, scheme://HOST:PORT, a path, [IPv6], :PORT for this machine (as the client reads it), spaces trimmed."""
+    value = form.format(port=fake.port)
+    if how == "OLLAMA_HOST":
+        monkeypatch.setenv("OLLAMA_HOST", value)
+    backend = make_backend("ollama/tiny", api_base="" if how == "OLLAMA_HOST" else value)
+    assert "".join(backend.stream(QUESTION, n_ctx=1024, max_tokens=8))
+
+
+@pytest.mark.parametrize("value", ["gpu-box", "gpu_box.lan.", "https://GPU-Box/ollama", "ünïcode.example:8080"])
+def test_a_host_that_may_exist_is_taken(value):
+    assert make_backend("ollama/tiny", api_base=value).host == value  # (no request: none of them is here)
+
+
+@pytest.mark.parametrize("value, why", [
+    ("http://:80", "names no host"), ("https://:443/api", "names no host"), ("http://", "names no host"),
+    ("@@", "names no host"), ("my host", "cannot be a host name"), ("gpu-box,cpu-box:11434", "cannot be a host name"),
+    ("gpu..box", "cannot be a host name"), ("ftp://gpu-box:11434", "not http:// or https://"),
+    ("http//gpu-box:11434", "scheme is mistyped"), ("gpu-box:99999", "out of range"),
+])
+@pytest.mark.parametrize("how", ["OLLAMA_HOST", "api_base"])
+def test_a_host_that_names_no_server_is_a_config_error(monkeypatch, value, why, how):
+    if how == "OLLAMA_HOST":
+        monkeypatch.setenv("OLLAMA_HOST", value)
+    with pytest.raises(ConfigError) as info:
+        make_backend("ollama/tiny", api_base="" if how == "OLLAMA_HOST" else value)
+    where = "OLLAMA_HOST" if how == "OLLAMA_HOST" else "--api-base"
+    assert info.value.message.startswith(f"the Ollama host {value!r} ({where}) is not an address") and why in info.value.message
+    assert info.value.exit_code == 2
 
 
 @pytest.mark.parametrize("mode, n_ctx", [("half", 4096), ("num_ctx", 1024)])

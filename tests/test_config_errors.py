@@ -296,3 +296,27 @@ def test_undo_with_a_read_only_home_reverts_nothing(indexed):
     assert "nothing was reverted" in err
     assert tree_bytes(repo) == applied
     assert cli("undo", "--repo", str(repo)).returncode == 0
+
+
+@pytest.mark.parametrize("address", ["http://:80", "my host"])
+@pytest.mark.parametrize("how", ["OLLAMA_HOST", "--api-base"])
+def test_an_ollama_host_that_names_no_server_is_a_config_error_not_unreachable(tmp_path, address, how):
+    """An empty host in a URL, or a name no resolver can look up: exit 2 naming it (the client sent the first to
+    127.0.0.1:80 and the second on as a host with a space: each was 'cannot reach Ollama', exit 3)."""
+    repo = make_repo(tmp_path / "r", {"m.py": ADD})
+    assistant.index(assistant.open_workspace(repo))
+    args = ["ask", "x", "--repo", str(repo), "--model", "ollama/tiny"]
+    if how == "OLLAMA_HOST":
+        proc = cli(*args, env={"OLLAMA_HOST": address})
+    else:
+        proc = cli(*args, "--api-base", address, env={"OLLAMA_HOST": None})
+    err = one_line(proc, 2)
+    assert f"the Ollama host {address!r} ({how})" in err and "cannot reach" not in err
+
+
+def test_a_broken_ollama_host_beside_api_base_is_named_as_itself(tmp_path):
+    """Importing the Ollama client parses OLLAMA_HOST even when --api-base is given: the error names OLLAMA_HOST."""
+    repo = make_repo(tmp_path / "r", {"m.py": ADD})
+    proc = cli("ask", "x", "--repo", str(repo), "--model", "ollama/tiny", "--api-base", "127.0.0.1:1",
+               env={"OLLAMA_HOST": "gpu-box:99999"})
+    assert "the Ollama host 'gpu-box:99999' (OLLAMA_HOST)" in one_line(proc, 2)

@@ -17,7 +17,7 @@ import repo_assist
 from repo_assist import assistant
 from repo_assist.doctor import check_index
 
-from .conftest import make_repo, run_json as run_cli
+from .conftest import git, make_repo, run_json as run_cli, write
 
 UUID_DIR = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -129,6 +129,36 @@ def test_searches_during_full_see_the_old_index_then_the_new(tmp_path):
     assert len(collections(ws)) == 1 and collections(ws) != old and len(segment_dirs(ws)) == 1
     assert assistant.search(ws, "function_7 total", 3).hits[0].chunk.path == "pkg/m7.py"
     assert check_index(ws).ok
+
+
+def test_a_reader_opened_before_full_counts_and_reads_the_new_collection(tmp_path):
+    """A store a reader opened before `index --full` swapped collections follows to the new one for every read."""
+    from repo_assist.indexer import open_store
+
+    repo = make_repo(tmp_path / "r", {"pkg/m1.py": module(1)})
+    ws = assistant.open_workspace(repo)
+    before = assistant.index(ws)
+    manifest = ws.open_manifest()
+    try:
+        embedder = ws.embedder()
+        stores = [open_store(ws, embedder, manifest, create=False) for _ in range(4)]  # one per kind of read
+        assert {s.count() for s in stores} == {before.chunks}
+        write(repo, {"pkg/m2.py": module(2)})
+        git(repo, "add", "-A")
+        git(repo, "commit", "-qm", "m2")
+        proc = cli_process("index", str(repo), "--full", "--json")  # (another process, as a rebuild is)
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        ids = sorted(manifest.iter_chunk_ids())
+        assert len(ids) > before.chunks
+        counting, reading, listing, searching = stores
+        assert counting.count() == len(ids)  # not the dropped collection's
+        assert sorted(reading.vectors(ids)) == ids  # all of them, from the new collection
+        assert sorted(listing.all_ids()) == ids
+        assert {cid for cid, _ in searching.query(embedder.embed(["function_2 total"])[0], 100)} == set(ids)
+        assert {s.name for s in stores} == {manifest.get_meta("collection")}
+    finally:
+        manifest.close()
 
 
 # -- a plain index mends a store that lost vectors ----------------------------------------------------------------------

@@ -136,7 +136,7 @@ def test_a_failed_check_goes_back_to_the_model_and_a_last_failure_applies_nothin
         assert (repo / "calc.py").read_text() == CALC
         fake.replies[:] = [breaks]
         code, _, err = run(capsys, *argv, "--retries", "0", "--force")
-        assert code == 0 and "applied to 1 files" in err, err
+        assert code == 0 and "applied to 1 file;" in err, err
         assert "a - b" in (repo / "calc.py").read_text()
 
 

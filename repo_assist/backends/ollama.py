@@ -20,6 +20,7 @@ import os
 import re
 import time
 from typing import Any, Iterator
+from urllib.parse import urlsplit
 
 from ..errors import ConfigError, ModelError, PromptTruncatedError
 from ..records import ModelInfo
@@ -103,6 +104,50 @@ def runtime_num_ctx(parameters: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
+# --------------------------------------------------------------------------- the server's address
+
+
+def _check_host(value: str, where: str) -> None:
+    """ConfigError unless ``value`` can name an Ollama server.
+
+    Ollama's forms are all taken (``HOST``, ``HOST:PORT``, ``http(s)://HOST:PORT``,
+    a path after them, ``[IPv6]``, and ``:PORT`` for this machine, as the client
+    reads it); refused are a bad port, another scheme, a URL with no host
+    (``http://:80``: RFC 7230 has a client reject it), a scheme mistyped into the
+    host (``http//box``), and a host name no resolver can look up (spaces,
+    commas, empty labels), which the client would send on as an unreachable
+    address or fail on mid-request.
+    """
+    scheme, sep, rest = value.partition("://")
+    if sep and scheme.lower() not in ("http", "https"):
+        raise _not_an_address(value, where, f"{scheme}:// is not http:// or https://")
+    try:
+        parts = urlsplit(f"http://{rest if sep else value}")
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError as exc:
+        raise _not_an_address(value, where, str(exc)) from None
+    name = parts.hostname or ""
+    if not name:
+        if sep or not re.fullmatch(r":\d+", parts.netloc):  # (``:PORT`` alone: the client's 127.0.0.1)
+            raise _not_an_address(value, where, "it names no host")
+        return
+    if not sep and name in ("http", "https"):
+        raise _not_an_address(value, where, "the scheme is mistyped (write http://HOST:PORT)")
+    if "[" in parts.netloc:  # (an IPv6 literal: urlsplit checked it)
+        return
+    try:
+        labels = name.encode("idna").decode("ascii").removesuffix(".").split(".")
+    except UnicodeError:
+        labels = [""]
+    if not all(re.fullmatch(r"[a-z0-9_-]+", label) for label in labels):
+        raise _not_an_address(value, where, f"{name!r} cannot be a host name")
+
+
+def _not_an_address(value: str, where: str, why: str) -> ConfigError:
+    return ConfigError(f"the Ollama host {value!r} ({where}) is not an address: {why}",
+                       hint=f"set {where} to HOST, HOST:PORT or http://HOST:PORT, e.g. {DEFAULT_HOST}")
+
+
 # --------------------------------------------------------------------------- backend
 
 
@@ -116,16 +161,18 @@ class OllamaBackend:
 
         self.name = name
         self.spec = f"ollama/{name}"
-        self.host = host or os.environ.get("OLLAMA_HOST") or DEFAULT_HOST
-        try:  # the client parses the host (importing it parses OLLAMA_HOST): a bad port is a ValueError
+        where = "--api-base" if host else "OLLAMA_HOST"
+        self.host = (host or os.environ.get("OLLAMA_HOST") or DEFAULT_HOST).strip()  # (trimmed, as Ollama does)
+        _check_host(self.host, where)
+        try:  # importing the client parses OLLAMA_HOST (a bad port is a ValueError), whatever host is used
             import ollama
-
+        except ValueError as exc:
+            raise _not_an_address(os.environ.get("OLLAMA_HOST", ""), "OLLAMA_HOST", str(exc)) from None
+        try:
             # no read timeout: a CPU box may think for minutes before the first token
             self._client = ollama.Client(host=self.host, timeout=httpx.Timeout(timeout_s, connect=10.0))
         except ValueError as exc:
-            where = "--api-base" if host else "OLLAMA_HOST"
-            raise ConfigError(f"the Ollama host {self.host!r} ({where}) is not an address: {exc}",
-                              hint=f"set {where} to HOST:PORT, e.g. {DEFAULT_HOST}") from None
+            raise _not_an_address(self.host, where, str(exc)) from None
         self._show: dict[str, Any] | None = None
         self._info: ModelInfo | None = None
         self._last_usage: ChatUsage | None = None
