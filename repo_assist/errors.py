@@ -69,6 +69,13 @@ class PromptTruncatedError(ModelError):
     title = "prompt truncated"
 
 
+class StoppedError(RepoAssistError):
+    """The user stopped the answer under way (the TUI's stop key): not a failure of anything."""
+
+    exit_code = 130
+    title = "stopped"
+
+
 class PatchError(RepoAssistError):
     """The engine could not produce a patch that applies."""
 

@@ -13,7 +13,7 @@ import pytest
 
 from repo_assist.backends.factory import make_backend
 from repo_assist.backends.llamacpp import LlamaCppBackend, packaged_model_path
-from repo_assist.errors import ModelError
+from repo_assist.errors import ModelError, StoppedError
 
 QUESTION = [
     {"role": "system", "content": "You are a helpful assistant. Answer briefly."},
@@ -62,6 +62,40 @@ def test_stream_answers_with_exact_prompt_tokens(backend, vocab):
     # the model read exactly the planned tokens
     assert backend._llm.input_ids[: len(expected)].tolist() == expected
     assert backend.n_ctx_loaded == 1024
+
+
+def test_interrupt_stops_while_the_prompt_is_read_and_the_next_answer_works(model_path):
+    """The stop key must not wait for the first token: a long prompt stops within a batch of being read."""
+    import threading
+
+    b = LlamaCppBackend("default", n_ctx_hint=6144)
+    try:
+        long = [{"role": "user", "content": "def f(x):\n    return x + 1\n" * 400 + "\nWhat does f do?"}]
+        n = b.prompt_tokens(long)
+        assert n > 3000
+        got: dict = {"pieces": []}
+
+        def answer() -> None:
+            try:
+                for piece in b.stream(long, n_ctx=6144, max_tokens=16, temperature=0.0):
+                    got["pieces"].append(piece)
+            except Exception as exc:  # noqa: BLE001 - the test reads it
+                got["error"] = exc
+
+        worker = threading.Thread(target=answer)
+        worker.start()
+        while b._answering is None and worker.is_alive():  # the model is loaded and reading the prompt
+            time.sleep(0.01)
+        b.interrupt()
+        worker.join()
+        assert isinstance(got.get("error"), StoppedError), got
+        assert got["pieces"] == [] and b.last_usage.completion_tokens == 0
+        assert b._llm.n_tokens < n  # stopped part-way through the prompt
+        # the model answers again after a stop (the abort is taken off; what was read part-way is dropped)
+        assert "".join(b.stream(QUESTION, n_ctx=6144, max_tokens=8, temperature=0.0)).strip()
+        assert b.last_usage.completion_tokens >= 1
+    finally:
+        b.close()
 
 
 def test_answers_run_on_the_cores_other_work_leaves_idle(backend, monkeypatch):

@@ -67,6 +67,20 @@ def test_stream_assembles_ndjson_and_reports_usage(fake):
     assert backend.last_finish_reason == "stop"
 
 
+def test_interrupt_stops_the_answer_at_its_next_piece(fake):
+    from repo_assist.errors import StoppedError
+
+    backend = make_backend("ollama/tiny", api_base=fake.host)
+    pieces = backend.stream(QUESTION, n_ctx=2048, max_tokens=64)
+    first = next(pieces)
+    backend.interrupt()
+    with pytest.raises(StoppedError):
+        next(pieces)
+    assert first and len(fake.reply.split(" ")) > 2
+    # the next answer is not stopped by the last one's interrupt
+    assert "".join(backend.stream(QUESTION, n_ctx=2048, max_tokens=64)) == fake.reply
+
+
 def test_num_ctx_and_num_predict_are_always_sent(fake):
     backend = make_backend("ollama/tiny", api_base=fake.host)
     for n_ctx in (2048, 8192):

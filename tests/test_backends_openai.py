@@ -98,6 +98,20 @@ def test_stream_answers(backend):
     assert usage.prompt_tokens is None and backend.calibration is None
 
 
+def test_interrupt_stops_the_answer_at_its_next_piece(backend):
+    from repo_assist.errors import StoppedError
+
+    long = [{"role": "system", "content": "You are a helpful assistant."},
+            {"role": "user", "content": "Write a short poem about the sea."}]
+    pieces = backend.stream(long, n_ctx=1024, max_tokens=64, temperature=0.0)
+    assert next(pieces)
+    backend.interrupt()
+    with pytest.raises(StoppedError):
+        next(pieces)
+    # the next answer is not stopped by the last one's interrupt
+    assert "".join(backend.stream(QUESTION, n_ctx=1024, max_tokens=8, temperature=0.0)).strip()
+
+
 def test_tokens_come_from_the_servers_tokenizer(backend, local):
     assert backend.exact_tokens is True
     text = "def total(self):\n    return math.fsum(a for _, a in self.lines)"

@@ -71,6 +71,15 @@ class ChatBackend(Protocol):
         """
         ...
 
+    def interrupt(self) -> None:
+        """Stop the answer under way as soon as the backend can; safe to call from another thread.
+
+        ``stream`` then raises StoppedError. The embedded model stops within a batch even while it is still
+        reading the prompt; a server's answer stops at its next piece. An interrupt with no answer under way
+        is forgotten when the next one starts.
+        """
+        ...
+
     @property
     def last_usage(self) -> ChatUsage | None: ...
 

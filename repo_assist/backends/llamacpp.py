@@ -20,12 +20,13 @@ import contextlib
 import json
 import os
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator
 
 from ..cores import idle_cores
-from ..errors import ModelError
+from ..errors import ModelError, StoppedError
 from ..records import ModelInfo
 from .base import ChatUsage, Message, plain_messages
 
@@ -179,7 +180,7 @@ def quiet_stderr() -> Iterator[None]:
 
 
 class LlamaCppBackend:
-    """One GGUF model in process. Not thread-safe: use it from one thread at a time."""
+    """One GGUF model in process. Not thread-safe: use it from one thread at a time (``interrupt`` aside)."""
 
     exact_tokens = True
 
@@ -203,6 +204,10 @@ class LlamaCppBackend:
         self._last_usage: ChatUsage | None = None
         #: why the last answer ended: "stop", or "length" when max_tokens cut it
         self.last_finish_reason: str | None = None
+        self._interrupted = threading.Event()
+        self._abort_lock = threading.Lock()  # (an interrupt racing the end of one answer must not stop the next)
+        self._answering: Any = None  # the llama.cpp model while an answer is under way
+        self._abort: Any = None  # llama.cpp's abort callback (kept here: ctypes must not free it while it is set)
 
     # -- geometry
 
@@ -311,11 +316,15 @@ class LlamaCppBackend:
                 hint="lower the context budget or max tokens, or raise the context window")
         self._last_usage = None
         self.last_finish_reason = None
+        self._interrupted.clear()
         llm = self._model_for(n_ctx)
-        from llama_cpp import LogitsProcessorList, llama_set_n_threads
+        from llama_cpp import LogitsProcessorList, ggml_abort_callback, llama_set_abort_callback, llama_set_n_threads
 
         self.n_threads = self.pinned_threads or idle_cores()
         llama_set_n_threads(llm.ctx, self.n_threads, self.n_threads)
+        with self._abort_lock:
+            llama_set_abort_callback(llm.ctx, ggml_abort_callback(), None)  # (an earlier interrupt's, taken off)
+            self._answering = llm
 
         sampled = [0]
 
@@ -330,6 +339,8 @@ class LlamaCppBackend:
                 ids, max_tokens=max_tokens, temperature=temperature, stream=True,
                 stop=list(self._stops), logits_processor=LogitsProcessorList([count]))
             for chunk in chunks:
+                if self._interrupted.is_set():
+                    raise StoppedError("stopped by you")
                 choice = chunk["choices"][0]
                 self.last_finish_reason = choice.get("finish_reason") or self.last_finish_reason
                 text = choice.get("text") or ""
@@ -338,11 +349,28 @@ class LlamaCppBackend:
                         first = time.perf_counter() - start
                     yield text
         except (ValueError, RuntimeError) as exc:
+            if self._interrupted.is_set():  # (llama_decode aborted by interrupt)
+                raise StoppedError("stopped by you") from None
             raise ModelError(f"llama.cpp failed while answering: {exc}",
                              hint="lower the context window; the model may be out of memory") from None
         finally:
+            with self._abort_lock:
+                self._answering = None
             self._last_usage = ChatUsage(prompt_tokens=len(ids), completion_tokens=sampled[0],
                                          first_token_s=first, total_s=time.perf_counter() - start)
+
+    def interrupt(self) -> None:
+        """Stop the answer under way (from another thread): llama.cpp's abort callback, set only now, stops its
+        next batch, so that a long prompt being read stops within a batch, not at the first token. (Set for every
+        answer, the callback would take Python's lock at every step of the model, against the UI thread.)"""
+        self._interrupted.set()
+        with self._abort_lock:
+            if self._answering is not None:
+                from llama_cpp import ggml_abort_callback, llama_set_abort_callback
+
+                if self._abort is None:
+                    self._abort = ggml_abort_callback(lambda _data: True)
+                llama_set_abort_callback(self._answering.ctx, self._abort, None)
 
     @property
     def last_usage(self) -> ChatUsage | None:

@@ -18,11 +18,12 @@ import json
 import math
 import os
 import re
+import threading
 import time
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
-from ..errors import ConfigError, ModelError, PromptTruncatedError
+from ..errors import ConfigError, ModelError, PromptTruncatedError, StoppedError
 from ..records import ModelInfo
 from .base import ChatUsage, Message, plain_messages
 
@@ -174,6 +175,7 @@ class OllamaBackend:
         except ValueError as exc:
             raise _not_an_address(self.host, where, str(exc)) from None
         self._show: dict[str, Any] | None = None
+        self._interrupted = threading.Event()
         self._info: ModelInfo | None = None
         self._last_usage: ChatUsage | None = None
         #: the num_ctx the model's Modelfile sets (the window Ollama uses when none is sent)
@@ -248,7 +250,11 @@ class OllamaBackend:
         final = None
         parts = self._call(lambda: self._client.chat(
             model=self.name, messages=msgs, stream=True, options=options))
+        self._interrupted.clear()
         for part in _guarded(self, parts):
+            if self._interrupted.is_set():
+                parts.close()  # (the connection closes: Ollama stops generating)
+                raise StoppedError("stopped by you")
             text = part.message.content if part.message is not None else ""
             if text:
                 if first is None:
@@ -269,6 +275,10 @@ class OllamaBackend:
         window = min(int(n_ctx), self._info.n_ctx_trained) if self._info else int(n_ctx)
         check_prompt_read(planned=planned, reported=reported, n_ctx=window)
         self._calibration = reported / planned if reported and planned else None
+
+    def interrupt(self) -> None:
+        """Stop the answer under way at its next piece (from another thread)."""
+        self._interrupted.set()
 
     @property
     def last_usage(self) -> ChatUsage | None:

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
-from ..errors import ConfigError, ModelError, UsageError
+from ..errors import ConfigError, ModelError, StoppedError, UsageError
 from ..records import ModelInfo
 from .base import ChatUsage, Message, plain_messages
 from .ollama import MESSAGE_OVERHEAD, PROMPT_OVERHEAD, check_prompt_read, estimate_tokens
@@ -59,6 +60,7 @@ class OpenAICompatBackend:
         self._info: ModelInfo | None | bool = False
         self._last_usage: ChatUsage | None = None
         self._calibration: float | None = None
+        self._interrupted = threading.Event()
         self.last_planned_tokens: int | None = None
         #: why the last answer ended: "stop", or "length" when max_tokens cut it
         self.last_finish_reason: str | None = None
@@ -180,6 +182,7 @@ class OpenAICompatBackend:
         first: float | None = None
         usage = None
         self.last_finish_reason = None
+        self._interrupted.clear()
         try:
             try:
                 chunks = self._client.chat.completions.create(**args)
@@ -189,6 +192,9 @@ class OpenAICompatBackend:
                 args.pop("stream_options")  # an older server that rejects the field
                 chunks = self._client.chat.completions.create(**args)
             for chunk in chunks:
+                if self._interrupted.is_set():
+                    chunks.close()  # (the connection closes: the server stops generating)
+                    raise StoppedError("stopped by you")
                 if getattr(chunk, "usage", None) is not None:
                     usage = chunk.usage
                 for choice in chunk.choices or ():
@@ -221,6 +227,10 @@ class OpenAICompatBackend:
         check_prompt_read(planned=planned, reported=reported, n_ctx=window or int(n_ctx),
                           server="the server")
         self._calibration = reported / planned if reported and planned else None
+
+    def interrupt(self) -> None:
+        """Stop the answer under way at its next piece (from another thread)."""
+        self._interrupted.set()
 
     @property
     def last_usage(self) -> ChatUsage | None:
