@@ -196,8 +196,9 @@ class _Runner:
         record["seconds"] = round(time.perf_counter() - w0, 3)
         head = (record["head"] or "none")[:12]
         if record["ok"]:
+            n = record["computed"]
             log_line(self.files.log, f"{','.join(record['events']) or 'run'}: indexed {head} in {record['seconds']:.1f}s "
-                     f"({record['computed']} chunks embedded, {record['deleted']} deleted)")
+                     f"({n} chunk{'s' if n != 1 else ''} embedded, {record['deleted']} deleted)")
         else:
             log_line(self.files.log, f"{','.join(record['events']) or 'run'}: failed at {head}: {record['error']}")
         state = read_state(self.files.dir)

@@ -51,6 +51,12 @@ def head(root: Path) -> str:
     return git(root, "rev-parse", "HEAD").strip()
 
 
+def index_now(root: Path) -> None:
+    """`repo-assist index` run by hand, as the user does once in a work tree."""
+    proc = subprocess.run([str(RA), "index", str(root)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+
+
 def wait_indexed(root: Path, expect_head: str | None = None, *, after_runs: int = -1) -> dict:
     """Poll until the runner is idle, nothing is pending and its last run saw HEAD (stable for a second)."""
     expect_head = expect_head or head(root)
@@ -425,3 +431,12 @@ def test_requests_during_a_run_coalesce_into_one_more_pass(tmp_path):
     assert [r["events"] for r in st["history"]] == [["post-commit"], ["post-merge"]]
     assert "a run is in progress" in _log(repo)
     assert_index_at_head(repo, "late.py")
+
+
+def test_the_runner_log_says_1_chunk_not_1_chunks(tmp_path):
+    repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
+    index_now(repo)
+    hooks.install(repo)
+    commit_file(repo, "one.py", "def the_only_function():\n    return 1\n", "one small function")
+    wait_indexed(repo)
+    assert "post-commit: indexed" in _log(repo) and "(1 chunk embedded, 0 deleted)" in _log(repo)
