@@ -49,6 +49,9 @@ def _install_text(d: dict) -> str:
     lines += [f"{name:<13} {_ACTIONS[a].format(name=name)}" for name, a in d["hooks"].items()]
     if d["inside_work_tree"]:
         lines.append("note: the hooks folder is inside the work tree, so the shims show up in `git status` unless ignored")
+    if d["indexed"] is False:
+        lines.append("note: this work tree has no index yet, and the hooks only refresh an index that exists: "
+                     "run `repo-assist index` once")
     return "\n".join(lines)
 
 
@@ -110,6 +113,8 @@ def _status_text(d: dict) -> str:
         lines.append(f"{name:<13} {text}")
     for exe, ok in sorted(launchers, key=str):
         lines.append(f"launcher      {exe}" + ("" if ok else " (missing: falls back to repo-assist on PATH; reinstall the hooks)"))
+    if not d["indexed"]:
+        lines.append("index         none for this work tree: the hooks do nothing here until `repo-assist index` builds one")
     run = d["last_run"]
     if run:
         head = (run.get("head") or "none")[:12]

@@ -17,7 +17,6 @@ install refuses it and says how to give this repository its own folder.
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import stat
@@ -27,21 +26,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from .config import load_settings
-from .errors import UsageError
+from .errors import RepoAssistError, UsageError
 from .gitrepo import Repo, run_git
-from .paths import file_in_the_way, index_home, repo_key
+from .runner_state import LOG_NAME, RERUN_NAME, has_index, home_problem, index_dir, pid_alive, read_state
+
+__all__ = ["HOOK_NAMES", "LOG_NAME", "RERUN_NAME", "hooks_dir", "index_dir", "install", "status", "uninstall"]
 
 HOOK_NAMES: tuple[str, ...] = ("post-commit", "post-merge", "post-checkout", "post-rewrite")
 MARKER_PREFIX = "# repo-assist hook v"
 MARKER = MARKER_PREFIX + "1"
 ORIG_SUFFIX = ".repo-assist-orig"
-
-# files of the background runner, in the repository's index folder
-LOG_NAME = "hooks.log"
-STATE_NAME = "hooks-state.json"
-RERUN_NAME = "hooks-rerun"
-RUNNER_LOCK_NAME = "hooks.lock"
 
 _SHIM = """\
 #!/bin/sh
@@ -195,7 +189,15 @@ def install(
         "inside_work_tree": where.inside_work_tree,
         "launcher": list(launcher),
         "hooks": {name: action for name, action, _ in plan},
+        "indexed": _indexed(repo.root),
     }
+
+
+def _indexed(root: Path) -> bool | None:
+    try:
+        return has_index(index_dir(root))
+    except RepoAssistError:  # a configuration error: `hooks status` and every command name it
+        return None
 
 
 def uninstall(path: str | os.PathLike[str] = ".") -> dict[str, Any]:
@@ -258,32 +260,6 @@ def recorded_launcher(hook: Path) -> str | None:
     return None
 
 
-def index_dir(root: Path, flags: Mapping[str, Any] | None = None) -> Path:
-    """The repository's index folder, computed as Workspace.for_repo does, without loading it."""
-    return index_home(load_settings(root, flags)) / repo_key(root)
-
-
-def read_state(folder: Path) -> dict[str, Any]:
-    """The runner's state file, or an empty dict when it is missing or unreadable."""
-    try:
-        data = json.loads((folder / STATE_NAME).read_text("utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except (OSError, OverflowError):
-        return False
-    return True
-
-
 def _hook_state(folder: Path, name: str) -> dict[str, Any]:
     hook, orig = folder / name, folder / (name + ORIG_SUFFIX)
     if is_ours(hook):
@@ -297,17 +273,6 @@ def _hook_state(folder: Path, name: str) -> dict[str, Any]:
             "launcher_exists": bool(exe and os.access(exe, os.X_OK)),
         }
     return {"state": "foreign" if os.path.lexists(hook) else "missing"}
-
-
-def _home_problem(idx: Path) -> str | None:
-    """Why the background runs cannot write the index folder ``idx`` (and so log nowhere), if they cannot."""
-    blocker = file_in_the_way(idx)
-    if blocker is not None:
-        return f"{blocker} is a file, not a folder"
-    existing = next(p for p in (idx, *idx.parents) if p.exists())
-    if not os.access(existing, os.W_OK):
-        return f"{existing} cannot be written"
-    return None
 
 
 def status(path: str | os.PathLike[str] = ".", flags: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -336,8 +301,9 @@ def status(path: str | os.PathLike[str] = ".", flags: Mapping[str, Any] | None =
         "hooks": hooks,
         "installed": bool(hooks) and all(h["state"] in ("ours", "chained") for h in hooks.values()),
         "index_dir": str(idx),
+        "indexed": has_index(idx),
         "log": str(idx / LOG_NAME),
-        "home_problem": _home_problem(idx),
+        "home_problem": home_problem(idx),
         "running": running if running and not running.get("interrupted") else None,
         "interrupted": running if running and running.get("interrupted") else None,
         "rerun_pending": (idx / RERUN_NAME).exists(),

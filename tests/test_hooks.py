@@ -161,10 +161,11 @@ def test_hooks_modules_import_nothing_heavy(tmp_path):
 
 
 def test_index_dir_is_the_workspace_dir(tmp_path):
-    from repo_assist import assistant
+    from repo_assist import assistant, runner_state
 
     repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
-    assert hooks.index_dir(repo) == assistant.open_workspace(repo).dir
+    ws = assistant.open_workspace(repo)
+    assert hooks.index_dir(repo) == ws.dir and ws.manifest_path == ws.dir / runner_state.MANIFEST_NAME
 
 
 def test_install_twice_is_identical_and_uninstall_restores_byte_identical(tmp_path):
@@ -273,6 +274,7 @@ def test_commit_and_amend_index_in_background_and_foreign_hooks_still_run(tmp_pa
     hook_script(folder / "post-rewrite", f'echo "post-rewrite $1" >> "{marks}"\ncat >> "{marks}"\n')
     hook_script(folder / "post-checkout", f'echo "post-checkout $3" >> "{marks}"\nexit 3\n')
     before = snapshot(folder)
+    index_now(repo)
     hooks.install(repo)
 
     write(repo, {"ledger.py": "def settle_overdue_ledger_balance(ledger):\n    return sum(ledger) * 1.05\n"})
@@ -305,6 +307,7 @@ def test_commit_and_amend_index_in_background_and_foreign_hooks_still_run(tmp_pa
 
 def test_branch_switch_merge_and_rebase_keep_the_index_at_head(tmp_path):
     repo = make_repo(tmp_path / "r", {"core.py": BASE_PY})
+    index_now(repo)
     hooks.install(repo)
     runs = hooks.status(repo)["runs"]
 
@@ -345,6 +348,7 @@ def test_hooks_under_a_relative_core_hooks_path(tmp_path):
     git(repo, "config", "core.hooksPath", ".githooks")
     (repo / ".git" / "info").mkdir(exist_ok=True)
     (repo / ".git" / "info" / "exclude").write_text(".githooks/\n")  # keep the shims out of the index
+    index_now(repo)
     out = hooks.install(repo)
     assert out["hooks_dir"] == str(repo / ".githooks") and out["inside_work_tree"]
     assert (repo / ".githooks" / "post-commit").is_file()
@@ -394,24 +398,12 @@ def test_broken_index_or_missing_tool_never_fail_the_commit(tmp_path):
     assert wait_runs(repo, runs)["last_run"]["events"] == ["post-commit"]
 
 
-def test_worktree_commit_indexes_that_worktree(tmp_path):
-    repo = make_repo(tmp_path / "main", {"a.py": BASE_PY})
-    hooks.install(repo)
-    wt = tmp_path / "wt"
-    assert git_run(repo, "worktree", "add", "-q", "-b", "feat", str(wt)).returncode == 0
-    assert hooks.status(wt)["hooks_dir"] == str(repo / ".git" / "hooks")  # the common git dir
-    commit_file(wt, "wt_only.py", "def only_in_the_worktree():\n    return 'wt'\n", "wt")
-    wait_indexed(wt)
-    assert_index_at_head(wt, "wt_only.py")
-    assert hooks.index_dir(wt) != hooks.index_dir(repo)
-    assert not (hooks.index_dir(repo) / "manifest.sqlite").exists()  # the main work tree was not touched
-
-
 def test_requests_during_a_run_coalesce_into_one_more_pass(tmp_path):
     """A hook that fires while a pass holds the lock leaves a request and exits; the holder runs once more."""
     from repo_assist import assistant
 
     repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
+    index_now(repo)
     seen: list[str | None] = []
     deferred: list[subprocess.CompletedProcess[str]] = []
 
@@ -440,3 +432,39 @@ def test_the_runner_log_says_1_chunk_not_1_chunks(tmp_path):
     commit_file(repo, "one.py", "def the_only_function():\n    return 1\n", "one small function")
     wait_indexed(repo)
     assert "post-commit: indexed" in _log(repo) and "(1 chunk embedded, 0 deleted)" in _log(repo)
+
+
+def test_a_worktree_without_an_index_is_left_alone_by_the_shared_hooks(tmp_path):
+    """Linked worktrees share the hooks; a commit in one never indexed starts nothing, and makes no index folder."""
+    repo = make_repo(tmp_path / "main", {"a.py": BASE_PY})
+    index_now(repo)
+    done = tmp_path / "done"
+    launcher = tmp_path / "bin" / "repo-assist-then-mark"  # runs the hook's command as the shim does, then says so
+    hook_script(launcher, f'"{RA}" "$@"\necho "$PWD $*" >> "{done}"\n')
+    hooks.install(repo, launcher=(str(launcher),))
+    main_index = manifest_view(repo)
+
+    wt = tmp_path / "wt"
+    proc = git_run(repo, "worktree", "add", "-q", "-b", "feat", str(wt))  # fires post-checkout in the new worktree
+    assert proc.returncode == 0 and proc.stdout == proc.stderr == ""
+    write(wt, {"wt_only.py": "def only_in_the_worktree():\n    return 'wt'\n"})
+    git(wt, "add", "wt_only.py")
+    proc = git_run(wt, "commit", "-q", "-m", "wt")
+    assert proc.returncode == 0 and proc.stdout == proc.stderr == ""
+    deadline = time.monotonic() + WAIT_S
+    while not (done.exists() and len(done.read_text().splitlines()) == 2):
+        assert time.monotonic() < deadline, done.read_text() if done.exists() else "no hook run finished"
+        time.sleep(0.2)
+    assert sorted(done.read_text().splitlines()) == [f"{wt} _hook-run post-checkout", f"{wt} _hook-run post-commit"]
+    assert not hooks.index_dir(wt).exists()  # no second index folder, no full index of its own
+    st = hooks.status(wt)
+    assert st["hooks_dir"] == str(repo / ".git" / "hooks") and st["indexed"] is False and st["runs"] == 0
+    assert manifest_view(repo) == main_index
+
+    # once the user indexes the worktree, the hooks keep that index fresh (and leave the main one alone)
+    index_now(wt)
+    runs = hooks.status(wt)["runs"]
+    commit_file(wt, "wt_more.py", "def more_in_the_worktree():\n    return 'more'\n", "more")
+    wait_indexed(wt, after_runs=runs)
+    assert_index_at_head(wt, "wt_only.py", "wt_more.py")
+    assert manifest_view(repo) == main_index
