@@ -37,8 +37,9 @@ def cmd_hooks_install(args: argparse.Namespace) -> int:
 
 _ACTIONS = {
     "installed": "installed",
-    "updated": "updated",
+    "updated": "updated (repo-assist's block only)",
     "unchanged": "already installed, unchanged",
+    "added": "added to your hook, at its top (your lines kept)",
     "chained": "installed; the hook that was there runs first (kept as {name}.repo-assist-orig)",
 }
 
@@ -86,8 +87,10 @@ def cmd_hooks_status(args: argparse.Namespace) -> int:
 
 _STATES = {
     "ours": "installed",
+    "added": "installed, in your hook",
+    "damaged": "repo-assist's block has lost its end marker: mend it or delete the block by hand",
     "chained": "installed; runs {name}.repo-assist-orig first",
-    "foreign": "a hook that is not ours (`repo-assist hooks install` keeps it and chains it)",
+    "foreign": "a hook of yours, no repo-assist part (`repo-assist hooks install` keeps it and adds to it)",
     "missing": "not installed",
 }
 
@@ -106,7 +109,7 @@ def _status_text(d: dict) -> str:
     launchers = set()
     for name, h in d["hooks"].items():
         text = _STATES[h["state"]].format(name=name)
-        if h["state"] in ("ours", "chained"):
+        if h["state"] in ("ours", "added", "chained"):
             if not h["current"]:
                 text += " (outdated: run `repo-assist hooks install`)"
             launchers.add((h["launcher"], h["launcher_exists"]))
@@ -150,8 +153,8 @@ def register(sub: argparse._SubParsersAction, common: Callable[[argparse.Argumen
     hp = sub.add_parser("hooks", help="git hooks that keep the index fresh (install, uninstall, status)")
     actions = hp.add_subparsers(dest="hooks_action", metavar="ACTION", required=True)
     for name, func, helptext in (
-        ("install", cmd_hooks_install, "install post-commit/merge/checkout/rewrite hooks (an existing hook is kept and chained)"),
-        ("uninstall", cmd_hooks_uninstall, "remove the hooks and restore exactly what was there before"),
+        ("install", cmd_hooks_install, "install post-commit/merge/checkout/rewrite hooks (an existing hook of yours is kept)"),
+        ("uninstall", cmd_hooks_uninstall, "take repo-assist's part out of the hooks, keeping every line of yours"),
         ("status", cmd_hooks_status, "which hooks are installed and what the last background run did"),
     ):
         sp = actions.add_parser(name, help=helptext)

@@ -176,15 +176,18 @@ def test_install_twice_is_identical_and_uninstall_restores_byte_identical(tmp_pa
     before = snapshot(folder)
 
     first = hooks.install(repo)
-    assert first["hooks"] == {"post-commit": "chained", "post-merge": "chained",
+    assert first["hooks"] == {"post-commit": "added", "post-merge": "chained",
                               "post-checkout": "installed", "post-rewrite": "installed"}
     installed = snapshot(folder)
     mtimes = {n: (folder / n).lstat().st_mtime_ns for n in installed}
-    assert installed["post-commit.repo-assist-orig"] == before["post-commit"]
-    assert installed["post-merge.repo-assist-orig"] == before["post-merge"]
+    assert "post-commit.repo-assist-orig" not in installed  # a shell script takes the block, at its top
+    assert installed["post-commit"][:2] == before["post-commit"][:2]  # its mode kept
+    assert installed["post-commit"][2].startswith(b"#!/bin/sh\n# >>> repo-assist hook v2 >>>\n")
+    assert installed["post-commit"][2].endswith(b"# <<< repo-assist hook v2 <<<\n" + before["post-commit"][2][len("#!/bin/sh\n"):])
+    assert installed["post-merge.repo-assist-orig"] == before["post-merge"]  # a symlink cannot: kept beside ours
     st = hooks.status(repo)
     assert st["installed"] and {n: h["state"] for n, h in st["hooks"].items()} == {
-        "post-commit": "chained", "post-merge": "chained", "post-checkout": "ours", "post-rewrite": "ours"}
+        "post-commit": "added", "post-merge": "chained", "post-checkout": "ours", "post-rewrite": "ours"}
     assert all(h["current"] and h["launcher"] == str(RA) and h["launcher_exists"] for h in st["hooks"].values())
 
     again = hooks.install(repo)
@@ -193,7 +196,7 @@ def test_install_twice_is_identical_and_uninstall_restores_byte_identical(tmp_pa
     assert {n: (folder / n).lstat().st_mtime_ns for n in installed} == mtimes
 
     out = hooks.uninstall(repo)
-    assert out["folders"][str(folder)] == {"post-commit": "restored", "post-merge": "restored",
+    assert out["folders"][str(folder)] == {"post-commit": "removed from your hook", "post-merge": "restored",
                                            "post-checkout": "removed", "post-rewrite": "removed"}
     assert snapshot(folder) == before
     assert {n: h["state"] for n, h in hooks.status(repo)["hooks"].items()} == {
@@ -203,8 +206,10 @@ def test_install_twice_is_identical_and_uninstall_restores_byte_identical(tmp_pa
 def test_install_refuses_to_overwrite_a_kept_original(tmp_path):
     repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
     folder = repo / ".git" / "hooks"
-    hook_script(folder / "post-commit", "echo first\n")
-    hooks.install(repo)
+    first = "#!/usr/bin/env python3\nprint('first')\n"
+    (folder / "post-commit").write_text(first)  # not a shell script: kept beside ours, run first
+    os.chmod(folder / "post-commit", 0o755)
+    assert hooks.install(repo)["hooks"]["post-commit"] == "chained"
     hook_script(folder / "post-commit", "echo someone else replaced the shim\n")  # a tool overwrote our shim
     before = snapshot(folder)
     with pytest.raises(UsageError, match="already exists"):
@@ -212,7 +217,103 @@ def test_install_refuses_to_overwrite_a_kept_original(tmp_path):
     assert snapshot(folder) == before  # checked everything first: nothing written
     out = hooks.uninstall(repo)
     assert out["folders"][str(folder)]["post-commit"] == "foreign, left alone"
-    assert (folder / "post-commit.repo-assist-orig").read_text() == "#!/bin/sh\necho first\n"
+    assert (folder / "post-commit.repo-assist-orig").read_text() == first
+
+
+def test_lines_a_user_adds_to_a_hook_run_and_outlive_reinstall_and_uninstall(tmp_path):
+    """A hook file holds the user's lines and repo-assist's block: only the block is ever rewritten or taken out."""
+    repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
+    folder = repo / ".git" / "hooks"
+    marks = tmp_path / "marks"
+    theirs = f'# the team\'s merge hook\necho "merged $1" >> "{marks}"\n'
+    hook_script(folder / "post-merge", theirs, 0o700)  # a hook with content of theirs before install
+    first = hooks.install(repo)
+    mine = f'echo "committed $#" >> "{marks}"\n'
+    with open(folder / "post-commit", "a") as fh:  # the user appends to the hook repo-assist wrote
+        fh.write(mine)
+    os.chmod(folder / "post-commit", 0o750)
+    later = f'echo "merge hook edited after install" >> "{marks}"\n'
+    with open(folder / "post-merge", "a") as fh:
+        fh.write(later)
+
+    # the user's lines run
+    assert git_run(repo, "commit", "-q", "--allow-empty", "-m", "one").returncode == 0
+    git(repo, "checkout", "-q", "-b", "side")
+    assert git_run(repo, "commit", "-q", "--allow-empty", "-m", "two").returncode == 0
+    git(repo, "checkout", "-q", "main")
+    proc = git_run(repo, "merge", "-q", "--no-ff", "-m", "merge side", "side")
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert marks.read_text().splitlines() == ["committed 0", "committed 0", "merged 0", "merge hook edited after install"]
+    assert first["hooks"] == {"post-commit": "installed", "post-merge": "added",
+                              "post-checkout": "installed", "post-rewrite": "installed"}
+
+    # install again with another launcher: the blocks are rewritten, the user's lines kept; a third time changes nothing
+    assert set(hooks.install(repo, launcher=(str(tmp_path / "moved" / "repo-assist"),))["hooks"].values()) == {"updated"}
+    hooks.install(repo)
+    installed = snapshot(folder)
+    mtimes = {n: (folder / n).lstat().st_mtime_ns for n in installed}
+    assert set(hooks.install(repo)["hooks"].values()) == {"unchanged"}
+    assert snapshot(folder) == installed and {n: (folder / n).lstat().st_mtime_ns for n in installed} == mtimes
+    assert installed["post-commit"][1] == 0o750 and installed["post-commit"][2].endswith(mine.encode())
+
+    out = hooks.uninstall(repo)
+    assert out["folders"][str(folder)] == {"post-commit": "removed, your lines kept", "post-merge": "removed from your hook",
+                                           "post-checkout": "removed", "post-rewrite": "removed"}
+    assert snapshot(folder)["post-commit"] == (stat.S_IFREG, 0o750, ("#!/bin/sh\n" + mine).encode())
+    assert snapshot(folder)["post-merge"] == (stat.S_IFREG, 0o700, ("#!/bin/sh\n" + theirs + later).encode())
+    assert not (folder / "post-checkout").exists() and not (folder / "post-rewrite").exists()
+    assert git_run(repo, "commit", "-q", "--allow-empty", "-m", "three").returncode == 0
+    assert marks.read_text().splitlines()[-1] == "committed 0"  # still theirs, still running
+
+
+def v1_shim(name: str, exe: str) -> str:
+    """What `hooks install` wrote before the block (version 1): a whole file ending in `exit $rc`."""
+    return (
+        "#!/bin/sh\n# repo-assist hook v1\n"
+        f"# {name}: runs the hook that was here before (if any), then starts a detached\n"
+        "# re-index of this work tree and returns at once; it never fails the git command.\n"
+        "# Written by `repo-assist hooks install`; `repo-assist hooks uninstall` restores the original.\n"
+        "case $0 in */*) here=${0%/*} ;; *) here=. ;; esac\n"
+        f'orig="$here/{name}.repo-assist-orig"\nrc=0\nif [ -x "$orig" ]; then\n\t"$orig" "$@"\n\trc=$?\nfi\n'
+        f"if [ -x {exe} ]; then\n\tset -- {exe}\nelif command -v repo-assist >/dev/null 2>&1; then\n"
+        "\tset -- repo-assist\nelse\n\texit $rc\nfi\n"
+        f'nohup "$@" _hook-run {name} </dev/null >/dev/null 2>&1 &\nexit $rc\n'
+    )
+
+
+def test_a_version_1_shim_with_lines_appended_keeps_them(tmp_path):
+    repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
+    folder = repo / ".git" / "hooks"
+    appended = "echo appended after the shim, never ran\n"
+    hook_script(folder / "post-commit", v1_shim("post-commit", str(RA))[len("#!/bin/sh\n"):] + appended)
+    hook_script(folder / "post-merge", v1_shim("post-merge", str(RA))[len("#!/bin/sh\n"):])
+    states = hooks.status(repo)["hooks"]
+    out = hooks.uninstall(repo)["folders"][str(folder)]
+    assert (folder / "post-commit").read_text() == "#!/bin/sh\n" + appended and not (folder / "post-merge").exists()
+    assert (out["post-commit"], out["post-merge"]) == ("removed, your lines kept", "removed")
+    assert (states["post-commit"]["state"], states["post-merge"]["state"]) == ("ours", "ours")
+    assert not states["post-commit"]["current"]  # an older shim: `hooks install` updates it
+
+    hook_script(folder / "post-commit", v1_shim("post-commit", str(RA))[len("#!/bin/sh\n"):] + appended)
+    assert hooks.install(repo)["hooks"]["post-commit"] == "updated"
+    text = (folder / "post-commit").read_text()
+    assert text.startswith("#!/bin/sh\n# >>> repo-assist hook v2 (created this file) >>>\n") and text.endswith(
+        "# <<< repo-assist hook v2 <<<\n" + appended) and "hook v1" not in text
+    assert hooks.status(repo)["hooks"]["post-commit"]["current"]
+
+
+def test_a_hook_block_without_its_end_marker_is_left_alone(tmp_path):
+    repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
+    folder = repo / ".git" / "hooks"
+    hooks.install(repo)
+    hook = folder / "post-commit"
+    hook.write_text(hook.read_text().replace("# <<< repo-assist hook v2 <<<\n", "") + "echo mine\n")
+    damaged = hook.read_bytes()
+    proc = subprocess.run([str(RA), "hooks", "install", str(repo)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "no end marker" in proc.stderr and len(proc.stderr.splitlines()) == 1
+    out = hooks.uninstall(repo)
+    assert out["folders"][str(folder)]["post-commit"] == "damaged, left alone" and hook.read_bytes() == damaged
+    assert hooks.status(repo)["hooks"]["post-commit"]["state"] == "damaged"
 
 
 def test_cli_commands_and_hidden_hook_run(tmp_path, capsys):
@@ -425,15 +526,6 @@ def test_requests_during_a_run_coalesce_into_one_more_pass(tmp_path):
     assert_index_at_head(repo, "late.py")
 
 
-def test_the_runner_log_says_1_chunk_not_1_chunks(tmp_path):
-    repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
-    index_now(repo)
-    hooks.install(repo)
-    commit_file(repo, "one.py", "def the_only_function():\n    return 1\n", "one small function")
-    wait_indexed(repo)
-    assert "post-commit: indexed" in _log(repo) and "(1 chunk embedded, 0 deleted)" in _log(repo)
-
-
 def test_a_worktree_without_an_index_is_left_alone_by_the_shared_hooks(tmp_path):
     """Linked worktrees share the hooks; a commit in one never indexed starts nothing, and makes no index folder."""
     repo = make_repo(tmp_path / "main", {"a.py": BASE_PY})
@@ -468,3 +560,12 @@ def test_a_worktree_without_an_index_is_left_alone_by_the_shared_hooks(tmp_path)
     wait_indexed(wt, after_runs=runs)
     assert_index_at_head(wt, "wt_only.py", "wt_more.py")
     assert manifest_view(repo) == main_index
+
+
+def test_the_runner_log_says_1_chunk_not_1_chunks(tmp_path):
+    repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
+    index_now(repo)
+    hooks.install(repo)
+    commit_file(repo, "one.py", "def the_only_function():\n    return 1\n", "one small function")
+    wait_indexed(repo)
+    assert "post-commit: indexed" in _log(repo) and "(1 chunk embedded, 0 deleted)" in _log(repo)
