@@ -30,7 +30,7 @@ def cmd_hooks_install(args: argparse.Namespace) -> int:
         extra += ["--embedder", flags["embedder"]]
     if "chroma_url" in flags:
         extra += ["--chroma-url", flags["chroma_url"]]
-    data = hooks.install(args.path, extra_args=tuple(extra))
+    data = hooks.install(args.path, extra_args=tuple(extra), skip_tracked=args.skip_tracked)
     emit(data, args.json, _install_text)
     return 0
 
@@ -41,6 +41,7 @@ _ACTIONS = {
     "unchanged": "already installed, unchanged",
     "added": "added to your hook, at its top (your lines kept)",
     "chained": "installed; the hook that was there runs first (kept as {name}.repo-assist-orig)",
+    "skipped": "left alone: git tracks it (--skip-tracked)",
 }
 
 
@@ -48,8 +49,9 @@ def _install_text(d: dict) -> str:
     where = d["hooks_dir"] + (f" (core.hooksPath {d['hooks_path']})" if d["hooks_path"] else "")
     lines = [f"hooks folder  {where}", f"launcher      {' '.join(d['launcher'])} _hook-run"]
     lines += [f"{name:<13} {_ACTIONS[a].format(name=name)}" for name, a in d["hooks"].items()]
-    if d["inside_work_tree"]:
-        lines.append("note: the hooks folder is inside the work tree, so the shims show up in `git status` unless ignored")
+    if d["excluded"]:
+        lines.append(f"note: the hooks folder is inside the work tree; repo-assist's files there are listed in "
+                     f"{d['exclude_file']}, so `git status` does not show them")
     if d["indexed"] is False:
         lines.append("note: this work tree has no index yet, and the hooks only refresh an index that exists: "
                      "run `repo-assist index` once")
@@ -109,6 +111,8 @@ def _status_text(d: dict) -> str:
     launchers = set()
     for name, h in d["hooks"].items():
         text = _STATES[h["state"]].format(name=name)
+        if h["tracked"]:
+            text = "a hook git tracks: repo-assist leaves it alone" if h["state"] == "foreign" else text + " (git tracks it)"
         if h["state"] in ("ours", "added", "chained"):
             if not h["current"]:
                 text += " (outdated: run `repo-assist hooks install`)"
@@ -159,6 +163,9 @@ def register(sub: argparse._SubParsersAction, common: Callable[[argparse.Argumen
     ):
         sp = actions.add_parser(name, help=helptext)
         sp.add_argument("path", nargs="?", default=".")
+        if name == "install":
+            sp.add_argument("--skip-tracked", action="store_true",
+                            help="in a hooks folder git tracks (core.hooksPath), leave the hooks git tracks alone")
         common(sp)
         sp.set_defaults(func=func)
 

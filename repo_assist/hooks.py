@@ -17,7 +17,11 @@ numpy, torch, Chroma or tree-sitter (a test holds it to that).
 ``core.hooksPath`` is honoured when it points inside the repository (the work
 tree or the git directory; a relative value is relative to the work tree top).
 A hooks folder outside the repository is shared by other repositories, so
-install refuses it and says how to give this repository its own folder.
+install refuses it and says how to give this repository its own folder. In a
+hooks folder inside the work tree (a team's tracked ``.githooks/``), a hook git
+tracks is never changed (install refuses, or leaves it with ``skip_tracked``),
+and the files install creates are listed in ``info/exclude``, so they show up
+neither in `git status` nor in a commit.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from typing import Any, Mapping
 from . import hook_text as ht
 from .errors import RepoAssistError, UsageError
 from .gitrepo import Repo, run_git
+from .hook_exclude import set_excluded
 from .hook_text import HOOK_NAMES, ORIG_SUFFIX
 from .runner_state import LOG_NAME, RERUN_NAME, has_index, home_problem, index_dir, pid_alive, read_state
 
@@ -46,7 +51,15 @@ class HooksDir:
 
     path: Path
     configured: str | None  # core.hooksPath as written in git config, None when unset
-    inside_work_tree: bool
+    work_tree: Path | None  # the work tree the folder lies in (None: in a git directory)
+
+    @property
+    def inside_work_tree(self) -> bool:
+        return self.work_tree is not None
+
+    def rel(self, name: str) -> str:
+        assert self.work_tree is not None
+        return (self.path / name).relative_to(self.work_tree).as_posix()
 
 
 def default_launcher() -> tuple[str, ...]:
@@ -86,19 +99,32 @@ def hooks_dir(repo: Repo) -> HooksDir:
     proc = run_git(["config", "--get", "core.hooksPath"], repo.root, check=False)
     configured = proc.stdout.decode("utf-8", "surrogateescape").strip() or None
     if configured is None:
-        return HooksDir(repo.common_dir / "hooks", None, False)
+        return HooksDir(repo.common_dir / "hooks", None, None)
     p = Path(configured).expanduser()
     p = (p if p.is_absolute() else repo.root / p).resolve()
-    owned = [repo.root, repo.common_dir]
+    trees = [repo.root]
     if repo.common_dir.name == ".git":
-        owned.append(repo.common_dir.parent)  # the main work tree, seen from a linked worktree
-    if not any(_inside(p, f) for f in owned):
+        trees.append(repo.common_dir.parent)  # the main work tree, seen from a linked worktree
+    if _inside(p, repo.git_dir) or _inside(p, repo.common_dir):
+        return HooksDir(p, configured, None)
+    tree = next((t for t in trees if _inside(p, t)), None)
+    if tree is None:
         raise UsageError(
             f"core.hooksPath is {configured!r}, a folder outside this repository that other repositories may share",
             "give this repository its own hooks folder (copy the shared hooks you need into it), e.g. "
             f"`git -C {shlex.quote(str(repo.root))} config core.hooksPath .githooks`, then run `repo-assist hooks install` again",
         )
-    return HooksDir(p, configured, _inside(p, repo.root))
+    return HooksDir(p, configured, tree)
+
+
+def tracked_hooks(where: HooksDir) -> list[str]:
+    """The hooks of ours that git tracks in the work tree holding the hooks folder (a team's `.githooks/`)."""
+    if where.work_tree is None:
+        return []
+    rels = {where.rel(name): name for name in HOOK_NAMES}
+    proc = run_git(["ls-files", "-z", "--", *rels], where.work_tree, check=False, env={"GIT_LITERAL_PATHSPECS": "1"})
+    listed = set(ht.decode(proc.stdout).split("\0"))
+    return [name for rel, name in rels.items() if rel in listed]
 
 
 def _write_atomic(path: Path, data: bytes, mode: int) -> None:
@@ -149,6 +175,7 @@ def install(
     *,
     launcher: tuple[str, ...] | None = None,
     extra_args: tuple[str, ...] = (),
+    skip_tracked: bool = False,
 ) -> dict[str, Any]:
     """Install the four hooks, keeping the user's; running it twice changes nothing.
 
@@ -157,16 +184,31 @@ def install(
     repo = Repo.open(path)
     where = hooks_dir(repo)
     launcher = launcher or default_launcher()
+    tracked = tracked_hooks(where)
+    if tracked and not skip_tracked:
+        files = ", ".join(where.rel(n) for n in tracked)
+        raise UsageError(
+            f"{files} {'is' if len(tracked) == 1 else 'are'} tracked by git in the hooks folder {where.configured!r} "
+            "(core.hooksPath): repo-assist does not change hooks the repository shares",
+            "nothing was changed; `repo-assist hooks install --skip-tracked` installs the other hooks and leaves "
+            f"{'that one' if len(tracked) == 1 else 'these'} alone",
+        )
     plan: list[tuple[str, str, bytes, int, bool]] = []
     try:
         for name in HOOK_NAMES:
-            plan.append((name, *_plan_hook(where.path, name, launcher, extra_args)))
+            if name in tracked:
+                plan.append((name, "skipped", b"", 0, False))
+            else:
+                plan.append((name, *_plan_hook(where.path, name, launcher, extra_args)))
+        # listed before they exist: a file that cannot be listed is never written (it would show in `git status`)
+        excluded = [where.rel(name) for name, _, _, _, created in plan if created] if where.work_tree else []
+        exclude_file = set_excluded(repo.common_dir, excluded)
         where.path.mkdir(parents=True, exist_ok=True)
         for name, action, data, mode, _ in plan:
             hook = where.path / name
             if action == "chained":
                 os.rename(hook, where.path / (name + ORIG_SUFFIX))  # same inode: bytes, mode and times kept
-            if action != "unchanged":
+            if action not in ("unchanged", "skipped"):
                 _write_atomic(hook, data, mode)
     except OSError as exc:
         raise _write_error(where.path, exc) from None
@@ -175,6 +217,8 @@ def install(
         "hooks_dir": str(where.path),
         "hooks_path": where.configured,
         "inside_work_tree": where.inside_work_tree,
+        "excluded": excluded,
+        "exclude_file": str(exclude_file) if excluded else None,
         "launcher": list(launcher),
         "hooks": {name: action for name, action, *_ in plan},
         "indexed": _indexed(repo.root),
@@ -210,6 +254,7 @@ def uninstall(path: str | os.PathLike[str] = ".") -> dict[str, Any]:
             done[str(folder)] = _uninstall_in(folder, notes)
         except OSError as exc:
             raise _write_error(folder, exc) from None
+    set_excluded(repo.common_dir, [])
     return {"repo": str(repo.root), "folders": done, "notes": notes}
 
 
@@ -280,8 +325,9 @@ def status(path: str | os.PathLike[str] = ".", flags: Mapping[str, Any] | None =
         configured = run_git(["config", "--get", "core.hooksPath"], repo.root, check=False).stdout.decode().strip()
     hooks: dict[str, Any] = {}
     if where is not None:
+        tracked = tracked_hooks(where)
         for name in HOOK_NAMES:
-            hooks[name] = _hook_state(where.path, name)
+            hooks[name] = {**_hook_state(where.path, name), "tracked": name in tracked}
     idx = index_dir(repo.root, flags)
     state = read_state(idx)
     running = state.get("running")

@@ -316,6 +316,49 @@ def test_a_hook_block_without_its_end_marker_is_left_alone(tmp_path):
     assert hooks.status(repo)["hooks"]["post-commit"]["state"] == "damaged"
 
 
+def test_a_tracked_hooks_folder_is_not_changed_and_the_new_hooks_stay_out_of_git(tmp_path):
+    """A team's `.githooks/` (core.hooksPath): its tracked hooks are never edited, the files added never show."""
+    repo = make_repo(tmp_path / "r", {"a.py": BASE_PY, ".githooks/pre-commit": "#!/bin/sh\nexit 0\n",
+                                      ".githooks/post-merge": "#!/bin/sh\necho team post-merge\n"})
+    for name in ("pre-commit", "post-merge"):
+        os.chmod(repo / ".githooks" / name, 0o755)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "executable hooks")
+    git(repo, "config", "core.hooksPath", ".githooks")
+    exclude = repo / ".git" / "info" / "exclude"
+    exclude_before, before = exclude.read_bytes(), snapshot(repo / ".githooks")
+
+    proc = subprocess.run([str(RA), "hooks", "install", str(repo)], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stdout == "" and len(proc.stderr.splitlines()) == 1
+    assert ".githooks/post-merge is tracked" in proc.stderr and "'.githooks'" in proc.stderr
+    assert "--skip-tracked" in proc.stderr  # the way out
+    assert snapshot(repo / ".githooks") == before and exclude.read_bytes() == exclude_before
+
+    index_now(repo)
+    proc = subprocess.run([str(RA), "hooks", "install", str(repo), "--skip-tracked", "--json"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["hooks"] == {"post-commit": "installed", "post-merge": "skipped",
+                             "post-checkout": "installed", "post-rewrite": "installed"}
+    assert data["excluded"] == [".githooks/post-commit", ".githooks/post-checkout", ".githooks/post-rewrite"]
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+    assert snapshot(repo / ".githooks")["post-merge"] == before["post-merge"]
+    assert hooks.status(repo)["hooks"]["post-merge"] == {"state": "foreign", "tracked": True}
+
+    # `git add -A` commits none of them, and the shim in the tracked folder fires
+    write(repo, {"b.py": "def team_hooks_path_function():\n    return 7\n"})
+    git(repo, "add", "-A")
+    assert git_run(repo, "commit", "-q", "-m", "b").returncode == 0
+    assert git(repo, "ls-files", ".githooks").split() == [".githooks/post-merge", ".githooks/pre-commit"]
+    wait_indexed(repo)
+    files = assert_index_at_head(repo, "b.py")
+    assert ".githooks/post-commit" not in files  # nor are they indexed as untracked files
+
+    hooks.uninstall(repo)
+    assert exclude.read_bytes() == exclude_before and snapshot(repo / ".githooks") == before
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+
+
 def test_cli_commands_and_hidden_hook_run(tmp_path, capsys):
     repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
     assert cli.main(["hooks", "install", str(repo), "--json"]) == 0
@@ -448,7 +491,7 @@ def test_hooks_under_a_relative_core_hooks_path(tmp_path):
     repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
     git(repo, "config", "core.hooksPath", ".githooks")
     (repo / ".git" / "info").mkdir(exist_ok=True)
-    (repo / ".git" / "info" / "exclude").write_text(".githooks/\n")  # keep the shims out of the index
+    (repo / ".git" / "info" / "exclude").write_text(".githooks/\n")  # the user's own line, kept as it is
     index_now(repo)
     out = hooks.install(repo)
     assert out["hooks_dir"] == str(repo / ".githooks") and out["inside_work_tree"]
@@ -459,6 +502,7 @@ def test_hooks_under_a_relative_core_hooks_path(tmp_path):
     assert_index_at_head(repo, "b.py")
     hooks.uninstall(repo)
     assert sorted(p.name for p in (repo / ".githooks").iterdir()) == []
+    assert (repo / ".git" / "info" / "exclude").read_text() == ".githooks/\n"
 
 
 def test_broken_index_or_missing_tool_never_fail_the_commit(tmp_path):
