@@ -80,16 +80,6 @@ def _read_parts(path: Path) -> ht.HookText | None:
         raise UsageError(f"{path}: {exc.message}", exc.hint) from None
 
 
-def is_ours(path: Path) -> bool:
-    """A regular file holding a repo-assist block (a damaged one included) or a version 1 shim."""
-    try:
-        return _read_parts(path) is not None
-    except UsageError:
-        return True
-    except OSError:
-        return False
-
-
 def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
