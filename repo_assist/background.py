@@ -36,8 +36,8 @@ from typing import Any, Callable, Iterator, Mapping
 from .config import Settings, load_settings
 from .errors import RepoAssistError
 from .gitrepo import Repo
-from .hooks import LOG_NAME, RERUN_NAME, RUNNER_LOCK_NAME, STATE_NAME, index_dir, pid_alive, read_state
 from .paths import index_home, make_private_dir
+from .runner_state import LOG_NAME, RERUN_NAME, RUNNER_LOCK_NAME, STATE_NAME, has_index, index_dir, pid_alive, read_state
 
 LOG_CAP_BYTES = 512 * 1024  # past this, hooks.log becomes hooks.log.1 (one old copy kept)
 HISTORY_KEEP = 20
@@ -196,8 +196,9 @@ class _Runner:
         record["seconds"] = round(time.perf_counter() - w0, 3)
         head = (record["head"] or "none")[:12]
         if record["ok"]:
+            n = record["computed"]
             log_line(self.files.log, f"{','.join(record['events']) or 'run'}: indexed {head} in {record['seconds']:.1f}s "
-                     f"({record['computed']} chunks embedded, {record['deleted']} deleted)")
+                     f"({n} chunk{'s' if n != 1 else ''} embedded, {record['deleted']} deleted)")
         else:
             log_line(self.files.log, f"{','.join(record['events']) or 'run'}: failed at {head}: {record['error']}")
         state = read_state(self.files.dir)
@@ -220,11 +221,16 @@ def run(
     """Request a pass for the work tree at ``root`` and serve requests while we hold the lock.
 
     Returns "ran" when this process ran at least one pass, "deferred" when another
-    runner held the lock (and will pick up our request). ``index_fn`` replaces
-    ``assistant.index`` (tests use it to act while a pass holds the lock).
+    runner held the lock (and will pick up our request), "no index" when the work
+    tree has no index: the hooks only refresh an index someone built (a linked
+    worktree shares the hooks, and a commit there must not start a full index of
+    it in a new index folder); nothing is written then, not even a log line.
+    ``index_fn`` replaces ``assistant.index`` (tests use it to act while a pass holds the lock).
     """
     repo = Repo.open(root)
     files = RunnerFiles(index_dir(repo.root, flags))
+    if not has_index(files.dir):
+        return "no index"
     make_private_dir(files.dir.parent)
     make_private_dir(files.dir)
     rotate_log(files.log)

@@ -30,16 +30,18 @@ def cmd_hooks_install(args: argparse.Namespace) -> int:
         extra += ["--embedder", flags["embedder"]]
     if "chroma_url" in flags:
         extra += ["--chroma-url", flags["chroma_url"]]
-    data = hooks.install(args.path, extra_args=tuple(extra))
+    data = hooks.install(args.path, extra_args=tuple(extra), skip_tracked=args.skip_tracked)
     emit(data, args.json, _install_text)
     return 0
 
 
 _ACTIONS = {
     "installed": "installed",
-    "updated": "updated",
+    "updated": "updated (repo-assist's block only)",
     "unchanged": "already installed, unchanged",
+    "added": "added to your hook, at its top (your lines kept)",
     "chained": "installed; the hook that was there runs first (kept as {name}.repo-assist-orig)",
+    "skipped": "left alone: git tracks it (--skip-tracked)",
 }
 
 
@@ -47,8 +49,12 @@ def _install_text(d: dict) -> str:
     where = d["hooks_dir"] + (f" (core.hooksPath {d['hooks_path']})" if d["hooks_path"] else "")
     lines = [f"hooks folder  {where}", f"launcher      {' '.join(d['launcher'])} _hook-run"]
     lines += [f"{name:<13} {_ACTIONS[a].format(name=name)}" for name, a in d["hooks"].items()]
-    if d["inside_work_tree"]:
-        lines.append("note: the hooks folder is inside the work tree, so the shims show up in `git status` unless ignored")
+    if d["excluded"]:
+        lines.append(f"note: the hooks folder is inside the work tree; repo-assist's files there are listed in "
+                     f"{d['exclude_file']}, so `git status` does not show them")
+    if d["indexed"] is False:
+        lines.append("note: this work tree has no index yet, and the hooks only refresh an index that exists: "
+                     "run `repo-assist index` once")
     return "\n".join(lines)
 
 
@@ -83,8 +89,10 @@ def cmd_hooks_status(args: argparse.Namespace) -> int:
 
 _STATES = {
     "ours": "installed",
+    "added": "installed, in your hook",
+    "damaged": "repo-assist's block has lost its end marker: mend it or delete the block by hand",
     "chained": "installed; runs {name}.repo-assist-orig first",
-    "foreign": "a hook that is not ours (`repo-assist hooks install` keeps it and chains it)",
+    "foreign": "a hook of yours, no repo-assist part (`repo-assist hooks install` keeps it and adds to it)",
     "missing": "not installed",
 }
 
@@ -103,13 +111,17 @@ def _status_text(d: dict) -> str:
     launchers = set()
     for name, h in d["hooks"].items():
         text = _STATES[h["state"]].format(name=name)
-        if h["state"] in ("ours", "chained"):
+        if h["tracked"]:
+            text = "a hook git tracks: repo-assist leaves it alone" if h["state"] == "foreign" else text + " (git tracks it)"
+        if h["state"] in ("ours", "added", "chained"):
             if not h["current"]:
                 text += " (outdated: run `repo-assist hooks install`)"
             launchers.add((h["launcher"], h["launcher_exists"]))
         lines.append(f"{name:<13} {text}")
     for exe, ok in sorted(launchers, key=str):
         lines.append(f"launcher      {exe}" + ("" if ok else " (missing: falls back to repo-assist on PATH; reinstall the hooks)"))
+    if not d["indexed"]:
+        lines.append("index         none for this work tree: the hooks do nothing here until `repo-assist index` builds one")
     run = d["last_run"]
     if run:
         head = (run.get("head") or "none")[:12]
@@ -145,12 +157,15 @@ def register(sub: argparse._SubParsersAction, common: Callable[[argparse.Argumen
     hp = sub.add_parser("hooks", help="git hooks that keep the index fresh (install, uninstall, status)")
     actions = hp.add_subparsers(dest="hooks_action", metavar="ACTION", required=True)
     for name, func, helptext in (
-        ("install", cmd_hooks_install, "install post-commit/merge/checkout/rewrite hooks (an existing hook is kept and chained)"),
-        ("uninstall", cmd_hooks_uninstall, "remove the hooks and restore exactly what was there before"),
+        ("install", cmd_hooks_install, "install post-commit/merge/checkout/rewrite hooks (an existing hook of yours is kept)"),
+        ("uninstall", cmd_hooks_uninstall, "take repo-assist's part out of the hooks, keeping every line of yours"),
         ("status", cmd_hooks_status, "which hooks are installed and what the last background run did"),
     ):
         sp = actions.add_parser(name, help=helptext)
         sp.add_argument("path", nargs="?", default=".")
+        if name == "install":
+            sp.add_argument("--skip-tracked", action="store_true",
+                            help="in a hooks folder git tracks (core.hooksPath), leave the hooks git tracks alone")
         common(sp)
         sp.set_defaults(func=func)
 

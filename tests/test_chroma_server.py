@@ -92,11 +92,13 @@ def test_headers_are_sent_and_bad_urls_are_one_line(tmp_path, chroma_url, capsys
 
 def test_hooks_keep_a_server_index_fresh_and_a_down_server_never_fails_a_commit(tmp_path, chroma_url):
     """The detached hook runner reads the repository's config, so it indexes into the server too."""
-    from .test_hooks import BASE_PY, assert_index_at_head, commit_file, git_run, search_top, wait_indexed, wait_runs
+    from .test_hooks import (BASE_PY, assert_index_at_head, commit_file, git_run, index_now, search_top, wait_indexed,
+                             wait_runs)
 
     repo = make_repo(tmp_path / "r", {"billing.py": BASE_PY})
     (repo / ".git" / "info" / "exclude").write_text(".repo-assist.toml\n")
     (repo / ".repo-assist.toml").write_text(f'chroma_url = "{chroma_url}"\n')
+    index_now(repo)  # the hooks refresh an index that exists
     hooks.install(repo)
     new = commit_file(repo, "ledger.py", "def settle_overdue_ledger_balance(ledger):\n    return sum(ledger) * 1.05\n",
                       "ledger")

@@ -51,6 +51,12 @@ def head(root: Path) -> str:
     return git(root, "rev-parse", "HEAD").strip()
 
 
+def index_now(root: Path) -> None:
+    """`repo-assist index` run by hand, as the user does once in a work tree."""
+    proc = subprocess.run([str(RA), "index", str(root)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+
+
 def wait_indexed(root: Path, expect_head: str | None = None, *, after_runs: int = -1) -> dict:
     """Poll until the runner is idle, nothing is pending and its last run saw HEAD (stable for a second)."""
     expect_head = expect_head or head(root)
@@ -155,10 +161,11 @@ def test_hooks_modules_import_nothing_heavy(tmp_path):
 
 
 def test_index_dir_is_the_workspace_dir(tmp_path):
-    from repo_assist import assistant
+    from repo_assist import assistant, runner_state
 
     repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
-    assert hooks.index_dir(repo) == assistant.open_workspace(repo).dir
+    ws = assistant.open_workspace(repo)
+    assert hooks.index_dir(repo) == ws.dir and ws.manifest_path == ws.dir / runner_state.MANIFEST_NAME
 
 
 def test_install_twice_is_identical_and_uninstall_restores_byte_identical(tmp_path):
@@ -169,15 +176,18 @@ def test_install_twice_is_identical_and_uninstall_restores_byte_identical(tmp_pa
     before = snapshot(folder)
 
     first = hooks.install(repo)
-    assert first["hooks"] == {"post-commit": "chained", "post-merge": "chained",
+    assert first["hooks"] == {"post-commit": "added", "post-merge": "chained",
                               "post-checkout": "installed", "post-rewrite": "installed"}
     installed = snapshot(folder)
     mtimes = {n: (folder / n).lstat().st_mtime_ns for n in installed}
-    assert installed["post-commit.repo-assist-orig"] == before["post-commit"]
-    assert installed["post-merge.repo-assist-orig"] == before["post-merge"]
+    assert "post-commit.repo-assist-orig" not in installed  # a shell script takes the block, at its top
+    assert installed["post-commit"][:2] == before["post-commit"][:2]  # its mode kept
+    assert installed["post-commit"][2].startswith(b"#!/bin/sh\n# >>> repo-assist hook v2 >>>\n")
+    assert installed["post-commit"][2].endswith(b"# <<< repo-assist hook v2 <<<\n" + before["post-commit"][2][len("#!/bin/sh\n"):])
+    assert installed["post-merge.repo-assist-orig"] == before["post-merge"]  # a symlink cannot: kept beside ours
     st = hooks.status(repo)
     assert st["installed"] and {n: h["state"] for n, h in st["hooks"].items()} == {
-        "post-commit": "chained", "post-merge": "chained", "post-checkout": "ours", "post-rewrite": "ours"}
+        "post-commit": "added", "post-merge": "chained", "post-checkout": "ours", "post-rewrite": "ours"}
     assert all(h["current"] and h["launcher"] == str(RA) and h["launcher_exists"] for h in st["hooks"].values())
 
     again = hooks.install(repo)
@@ -186,7 +196,7 @@ def test_install_twice_is_identical_and_uninstall_restores_byte_identical(tmp_pa
     assert {n: (folder / n).lstat().st_mtime_ns for n in installed} == mtimes
 
     out = hooks.uninstall(repo)
-    assert out["folders"][str(folder)] == {"post-commit": "restored", "post-merge": "restored",
+    assert out["folders"][str(folder)] == {"post-commit": "removed from your hook", "post-merge": "restored",
                                            "post-checkout": "removed", "post-rewrite": "removed"}
     assert snapshot(folder) == before
     assert {n: h["state"] for n, h in hooks.status(repo)["hooks"].items()} == {
@@ -196,8 +206,10 @@ def test_install_twice_is_identical_and_uninstall_restores_byte_identical(tmp_pa
 def test_install_refuses_to_overwrite_a_kept_original(tmp_path):
     repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
     folder = repo / ".git" / "hooks"
-    hook_script(folder / "post-commit", "echo first\n")
-    hooks.install(repo)
+    first = "#!/usr/bin/env python3\nprint('first')\n"
+    (folder / "post-commit").write_text(first)  # not a shell script: kept beside ours, run first
+    os.chmod(folder / "post-commit", 0o755)
+    assert hooks.install(repo)["hooks"]["post-commit"] == "chained"
     hook_script(folder / "post-commit", "echo someone else replaced the shim\n")  # a tool overwrote our shim
     before = snapshot(folder)
     with pytest.raises(UsageError, match="already exists"):
@@ -205,7 +217,146 @@ def test_install_refuses_to_overwrite_a_kept_original(tmp_path):
     assert snapshot(folder) == before  # checked everything first: nothing written
     out = hooks.uninstall(repo)
     assert out["folders"][str(folder)]["post-commit"] == "foreign, left alone"
-    assert (folder / "post-commit.repo-assist-orig").read_text() == "#!/bin/sh\necho first\n"
+    assert (folder / "post-commit.repo-assist-orig").read_text() == first
+
+
+def test_lines_a_user_adds_to_a_hook_run_and_outlive_reinstall_and_uninstall(tmp_path):
+    """A hook file holds the user's lines and repo-assist's block: only the block is ever rewritten or taken out."""
+    repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
+    folder = repo / ".git" / "hooks"
+    marks = tmp_path / "marks"
+    theirs = f'# the team\'s merge hook\necho "merged $1" >> "{marks}"\n'
+    hook_script(folder / "post-merge", theirs, 0o700)  # a hook with content of theirs before install
+    first = hooks.install(repo)
+    mine = f'echo "committed $#" >> "{marks}"\n'
+    with open(folder / "post-commit", "a") as fh:  # the user appends to the hook repo-assist wrote
+        fh.write(mine)
+    os.chmod(folder / "post-commit", 0o750)
+    later = f'echo "merge hook edited after install" >> "{marks}"\n'
+    with open(folder / "post-merge", "a") as fh:
+        fh.write(later)
+
+    # the user's lines run
+    assert git_run(repo, "commit", "-q", "--allow-empty", "-m", "one").returncode == 0
+    git(repo, "checkout", "-q", "-b", "side")
+    assert git_run(repo, "commit", "-q", "--allow-empty", "-m", "two").returncode == 0
+    git(repo, "checkout", "-q", "main")
+    proc = git_run(repo, "merge", "-q", "--no-ff", "-m", "merge side", "side")
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert marks.read_text().splitlines() == ["committed 0", "committed 0", "merged 0", "merge hook edited after install"]
+    assert first["hooks"] == {"post-commit": "installed", "post-merge": "added",
+                              "post-checkout": "installed", "post-rewrite": "installed"}
+
+    # install again with another launcher: the blocks are rewritten, the user's lines kept; a third time changes nothing
+    assert set(hooks.install(repo, launcher=(str(tmp_path / "moved" / "repo-assist"),))["hooks"].values()) == {"updated"}
+    hooks.install(repo)
+    installed = snapshot(folder)
+    mtimes = {n: (folder / n).lstat().st_mtime_ns for n in installed}
+    assert set(hooks.install(repo)["hooks"].values()) == {"unchanged"}
+    assert snapshot(folder) == installed and {n: (folder / n).lstat().st_mtime_ns for n in installed} == mtimes
+    assert installed["post-commit"][1] == 0o750 and installed["post-commit"][2].endswith(mine.encode())
+
+    out = hooks.uninstall(repo)
+    assert out["folders"][str(folder)] == {"post-commit": "removed, your lines kept", "post-merge": "removed from your hook",
+                                           "post-checkout": "removed", "post-rewrite": "removed"}
+    assert snapshot(folder)["post-commit"] == (stat.S_IFREG, 0o750, ("#!/bin/sh\n" + mine).encode())
+    assert snapshot(folder)["post-merge"] == (stat.S_IFREG, 0o700, ("#!/bin/sh\n" + theirs + later).encode())
+    assert not (folder / "post-checkout").exists() and not (folder / "post-rewrite").exists()
+    assert git_run(repo, "commit", "-q", "--allow-empty", "-m", "three").returncode == 0
+    assert marks.read_text().splitlines()[-1] == "committed 0"  # still theirs, still running
+
+
+def v1_shim(name: str, exe: str) -> str:
+    """What `hooks install` wrote before the block (version 1): a whole file ending in `exit $rc`."""
+    return (
+        "#!/bin/sh\n# repo-assist hook v1\n"
+        f"# {name}: runs the hook that was here before (if any), then starts a detached\n"
+        "# re-index of this work tree and returns at once; it never fails the git command.\n"
+        "# Written by `repo-assist hooks install`; `repo-assist hooks uninstall` restores the original.\n"
+        "case $0 in */*) here=${0%/*} ;; *) here=. ;; esac\n"
+        f'orig="$here/{name}.repo-assist-orig"\nrc=0\nif [ -x "$orig" ]; then\n\t"$orig" "$@"\n\trc=$?\nfi\n'
+        f"if [ -x {exe} ]; then\n\tset -- {exe}\nelif command -v repo-assist >/dev/null 2>&1; then\n"
+        "\tset -- repo-assist\nelse\n\texit $rc\nfi\n"
+        f'nohup "$@" _hook-run {name} </dev/null >/dev/null 2>&1 &\nexit $rc\n'
+    )
+
+
+def test_a_version_1_shim_with_lines_appended_keeps_them(tmp_path):
+    repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
+    folder = repo / ".git" / "hooks"
+    appended = "echo appended after the shim, never ran\n"
+    hook_script(folder / "post-commit", v1_shim("post-commit", str(RA))[len("#!/bin/sh\n"):] + appended)
+    hook_script(folder / "post-merge", v1_shim("post-merge", str(RA))[len("#!/bin/sh\n"):])
+    states = hooks.status(repo)["hooks"]
+    out = hooks.uninstall(repo)["folders"][str(folder)]
+    assert (folder / "post-commit").read_text() == "#!/bin/sh\n" + appended and not (folder / "post-merge").exists()
+    assert (out["post-commit"], out["post-merge"]) == ("removed, your lines kept", "removed")
+    assert (states["post-commit"]["state"], states["post-merge"]["state"]) == ("ours", "ours")
+    assert not states["post-commit"]["current"]  # an older shim: `hooks install` updates it
+
+    hook_script(folder / "post-commit", v1_shim("post-commit", str(RA))[len("#!/bin/sh\n"):] + appended)
+    assert hooks.install(repo)["hooks"]["post-commit"] == "updated"
+    text = (folder / "post-commit").read_text()
+    assert text.startswith("#!/bin/sh\n# >>> repo-assist hook v2 (created this file) >>>\n") and text.endswith(
+        "# <<< repo-assist hook v2 <<<\n" + appended) and "hook v1" not in text
+    assert hooks.status(repo)["hooks"]["post-commit"]["current"]
+
+
+def test_a_hook_block_without_its_end_marker_is_left_alone(tmp_path):
+    repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
+    folder = repo / ".git" / "hooks"
+    hooks.install(repo)
+    hook = folder / "post-commit"
+    hook.write_text(hook.read_text().replace("# <<< repo-assist hook v2 <<<\n", "") + "echo mine\n")
+    damaged = hook.read_bytes()
+    proc = subprocess.run([str(RA), "hooks", "install", str(repo)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "no end marker" in proc.stderr and len(proc.stderr.splitlines()) == 1
+    out = hooks.uninstall(repo)
+    assert out["folders"][str(folder)]["post-commit"] == "damaged, left alone" and hook.read_bytes() == damaged
+    assert hooks.status(repo)["hooks"]["post-commit"]["state"] == "damaged"
+
+
+def test_a_tracked_hooks_folder_is_not_changed_and_the_new_hooks_stay_out_of_git(tmp_path):
+    """A team's `.githooks/` (core.hooksPath): its tracked hooks are never edited, the files added never show."""
+    repo = make_repo(tmp_path / "r", {"a.py": BASE_PY, ".githooks/pre-commit": "#!/bin/sh\nexit 0\n",
+                                      ".githooks/post-merge": "#!/bin/sh\necho team post-merge\n"})
+    for name in ("pre-commit", "post-merge"):
+        os.chmod(repo / ".githooks" / name, 0o755)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "executable hooks")
+    git(repo, "config", "core.hooksPath", ".githooks")
+    exclude = repo / ".git" / "info" / "exclude"
+    exclude_before, before = exclude.read_bytes(), snapshot(repo / ".githooks")
+
+    proc = subprocess.run([str(RA), "hooks", "install", str(repo)], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stdout == "" and len(proc.stderr.splitlines()) == 1
+    assert ".githooks/post-merge is tracked" in proc.stderr and "'.githooks'" in proc.stderr
+    assert "--skip-tracked" in proc.stderr  # the way out
+    assert snapshot(repo / ".githooks") == before and exclude.read_bytes() == exclude_before
+
+    index_now(repo)
+    proc = subprocess.run([str(RA), "hooks", "install", str(repo), "--skip-tracked", "--json"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["hooks"] == {"post-commit": "installed", "post-merge": "skipped",
+                             "post-checkout": "installed", "post-rewrite": "installed"}
+    assert data["excluded"] == [".githooks/post-commit", ".githooks/post-checkout", ".githooks/post-rewrite"]
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+    assert snapshot(repo / ".githooks")["post-merge"] == before["post-merge"]
+    assert hooks.status(repo)["hooks"]["post-merge"] == {"state": "foreign", "tracked": True}
+
+    # `git add -A` commits none of them, and the shim in the tracked folder fires
+    write(repo, {"b.py": "def team_hooks_path_function():\n    return 7\n"})
+    git(repo, "add", "-A")
+    assert git_run(repo, "commit", "-q", "-m", "b").returncode == 0
+    assert git(repo, "ls-files", ".githooks").split() == [".githooks/post-merge", ".githooks/pre-commit"]
+    wait_indexed(repo)
+    files = assert_index_at_head(repo, "b.py")
+    assert ".githooks/post-commit" not in files  # nor are they indexed as untracked files
+
+    hooks.uninstall(repo)
+    assert exclude.read_bytes() == exclude_before and snapshot(repo / ".githooks") == before
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
 
 
 def test_cli_commands_and_hidden_hook_run(tmp_path, capsys):
@@ -267,6 +418,7 @@ def test_commit_and_amend_index_in_background_and_foreign_hooks_still_run(tmp_pa
     hook_script(folder / "post-rewrite", f'echo "post-rewrite $1" >> "{marks}"\ncat >> "{marks}"\n')
     hook_script(folder / "post-checkout", f'echo "post-checkout $3" >> "{marks}"\nexit 3\n')
     before = snapshot(folder)
+    index_now(repo)
     hooks.install(repo)
 
     write(repo, {"ledger.py": "def settle_overdue_ledger_balance(ledger):\n    return sum(ledger) * 1.05\n"})
@@ -299,6 +451,7 @@ def test_commit_and_amend_index_in_background_and_foreign_hooks_still_run(tmp_pa
 
 def test_branch_switch_merge_and_rebase_keep_the_index_at_head(tmp_path):
     repo = make_repo(tmp_path / "r", {"core.py": BASE_PY})
+    index_now(repo)
     hooks.install(repo)
     runs = hooks.status(repo)["runs"]
 
@@ -338,7 +491,8 @@ def test_hooks_under_a_relative_core_hooks_path(tmp_path):
     repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
     git(repo, "config", "core.hooksPath", ".githooks")
     (repo / ".git" / "info").mkdir(exist_ok=True)
-    (repo / ".git" / "info" / "exclude").write_text(".githooks/\n")  # keep the shims out of the index
+    (repo / ".git" / "info" / "exclude").write_text(".githooks/\n")  # the user's own line, kept as it is
+    index_now(repo)
     out = hooks.install(repo)
     assert out["hooks_dir"] == str(repo / ".githooks") and out["inside_work_tree"]
     assert (repo / ".githooks" / "post-commit").is_file()
@@ -348,6 +502,7 @@ def test_hooks_under_a_relative_core_hooks_path(tmp_path):
     assert_index_at_head(repo, "b.py")
     hooks.uninstall(repo)
     assert sorted(p.name for p in (repo / ".githooks").iterdir()) == []
+    assert (repo / ".git" / "info" / "exclude").read_text() == ".githooks/\n"
 
 
 def test_broken_index_or_missing_tool_never_fail_the_commit(tmp_path):
@@ -388,24 +543,12 @@ def test_broken_index_or_missing_tool_never_fail_the_commit(tmp_path):
     assert wait_runs(repo, runs)["last_run"]["events"] == ["post-commit"]
 
 
-def test_worktree_commit_indexes_that_worktree(tmp_path):
-    repo = make_repo(tmp_path / "main", {"a.py": BASE_PY})
-    hooks.install(repo)
-    wt = tmp_path / "wt"
-    assert git_run(repo, "worktree", "add", "-q", "-b", "feat", str(wt)).returncode == 0
-    assert hooks.status(wt)["hooks_dir"] == str(repo / ".git" / "hooks")  # the common git dir
-    commit_file(wt, "wt_only.py", "def only_in_the_worktree():\n    return 'wt'\n", "wt")
-    wait_indexed(wt)
-    assert_index_at_head(wt, "wt_only.py")
-    assert hooks.index_dir(wt) != hooks.index_dir(repo)
-    assert not (hooks.index_dir(repo) / "manifest.sqlite").exists()  # the main work tree was not touched
-
-
 def test_requests_during_a_run_coalesce_into_one_more_pass(tmp_path):
     """A hook that fires while a pass holds the lock leaves a request and exits; the holder runs once more."""
     from repo_assist import assistant
 
     repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
+    index_now(repo)
     seen: list[str | None] = []
     deferred: list[subprocess.CompletedProcess[str]] = []
 
@@ -425,3 +568,48 @@ def test_requests_during_a_run_coalesce_into_one_more_pass(tmp_path):
     assert [r["events"] for r in st["history"]] == [["post-commit"], ["post-merge"]]
     assert "a run is in progress" in _log(repo)
     assert_index_at_head(repo, "late.py")
+
+
+def test_a_worktree_without_an_index_is_left_alone_by_the_shared_hooks(tmp_path):
+    """Linked worktrees share the hooks; a commit in one never indexed starts nothing, and makes no index folder."""
+    repo = make_repo(tmp_path / "main", {"a.py": BASE_PY})
+    index_now(repo)
+    done = tmp_path / "done"
+    launcher = tmp_path / "bin" / "repo-assist-then-mark"  # runs the hook's command as the shim does, then says so
+    hook_script(launcher, f'"{RA}" "$@"\necho "$PWD $*" >> "{done}"\n')
+    hooks.install(repo, launcher=(str(launcher),))
+    main_index = manifest_view(repo)
+
+    wt = tmp_path / "wt"
+    proc = git_run(repo, "worktree", "add", "-q", "-b", "feat", str(wt))  # fires post-checkout in the new worktree
+    assert proc.returncode == 0 and proc.stdout == proc.stderr == ""
+    write(wt, {"wt_only.py": "def only_in_the_worktree():\n    return 'wt'\n"})
+    git(wt, "add", "wt_only.py")
+    proc = git_run(wt, "commit", "-q", "-m", "wt")
+    assert proc.returncode == 0 and proc.stdout == proc.stderr == ""
+    deadline = time.monotonic() + WAIT_S
+    while not (done.exists() and len(done.read_text().splitlines()) == 2):
+        assert time.monotonic() < deadline, done.read_text() if done.exists() else "no hook run finished"
+        time.sleep(0.2)
+    assert sorted(done.read_text().splitlines()) == [f"{wt} _hook-run post-checkout", f"{wt} _hook-run post-commit"]
+    assert not hooks.index_dir(wt).exists()  # no second index folder, no full index of its own
+    st = hooks.status(wt)
+    assert st["hooks_dir"] == str(repo / ".git" / "hooks") and st["indexed"] is False and st["runs"] == 0
+    assert manifest_view(repo) == main_index
+
+    # once the user indexes the worktree, the hooks keep that index fresh (and leave the main one alone)
+    index_now(wt)
+    runs = hooks.status(wt)["runs"]
+    commit_file(wt, "wt_more.py", "def more_in_the_worktree():\n    return 'more'\n", "more")
+    wait_indexed(wt, after_runs=runs)
+    assert_index_at_head(wt, "wt_only.py", "wt_more.py")
+    assert manifest_view(repo) == main_index
+
+
+def test_the_runner_log_says_1_chunk_not_1_chunks(tmp_path):
+    repo = make_repo(tmp_path / "r", {"a.py": BASE_PY})
+    index_now(repo)
+    hooks.install(repo)
+    commit_file(repo, "one.py", "def the_only_function():\n    return 1\n", "one small function")
+    wait_indexed(repo)
+    assert "post-commit: indexed" in _log(repo) and "(1 chunk embedded, 0 deleted)" in _log(repo)
