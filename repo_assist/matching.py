@@ -4,7 +4,9 @@ Why a cascade: a model quoting code back drifts the indentation, adds or
 loses trailing spaces and blank lines, elides long unchanged runs with ``...``
 and makes the odd typo. Each level below forgives one more of those, and the
 first level that finds the SEARCH decides; a SEARCH found in more than one
-place at that level is refused as ambiguous, never guessed:
+place at that level is refused as ambiguous, never guessed (and so is one
+found as written in one place and, with blank lines left out, in another,
+where another block of the answer leaves blank lines out):
 
 ``exact`` → ``whitespace`` (trailing) → ``indent`` (shifted as a whole, or
 retyped in another unit: tabs as spaces, four spaces as two; ``indentation.py``) →
@@ -37,7 +39,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 from .elisions import ELISION_RE, elision_pieces, fill_lazy_replace, search_spelled_out
-from .finding import find_first
+from .finding import find, find_first
 from .fuzzy import fuzzy, nearest
 from .indentation import Units, foreign_indent
 from .numbering import unnumbered
@@ -91,6 +93,7 @@ def apply_blocks(
     ``("exact",)`` as the naive baseline).
     """
     current: dict[str, str | None] = dict(files)
+    drops_blanks = _drops_blank_lines(files, blocks, levels)
     applied: list[tuple[EditBlock, str]] = []
     failed: list[BlockFailure] = []
     done_as_copy: dict[int, str] = {}  # later copies of a block applied together with the first
@@ -145,7 +148,8 @@ def apply_blocks(
                 raise lazy_refusal
             lazy = fill_lazy_replace(block.path, text.lines, search, replace, "elision" in levels)
             filled, replace = filled or lazy is not replace, lazy
-            new_lines, how, places = _apply_one(text, search, replace, fuzzy_threshold, levels, 1 + len(copies), block)
+            new_lines, how, places = _apply_one(text, search, replace, fuzzy_threshold, levels, 1 + len(copies), block,
+                                                drops_blanks)
             if new_lines == list(zip(text.lines, text.eols)):
                 # SEARCH and REPLACE are one text, or differ only by what the cascade reads as the model's noise.
                 raise Refusal("the block changes nothing: applied, its REPLACE is what the file already has; write the change itself")
@@ -233,6 +237,7 @@ def _apply_one(
     levels: Collection[str],
     copies: int,
     block: EditBlock | None = None,
+    drops_blanks: bool = False,
 ) -> tuple[list[tuple[str, str]], str, int]:
     """New (line, eol) list for the whole file, how SEARCH was found and in how many places; Refusal otherwise.
 
@@ -240,10 +245,14 @@ def _apply_one(
     the very same block exactly that many times (``copies``): the model
     asked for the same change in each place, so each gets it; or unless the
     block is a diff hunk whose ``@@`` line names one of the places (its
-    ``line``, or the definition it is in: ``within``).
+    ``line``, or the definition it is in: ``within``). Where the answer
+    ``drops_blanks`` (another of its blocks quotes lines with blank lines left
+    out), a place that holds the SEARCH with more blank lines is a place too.
     """
     units = Units.read(text.lines, search, replace)
     matches, level = find_first(text.lines, search, 0, levels, units)
+    if drops_blanks and len(matches) == 1 and level != "blank-lines" and "blank-lines" in levels:
+        _refuse_if_sparser_elsewhere(text.lines, search, matches[0], units)
     if len(matches) > 1 and not (len(matches) == copies and _apart(matches)):
         matches = _named_by_line(matches, block.line if block else None)
         matches = _named_by_scope(matches, named_scope(text.lines, block.within) if block else None)
@@ -274,6 +283,45 @@ def _apply_one(
             how = f"fuzzy:{math.floor(ratio * 100) / 100:.2f}"
             return _splice(text, [(match, search, replace, "fuzzy")]), how, 1
     raise elision_refusal or Refusal("SEARCH was not found in the file")
+
+
+def _drops_blank_lines(files: Mapping[str, str | None], blocks: Sequence[EditBlock], levels: Collection[str]) -> bool:
+    """Does a block of the answer quote its lines with blank lines left out (found only once they are ignored)?"""
+    if "blank-lines" not in levels:
+        return False
+    for block in blocks:
+        content, search = files.get(block.path), block_lines(block.search)
+        if not content or not search:
+            continue
+        lines = Text.parse(content).lines
+        found, level = find_first(lines, search, 0, levels, Units.read(lines, search, search))
+        if level == "blank-lines" and any(_loses_blanks(m, search) for m in found):
+            return True
+    return False
+
+
+def _loses_blanks(match: Match, search: list[str]) -> bool:
+    """Does the file hold more blank lines between two quoted lines than SEARCH quotes there?"""
+    quoted = [(k, t) for k, t in enumerate(match.mapping) if t is not None and search[k].strip()]
+    return any(t2 - t1 > k2 - k1 for (k1, t1), (k2, t2) in zip(quoted, quoted[1:]))
+
+
+def _refuse_if_sparser_elsewhere(lines: list[str], search: list[str], match: Match, units: Units) -> None:
+    """Refuse where SEARCH, found as written at ``match``, is also another place's lines with blank lines left out."""
+    others = [m for m in find(lines, search, "blank-lines", 0, units)
+              if (m.end <= match.start or m.start >= match.end) and _loses_blanks(m, search)
+              and _no_fewer_blanks(m, search)]
+    if others:
+        where = ", ".join(str(m.start + 1) for m in others[:5])
+        raise Refusal(f"SEARCH matches line {match.start + 1} as written, but the answer leaves out blank lines elsewhere, "
+                      f"and with blank lines left out it is also line{'s' if len(others) > 1 else ''} {where}; add surrounding "
+                      "lines to make it unique")
+
+
+def _no_fewer_blanks(match: Match, search: list[str]) -> bool:
+    """Does the file hold at least as many blank lines as SEARCH quotes between each two quoted lines?"""
+    quoted = [(k, t) for k, t in enumerate(match.mapping) if t is not None and search[k].strip()]
+    return all(t2 - t1 >= k2 - k1 for (k1, t1), (k2, t2) in zip(quoted, quoted[1:]))
 
 
 _NEAR_LINE, _FAR_LINE = 6, 25  # a place this near where a diff hunk says it starts, every other this far, is the one

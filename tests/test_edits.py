@@ -760,6 +760,22 @@ def test_insertion_next_to_a_lost_blank_line_is_refused_not_guessed() -> None:
     assert result.new_files["t.py"] == text
 
 
+def test_a_quote_found_as_written_is_ambiguous_where_the_answer_drops_blank_lines_elsewhere() -> None:
+    # chi's compress_test.go: the block's lines are a later place's as written, and an earlier place's with a blank
+    # line left out; another block of the answer leaves a blank line out, so either place may be the one meant.
+    text = ("func a() {\n\tsetup()\n\n\tcheck()\n}\n\nfunc b() {\n\t\t}\n\n\t})\n\t}\n}\n\n"
+            "func c() {\n\t\t}\n\t})\n\t}\n}\n")
+    fix = EditBlock("t.go", "\t\t}\n\t})\n\t}\n}\n", "\t\t}\n\t})\n\t}\n\tdone()\n}\n")
+    dropper = EditBlock("t.go", "\tsetup()\n\tcheck()\n", "\tsetup()\n\tcheck(1)\n")
+    result = apply_blocks({"t.go": text}, [dropper, fix])
+    assert [f.block for f in result.failed] == [fix]
+    assert "also line 8;" in result.failed[0].reason and result.new_files["t.go"].count("check(1)") == 1
+    # an answer that quotes every blank line: the place as written is the place
+    alone = apply_blocks({"t.go": text}, [fix])
+    assert alone.applied[0][1] == "exact"
+    assert alone.new_files["t.go"] == text.removesuffix("\t}\n}\n") + "\t}\n\tdone()\n}\n"
+
+
 def test_quoted_blank_line_that_replace_deletes_is_deleted() -> None:
     text = "a = 1\n\nb = 2\n\n\nc = 3\n"
     block = EditBlock("t.py", "a = 1\n\nb = 2\nc = 3\n", "a = 1\nb = 2\nc = 3\n")
