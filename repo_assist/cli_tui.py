@@ -31,6 +31,25 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
     return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
 
 
+def not_terminals() -> list[str]:
+    """The standard streams that are not a terminal. Textual reads keys from stdin and draws on stderr (stdout on
+    Windows), so all three are checked: ``tui 2>file`` would otherwise draw the whole screen into the file. Both
+    the current stream and the process's own (``sys.__stderr__``, the one Textual writes to) must be a terminal."""
+    bad = []
+    for name in ("stdin", "stdout", "stderr"):
+        streams = (getattr(sys, name, None), getattr(sys, f"__{name}__", None))
+        if not all(s is not None and _isatty(s) for s in streams):
+            bad.append(name)
+    return bad
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):  # a closed or odd stream is not a terminal
+        return False
+
+
 def cmd_tui(args: argparse.Namespace) -> int:
     from . import assistant
     from .backends.base import ModelSpec
@@ -42,8 +61,12 @@ def cmd_tui(args: argparse.Namespace) -> int:
     if args.model:
         ModelSpec.parse(args.model)
     keymap = load_keymap(ws.repo.root, ws.settings)
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise UsageError("the TUI needs a terminal", "run it in a terminal, or use `repo-assist ask` in scripts")
+    bad = not_terminals()
+    if bad:
+        names = " and ".join([", ".join(bad[:-1]), bad[-1]] if len(bad) > 1 else bad)
+        raise UsageError(f"the TUI needs a terminal, and {names} {'is' if len(bad) == 1 else 'are'} not one",
+                         "it reads keys from stdin and draws on stderr: run it in a terminal with no stream "
+                         "redirected, or use `repo-assist ask` in scripts")
     from .tui.app import RepoAssistApp
 
     app = RepoAssistApp(ws, model=args.model, api_base=args.api_base, keymap=keymap)

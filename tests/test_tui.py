@@ -713,3 +713,25 @@ async def test_refactor_streams_edit_blocks_then_opens_the_review(tmp_path: Path
         await pilot.press(*"/undo", "enter")  # the chat command pops the same undo stack
         await until(pilot, lambda: "return x + 0" in read_text(repo, "app/util.py"), "the undo")
         assert git(repo, "status", "--porcelain") == ""
+
+
+# --- a refactor that gets no edit block, the status bar, the terminal check --------------------------------------
+
+def test_the_tui_refuses_a_redirected_stderr(sample_repo: Path, tmp_path: Path) -> None:
+    """`repo-assist tui 2>file` in a terminal: Textual would draw on stderr, into the file; one line and exit 2."""
+    import pty
+    import subprocess
+
+    main, tty = pty.openpty()
+    err = tmp_path / "err.txt"
+    try:
+        with err.open("wb") as err_file:
+            proc = subprocess.run([sys.executable, "-m", "repo_assist.cli", "tui", str(sample_repo)], stdin=tty,
+                                  stdout=tty, stderr=err_file, timeout=WAIT_S, env=os.environ.copy())
+    finally:
+        os.close(tty)
+        os.close(main)
+    text = err.read_text()
+    assert proc.returncode == 2
+    assert text.count("\n") == 1 and "\x1b" not in text, text
+    assert "needs a terminal, and stderr is not one" in text
