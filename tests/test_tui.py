@@ -717,6 +717,19 @@ async def test_refactor_streams_edit_blocks_then_opens_the_review(tmp_path: Path
 
 # --- a refactor that gets no edit block, the status bar, the terminal check --------------------------------------
 
+async def test_counts_of_one_read_in_the_singular(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "one", {"one.py": "def one():\n    return 1\n"})
+    app = RepoAssistApp(assistant.open_workspace(repo))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f5")
+        await settle(pilot)
+        await until(pilot, lambda: "up to date" in status_text(app), "the fresh status")
+        assert "1 file · 1 chunk · commit" in status_text(app)
+        notes = [str(n.message) for n in app._notifications]
+        assert any(n.startswith("indexed 1 file, 1 chunk: 1 embedded") for n in notes), notes
+
+
 def test_the_tui_refuses_a_redirected_stderr(sample_repo: Path, tmp_path: Path) -> None:
     """`repo-assist tui 2>file` in a terminal: Textual would draw on stderr, into the file; one line and exit 2."""
     import pty

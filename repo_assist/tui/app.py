@@ -30,6 +30,7 @@ from .messages import AnswerDone, AnswerToken, DiffReady, Failed, OpenSource, Pl
 from .modals import ErrorScreen, HelpScreen, ModelPicker
 from .status import StatusBar
 from .viewer import SourceViewer, run_editor
+from .wording import count
 
 
 
@@ -40,13 +41,12 @@ class _Stopped(Exception):
 def answer_summary(answer) -> str:
     """The line under an answer: context, checked citations, speed, model."""
     pack, cites, t = answer.plan.pack, answer.citations, answer.timing or {}
-    n = len(pack.chunks)
-    parts = [f"{n} span{'s' if n != 1 else ''} of context ({pack.tokens:,} tokens)"]
+    parts = [f"{count(len(pack.chunks), 'span')} of context ({count(pack.tokens, 'token')})"]
     if cites:
         ok = sum(c.valid for c in cites)
         parts.append(f"citations {ok}/{len(cites)} checked against the context")
     if t.get("completion_tokens"):
-        parts.append(f"{t['completion_tokens']} tokens")
+        parts.append(count(t["completion_tokens"], "token"))
     if t.get("tokens_per_s"):
         parts.append(f"{t['tokens_per_s']:.1f} tok/s")
     if t.get("total_s") is not None:
@@ -211,9 +211,8 @@ class RepoAssistApp(IndexingMixin, App[int]):
         turn = self.query_one(Transcript).turn(msg.turn_id)
         pack = msg.planned.pack
         if turn is not None:
-            n = len(pack.chunks)
-            turn.set_status(f"{n} span{'s' if n != 1 else ''} of context ({pack.tokens:,} tokens) · waiting for "
-                            f"{escape(msg.model)}…")
+            turn.set_status(f"{count(len(pack.chunks), 'span')} of context ({count(pack.tokens, 'token')}) · "
+                            f"waiting for {escape(msg.model)}…")
         self.query_one(ContextPanel).show_plan(msg.planned, msg.model)
 
     @on(AnswerToken)
@@ -354,7 +353,7 @@ class RepoAssistApp(IndexingMixin, App[int]):
         turn = self.query_one(Transcript).turn(msg.turn_id)
         if turn is not None:
             n = len(msg.warnings) + len(msg.stale)
-            summary = "[dim]a patch to review" + (f", with {n} warning{'s' if n != 1 else ''}" if n else "") + "[/]"
+            summary = "[dim]a patch to review" + (f", with {count(n, 'warning')}" if n else "") + "[/]"
             await turn.finish(msg.text or "*(edit blocks)*", (), summary)
         if msg.planned is not None:
             self.query_one(ContextPanel).show_plan(msg.planned, msg.model)

@@ -14,6 +14,7 @@ from textual import work
 from .. import assistant
 from .messages import Failed, IndexDone, IndexProgress, StatusLoaded, as_repo_error
 from .status import StatusBar
+from .wording import count
 
 STATUS_EVERY_S = 30.0  # commits made outside the app show up in the status bar this fast
 PROGRESS_EVERY_S = 0.1  # at most ten progress messages a second, whatever the indexer reports
@@ -67,6 +68,6 @@ class IndexingMixin:
         s = msg.stats
         self.query_one(StatusBar).hide_progress()
         self._set_busy("")
-        self.notify(f"indexed {s.files} files, {s.chunks} chunks: {s.computed} embedded, {s.deleted} deleted, "
-                    f"{s.unchanged} files unchanged ({s.seconds:.1f}s)", title="index")
+        self.notify(f"indexed {count(s.files, 'file')}, {count(s.chunks, 'chunk')}: {s.computed:,} embedded, "
+                    f"{s.deleted:,} deleted, {count(s.unchanged, 'file')} unchanged ({s.seconds:.1f}s)", title="index")
         self.refresh_status()

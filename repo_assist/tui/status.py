@@ -12,6 +12,8 @@ from textual.containers import Horizontal
 from textual.markup import escape
 from textual.widgets import ProgressBar, Static
 
+from .wording import count
+
 
 def status_line(repo_name: str, status: dict | None, error: str = "") -> str:
     """The index part of the bar, as Textual markup."""
@@ -24,10 +26,11 @@ def status_line(repo_name: str, status: dict | None, error: str = "") -> str:
     if not status.get("stale"):
         fresh = "[$success]up to date[/]"
     elif behind:
-        fresh = f"[b $warning]{behind} commit{'s' if behind != 1 else ''} behind HEAD[/] · F5 re-indexes"
+        fresh = f"[b $warning]{count(behind, 'commit')} behind HEAD[/] · F5 re-indexes"
     else:
         fresh = "[b $warning]not at HEAD[/] · F5 re-indexes"
-    return f"{name} · {status.get('files', 0):,} files · {status.get('chunks', 0):,} chunks · commit {commit} · {fresh}"
+    files, chunks = count(status.get("files", 0), "file"), count(status.get("chunks", 0), "chunk")
+    return f"{name} · {files} · {chunks} · commit {commit} · {fresh}"
 
 
 class StatusBar(Horizontal):
