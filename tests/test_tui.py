@@ -717,6 +717,52 @@ async def test_refactor_streams_edit_blocks_then_opens_the_review(tmp_path: Path
 
 # --- a refactor that gets no edit block, the status bar, the terminal check --------------------------------------
 
+def screen_line(widget) -> str:
+    """The first line of ``widget`` as drawn (cropped to its width), not the text it was given."""
+    from textual.geometry import Region
+
+    strip = widget.render_lines(Region(0, 0, widget.size.width, 1))[0]
+    return strip.text
+
+
+async def test_freshness_survives_a_narrow_status_bar(sample_repo: Path) -> None:
+    assistant.index(assistant.open_workspace(sample_repo))
+    write(sample_repo, {"extra.py": "def extra():\n    return 1\n"})
+    git(sample_repo, "add", "-A")
+    git(sample_repo, "commit", "-q", "-m", "extra")
+    app = RepoAssistApp(assistant.open_workspace(sample_repo))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        widget = app.query_one("#status-index", Static)
+        await until(pilot, lambda: "behind" in status_text(app), "the status")
+        drawn = screen_line(widget)
+        assert "1 commit behind HEAD" in drawn, drawn
+        assert "commit " + git(sample_repo, "rev-parse", "HEAD~1").strip()[:12] not in drawn  # dropped first
+        await pilot.resize_terminal(160, 24)
+        await until(pilot, lambda: "commit " in screen_line(widget).replace("1 commit behind", ""),
+                    "the commit id back")
+        assert "5 files" in screen_line(widget) and "1 commit behind HEAD" in screen_line(widget)
+
+
+async def test_no_f5_offered_when_a_file_blocks_the_index_home(sample_repo: Path, tmp_path: Path, monkeypatch) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("REPO_ASSIST_HOME", str(blocker / "indexes"))
+    app = RepoAssistApp(assistant.open_workspace(sample_repo))
+    async with app.run_test(size=(240, 36)) as pilot:
+        await settle(pilot)
+        await until(pilot, lambda: "is a file" in status_text(app), "the status")
+        text = status_text(app)
+        assert f"no index: {blocker} is a file · point REPO_ASSIST_HOME" in text  # what is wrong, and what to do
+        assert "F5" not in text and "not indexed" not in text
+    monkeypatch.setenv("REPO_ASSIST_HOME", str(tmp_path / "indexes"))  # a home that is simply empty: F5 it is
+    app = RepoAssistApp(assistant.open_workspace(sample_repo))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await until(pilot, lambda: "not indexed" in status_text(app), "the status")
+        assert "F5 indexes" in status_text(app)
+
+
 async def test_counts_of_one_read_in_the_singular(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "one", {"one.py": "def one():\n    return 1\n"})
     app = RepoAssistApp(assistant.open_workspace(repo))

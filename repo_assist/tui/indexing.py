@@ -12,6 +12,8 @@ import time
 from textual import work
 
 from .. import assistant
+from ..errors import IndexMissingError
+from ..paths import file_in_the_way
 from .messages import Failed, IndexDone, IndexProgress, StatusLoaded, as_repo_error
 from .status import StatusBar
 from .wording import count
@@ -33,10 +35,15 @@ class IndexingMixin:
     def on_status_loaded(self, msg: StatusLoaded) -> None:
         if self.busy == "indexing":
             return
-        error = ""
-        if msg.error is not None:
-            error = "not indexed" if msg.error.title == "no index" else f"{msg.error.title}: {msg.error.message}"
-        self.query_one(StatusBar).show_status(self.repo_name, msg.status, error)
+        error, hint, can_index = "", "", True
+        if msg.error is not None:  # F5 is offered only for a missing index: it cannot mend a blocked or bad home
+            can_index = isinstance(msg.error, IndexMissingError)
+            error = "not indexed" if can_index else f"{msg.error.title}: {msg.error.message}"
+            hint = msg.error.hint
+            blocker = None if can_index else file_in_the_way(self.ws.dir)
+            if blocker is not None:  # the error's message starts with the long index path: name the file first
+                error = f"no index: {blocker} is a file"
+        self.query_one(StatusBar).show_status(self.repo_name, msg.status, error, hint, can_index)
 
     def action_reindex(self) -> None:
         if self.busy:
