@@ -12,6 +12,7 @@ import os
 import socket
 import stat
 import sys
+import threading
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -273,14 +274,17 @@ async def test_ask_streams_the_packaged_models_answer(indexed, monkeypatch) -> N
         assert 0 < gauge.used <= gauge.budget < gauge.n_ctx <= 2048
         assert "llamacpp/default" in str(app.query_one("#ctx-model", Static).render())
         # a follow-up stopped with ctrl+g before its first token: no modal, the turn says so, history unchanged. Its
-        # first token is held until the stop key is pressed, so that a fast machine cannot stream it before the key.
+        # first token is held (as a long prompt evaluation holds it) until the stop key is pressed and the test has
+        # looked at the screen, so that neither a fast machine nor a slow one decides what the test sees.
         sink = app.token_sink
+        release = threading.Event()
 
         def held_sink(turn_id: int):
             on_token = sink(turn_id)
 
             def held(piece: str) -> None:
                 app._stop.wait(MODEL_WAIT_S)
+                release.wait(MODEL_WAIT_S)
                 on_token(piece)
 
             return held
@@ -288,13 +292,21 @@ async def test_ask_streams_the_packaged_models_answer(indexed, monkeypatch) -> N
         monkeypatch.setattr(app, "token_sink", held_sink)
         await pilot.press(*"And the discount?", "enter")
         second = list(app.query(Turn))[-1]
-        await until(pilot, lambda: app.busy == "answering", "the follow-up to start")
-        assert isinstance(app.focused, QuestionInput)  # the stop key works from the question box
+        await until(pilot, lambda: "waiting for" in str(second.query_one(".turn-status", Static).render()),
+                    "the follow-up's context to be packed")
+        assert app.busy == "answering" and isinstance(app.focused, QuestionInput)  # stop from the question box
         await pilot.press("ctrl+g")
+        # the press is acknowledged at once, while the backend is still busy with the prompt
+        turn_line = str(second.query_one(".turn-status", Static).render())
+        bar = str(app.query_one("#status-model", Static).render())
+        done_early = second.done
+        release.set()
+        assert "stopping…" in turn_line and "stopping" in bar and not done_early, (turn_line, bar)
         await until(pilot, lambda: second.done, "the stop", MODEL_WAIT_S)
         await settle(pilot)
         assert not isinstance(app.screen, ErrorScreen)
-        assert "stopped" in str(second.query_one(".turn-status", Static).render())
+        ended = str(second.query_one(".turn-status", Static).render())
+        assert "stopped by you" in ended and "failed" not in ended  # a stop the user asked for is no failure
         assert second.streamed_pieces == 0 and len(app.history) == 2
 
 
@@ -716,6 +728,48 @@ async def test_refactor_streams_edit_blocks_then_opens_the_review(tmp_path: Path
 
 
 # --- a refactor that gets no edit block, the status bar, the terminal check --------------------------------------
+
+NO_BLOCKS_REPLY = "".join(f"Step {i}: consider how f0 might subtract instead of adding.\n\n" for i in range(60))
+
+
+@asynccontextmanager
+async def refactor_refused(tmp_path: Path):
+    """The app after `/refactor` streamed a long answer with no edit block (no retry) and its error modal closed."""
+    repo = make_repo(tmp_path / "proj", FILES)
+    (repo / ".repo-assist.toml").write_text("refactor_retries = 0\n")
+    ws = assistant.open_workspace(repo)
+    assistant.index(ws)
+    with FakeOllama(reply=NO_BLOCKS_REPLY) as server:
+        app = RepoAssistApp(ws, model="ollama/tiny", api_base=server.host)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press(*"/refactor make f0 subtract", "enter")
+            await until(pilot, lambda: isinstance(app.screen, ErrorScreen), "the error modal")
+            assert "produced no change" in str(app.screen.query_one("#error-message", Static).render())
+            await pilot.press("escape")
+            await settle(pilot)
+            yield app, pilot
+
+
+async def test_a_refused_refactor_says_so_below_its_streamed_answer_in_view(tmp_path: Path) -> None:
+    async with refactor_refused(tmp_path) as (app, pilot):
+        turn = app.query_one(Turn)
+        assert turn.streamed_pieces > 0 and "Step 59" in turn.markdown.source
+        status = turn.query_one(".turn-status", Static)
+        assert "failed: the model's edits produced no change" in str(status.render())
+        assert status.virtual_region.y > turn.markdown.virtual_region.y  # after the answer, where it ended
+        transcript = app.query_one("#transcript")
+        await until(pilot, lambda: transcript.region.contains_region(status.region), "the outcome in view")
+
+
+async def test_a_refused_refactor_shows_the_context_it_used(tmp_path: Path) -> None:
+    async with refactor_refused(tmp_path) as (app, _):
+        panel = app.query_one(ContextPanel)
+        assert app.query_one("#ctx-packed", DataTable).row_count == len(panel.packed) > 0
+        assert any(s.path == "app/util.py" for s in panel.packed)
+        assert "ollama/tiny" in str(app.query_one("#ctx-model", Static).render())
+        assert not app.query_one("#ctx-empty").display
+
 
 def screen_line(widget) -> str:
     """The first line of ``widget`` as drawn (cropped to its width), not the text it was given."""
