@@ -9,8 +9,10 @@ one-line error on the terminal, not a crashed screen.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from .errors import UsageError
 
@@ -70,5 +72,31 @@ def cmd_tui(args: argparse.Namespace) -> int:
     from .tui.app import RepoAssistApp
 
     app = RepoAssistApp(ws, model=args.model, api_base=args.api_base, keymap=keymap)
-    app.run()
+    with own_terminal_stream():
+        app.run()
     return app.return_code or 0
+
+
+@contextlib.contextmanager
+def own_terminal_stream() -> Iterator[None]:
+    """Let Textual draw on its own duplicate of the stderr descriptor while the app runs.
+
+    Textual draws on ``sys.__stderr__`` (fd 2), and the embedded llama.cpp
+    backend points fd 2 at /dev/null while it loads a model, to keep its C log
+    lines off the screen. Every frame drawn meanwhile was lost: the first
+    question's "stopping…" after the stop key never reached the screen. A
+    duplicate descriptor is the same terminal, and out of that silencing's reach.
+    """
+    original = sys.__stderr__
+    try:
+        fd = os.dup(original.fileno())
+    except (AttributeError, OSError, ValueError):  # no real stderr: leave it as it is
+        yield
+        return
+    stream = os.fdopen(fd, "w", encoding=original.encoding, errors=original.errors)
+    sys.__stderr__ = stream
+    try:
+        yield
+    finally:
+        sys.__stderr__ = original
+        stream.close()

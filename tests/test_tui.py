@@ -848,3 +848,39 @@ def test_the_tui_refuses_a_redirected_stderr(sample_repo: Path, tmp_path: Path) 
     assert proc.returncode == 2
     assert text.count("\n") == 1 and "\x1b" not in text, text
     assert "needs a terminal, and stderr is not one" in text
+
+
+def test_the_tui_draws_where_silencing_llama_cpp_logs_cannot_reach(tmp_path: Path) -> None:
+    """While the embedded backend loads a model it points fd 2 at /dev/null; what the app draws meanwhile (on
+    ``sys.__stderr__``, where Textual draws) must still reach the terminal."""
+    import pty
+    import subprocess
+
+    script = ("import sys\n"
+              "from repo_assist.backends.llamacpp import quiet_stderr\n"
+              "from repo_assist.cli_tui import own_terminal_stream\n"
+              "with own_terminal_stream(), quiet_stderr():\n"
+              "    sys.__stderr__.write('drawn while the model loads'); sys.__stderr__.flush()\n"
+              "sys.__stderr__.write(' / after'); sys.__stderr__.flush()\n")
+    main, tty = pty.openpty()
+    try:
+        try:
+            proc = subprocess.run([sys.executable, "-c", script], stdin=tty, stdout=tty, stderr=tty,
+                                  timeout=WAIT_S, env=os.environ.copy())
+        finally:
+            os.close(tty)
+        out = b""
+        while piece := _read_pty(main):
+            out += piece
+    finally:
+        os.close(main)
+    assert proc.returncode == 0, out
+    assert b"drawn while the model loads / after" in out, out
+
+
+def _read_pty(fd: int) -> bytes:
+    """The next bytes from a pty's main side; b"" once the other side is closed and all was read (EIO on Linux)."""
+    try:
+        return os.read(fd, 4096)
+    except OSError:
+        return b""
