@@ -101,10 +101,12 @@ class RefactorResult:
 
 def refactor(ws: Workspace, instruction: str, *, model: str | None = None, api_base: str | None = None,
              retries: int | None = None, test: str | None = None, on_token: Callable[[str], None] | None = None,
-             on_check: Callable[[str], None] | None = None) -> RefactorResult:
+             on_check: Callable[[str], None] | None = None,
+             on_plan: Callable[[PlannedPrompt, str], None] | None = None) -> RefactorResult:
     """Ask for edit blocks and turn them into a checked patch. Blocks that fail, and a check (``test``, else the
     ``test_command`` setting) that fails on the patched copy, go back to the model up to ``retries`` times.
-    ``on_check(command)`` is told when a check starts (it may take minutes)."""
+    ``on_check(command)`` is told when a check starts (it may take minutes); ``on_plan(plan, model)`` when the
+    context is packed, before the model is asked."""
     retries = ws.settings.refactor_retries if retries is None else retries
     command = check_command(ws, test)
     conv = Conversation.open(ws, model, api_base)
@@ -117,6 +119,8 @@ def refactor(ws: Workspace, instruction: str, *, model: str | None = None, api_b
 
         answer_tokens = ws.settings.refactor_answer_tokens
         plan = conv.plan(instruction, build=build, references=True, answer_tokens=answer_tokens)
+        if on_plan:
+            on_plan(plan, conv.model)
         messages = list(plan.messages)
         outliner = Outliner()
         paths = known_paths(ws)

@@ -12,6 +12,7 @@ import os
 import socket
 import stat
 import sys
+import threading
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -273,14 +274,17 @@ async def test_ask_streams_the_packaged_models_answer(indexed, monkeypatch) -> N
         assert 0 < gauge.used <= gauge.budget < gauge.n_ctx <= 2048
         assert "llamacpp/default" in str(app.query_one("#ctx-model", Static).render())
         # a follow-up stopped with ctrl+g before its first token: no modal, the turn says so, history unchanged. Its
-        # first token is held until the stop key is pressed, so that a fast machine cannot stream it before the key.
+        # first token is held (as a long prompt evaluation holds it) until the stop key is pressed and the test has
+        # looked at the screen, so that neither a fast machine nor a slow one decides what the test sees.
         sink = app.token_sink
+        release = threading.Event()
 
         def held_sink(turn_id: int):
             on_token = sink(turn_id)
 
             def held(piece: str) -> None:
                 app._stop.wait(MODEL_WAIT_S)
+                release.wait(MODEL_WAIT_S)
                 on_token(piece)
 
             return held
@@ -288,13 +292,21 @@ async def test_ask_streams_the_packaged_models_answer(indexed, monkeypatch) -> N
         monkeypatch.setattr(app, "token_sink", held_sink)
         await pilot.press(*"And the discount?", "enter")
         second = list(app.query(Turn))[-1]
-        await until(pilot, lambda: app.busy == "answering", "the follow-up to start")
-        assert isinstance(app.focused, QuestionInput)  # the stop key works from the question box
+        await until(pilot, lambda: "waiting for" in str(second.query_one(".turn-status", Static).render()),
+                    "the follow-up's context to be packed")
+        assert app.busy == "answering" and isinstance(app.focused, QuestionInput)  # stop from the question box
         await pilot.press("ctrl+g")
+        # the press is acknowledged at once, while the backend is still busy with the prompt
+        turn_line = str(second.query_one(".turn-status", Static).render())
+        bar = str(app.query_one("#status-model", Static).render())
+        done_early = second.done
+        release.set()
+        assert "stopping…" in turn_line and "stopping" in bar and not done_early, (turn_line, bar)
         await until(pilot, lambda: second.done, "the stop", MODEL_WAIT_S)
         await settle(pilot)
         assert not isinstance(app.screen, ErrorScreen)
-        assert "stopped" in str(second.query_one(".turn-status", Static).render())
+        ended = str(second.query_one(".turn-status", Static).render())
+        assert "stopped by you" in ended and "failed" not in ended  # a stop the user asked for is no failure
         assert second.streamed_pieces == 0 and len(app.history) == 2
 
 
@@ -713,3 +725,162 @@ async def test_refactor_streams_edit_blocks_then_opens_the_review(tmp_path: Path
         await pilot.press(*"/undo", "enter")  # the chat command pops the same undo stack
         await until(pilot, lambda: "return x + 0" in read_text(repo, "app/util.py"), "the undo")
         assert git(repo, "status", "--porcelain") == ""
+
+
+# --- a refactor that gets no edit block, the status bar, the terminal check --------------------------------------
+
+NO_BLOCKS_REPLY = "".join(f"Step {i}: consider how f0 might subtract instead of adding.\n\n" for i in range(60))
+
+
+@asynccontextmanager
+async def refactor_refused(tmp_path: Path):
+    """The app after `/refactor` streamed a long answer with no edit block (no retry) and its error modal closed."""
+    repo = make_repo(tmp_path / "proj", FILES)
+    (repo / ".repo-assist.toml").write_text("refactor_retries = 0\n")
+    ws = assistant.open_workspace(repo)
+    assistant.index(ws)
+    with FakeOllama(reply=NO_BLOCKS_REPLY) as server:
+        app = RepoAssistApp(ws, model="ollama/tiny", api_base=server.host)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press(*"/refactor make f0 subtract", "enter")
+            await until(pilot, lambda: isinstance(app.screen, ErrorScreen), "the error modal")
+            assert "produced no change" in str(app.screen.query_one("#error-message", Static).render())
+            await pilot.press("escape")
+            await settle(pilot)
+            yield app, pilot
+
+
+async def test_a_refused_refactor_says_so_below_its_streamed_answer_in_view(tmp_path: Path) -> None:
+    async with refactor_refused(tmp_path) as (app, pilot):
+        turn = app.query_one(Turn)
+        assert turn.streamed_pieces > 0 and "Step 59" in turn.markdown.source
+        status = turn.query_one(".turn-status", Static)
+        assert "failed: the model's edits produced no change" in str(status.render())
+        assert status.virtual_region.y > turn.markdown.virtual_region.y  # after the answer, where it ended
+        transcript = app.query_one("#transcript")
+        await until(pilot, lambda: transcript.region.contains_region(status.region), "the outcome in view")
+
+
+async def test_a_refused_refactor_shows_the_context_it_used(tmp_path: Path) -> None:
+    async with refactor_refused(tmp_path) as (app, _):
+        panel = app.query_one(ContextPanel)
+        assert app.query_one("#ctx-packed", DataTable).row_count == len(panel.packed) > 0
+        assert any(s.path == "app/util.py" for s in panel.packed)
+        assert "ollama/tiny" in str(app.query_one("#ctx-model", Static).render())
+        assert not app.query_one("#ctx-empty").display
+
+
+def screen_line(widget) -> str:
+    """The first line of ``widget`` as drawn (cropped to its width), not the text it was given."""
+    from textual.geometry import Region
+
+    strip = widget.render_lines(Region(0, 0, widget.size.width, 1))[0]
+    return strip.text
+
+
+async def test_freshness_survives_a_narrow_status_bar(sample_repo: Path) -> None:
+    assistant.index(assistant.open_workspace(sample_repo))
+    write(sample_repo, {"extra.py": "def extra():\n    return 1\n"})
+    git(sample_repo, "add", "-A")
+    git(sample_repo, "commit", "-q", "-m", "extra")
+    app = RepoAssistApp(assistant.open_workspace(sample_repo))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        widget = app.query_one("#status-index", Static)
+        await until(pilot, lambda: "behind" in status_text(app), "the status")
+        drawn = screen_line(widget)
+        assert "1 commit behind HEAD" in drawn, drawn
+        assert "commit " + git(sample_repo, "rev-parse", "HEAD~1").strip()[:12] not in drawn  # dropped first
+        await pilot.resize_terminal(160, 24)
+        await until(pilot, lambda: "commit " in screen_line(widget).replace("1 commit behind", ""),
+                    "the commit id back")
+        assert "5 files" in screen_line(widget) and "1 commit behind HEAD" in screen_line(widget)
+
+
+async def test_no_f5_offered_when_a_file_blocks_the_index_home(sample_repo: Path, tmp_path: Path, monkeypatch) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("REPO_ASSIST_HOME", str(blocker / "indexes"))
+    app = RepoAssistApp(assistant.open_workspace(sample_repo))
+    async with app.run_test(size=(240, 36)) as pilot:
+        await settle(pilot)
+        await until(pilot, lambda: "is a file" in status_text(app), "the status")
+        text = status_text(app)
+        assert f"no index: {blocker} is a file · point REPO_ASSIST_HOME" in text  # what is wrong, and what to do
+        assert "F5" not in text and "not indexed" not in text
+    monkeypatch.setenv("REPO_ASSIST_HOME", str(tmp_path / "indexes"))  # a home that is simply empty: F5 it is
+    app = RepoAssistApp(assistant.open_workspace(sample_repo))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await until(pilot, lambda: "not indexed" in status_text(app), "the status")
+        assert "F5 indexes" in status_text(app)
+
+
+async def test_counts_of_one_read_in_the_singular(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "one", {"one.py": "def one():\n    return 1\n"})
+    app = RepoAssistApp(assistant.open_workspace(repo))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f5")
+        await settle(pilot)
+        await until(pilot, lambda: "up to date" in status_text(app), "the fresh status")
+        assert "1 file · 1 chunk · commit" in status_text(app)
+        notes = [str(n.message) for n in app._notifications]
+        assert any(n.startswith("indexed 1 file, 1 chunk: 1 embedded") for n in notes), notes
+
+
+def test_the_tui_refuses_a_redirected_stderr(sample_repo: Path, tmp_path: Path) -> None:
+    """`repo-assist tui 2>file` in a terminal: Textual would draw on stderr, into the file; one line and exit 2."""
+    import pty
+    import subprocess
+
+    main, tty = pty.openpty()
+    err = tmp_path / "err.txt"
+    try:
+        with err.open("wb") as err_file:
+            proc = subprocess.run([sys.executable, "-m", "repo_assist.cli", "tui", str(sample_repo)], stdin=tty,
+                                  stdout=tty, stderr=err_file, timeout=WAIT_S, env=os.environ.copy())
+    finally:
+        os.close(tty)
+        os.close(main)
+    text = err.read_text()
+    assert proc.returncode == 2
+    assert text.count("\n") == 1 and "\x1b" not in text, text
+    assert "needs a terminal, and stderr is not one" in text
+
+
+def test_the_tui_draws_where_silencing_llama_cpp_logs_cannot_reach(tmp_path: Path) -> None:
+    """While the embedded backend loads a model it points fd 2 at /dev/null; what the app draws meanwhile (on
+    ``sys.__stderr__``, where Textual draws) must still reach the terminal."""
+    import pty
+    import subprocess
+
+    script = ("import sys\n"
+              "from repo_assist.backends.llamacpp import quiet_stderr\n"
+              "from repo_assist.cli_tui import own_terminal_stream\n"
+              "with own_terminal_stream(), quiet_stderr():\n"
+              "    sys.__stderr__.write('drawn while the model loads'); sys.__stderr__.flush()\n"
+              "sys.__stderr__.write(' / after'); sys.__stderr__.flush()\n")
+    main, tty = pty.openpty()
+    try:
+        try:
+            proc = subprocess.run([sys.executable, "-c", script], stdin=tty, stdout=tty, stderr=tty,
+                                  timeout=WAIT_S, env=os.environ.copy())
+        finally:
+            os.close(tty)
+        out = b""
+        while piece := _read_pty(main):
+            out += piece
+    finally:
+        os.close(main)
+    assert proc.returncode == 0, out
+    assert b"drawn while the model loads / after" in out, out
+
+
+def _read_pty(fd: int) -> bytes:
+    """The next bytes from a pty's main side; b"" once the other side is closed and all was read (EIO on Linux)."""
+    try:
+        return os.read(fd, 4096)
+    except OSError:
+        return b""

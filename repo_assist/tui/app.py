@@ -22,7 +22,7 @@ from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 from ..errors import RepoAssistError, UsageError
 from ..workspace import Workspace
 from . import commands
-from .chat import QuestionInput, Transcript, Turn
+from .chat import QuestionInput, Transcript, Turn, answer_summary
 from .context_panel import ContextPanel
 from .indexing import STATUS_EVERY_S, IndexingMixin
 from .keymap import APP_BINDINGS
@@ -30,33 +30,11 @@ from .messages import AnswerDone, AnswerToken, DiffReady, Failed, OpenSource, Pl
 from .modals import ErrorScreen, HelpScreen, ModelPicker
 from .status import StatusBar
 from .viewer import SourceViewer, run_editor
-
+from .wording import count
 
 
 class _Stopped(Exception):
     """Raised from the token callback to stop a generation the user cancelled."""
-
-
-def answer_summary(answer) -> str:
-    """The line under an answer: context, checked citations, speed, model."""
-    pack, cites, t = answer.plan.pack, answer.citations, answer.timing or {}
-    n = len(pack.chunks)
-    parts = [f"{n} span{'s' if n != 1 else ''} of context ({pack.tokens:,} tokens)"]
-    if cites:
-        ok = sum(c.valid for c in cites)
-        parts.append(f"citations {ok}/{len(cites)} checked against the context")
-    if t.get("completion_tokens"):
-        parts.append(f"{t['completion_tokens']} tokens")
-    if t.get("tokens_per_s"):
-        parts.append(f"{t['tokens_per_s']:.1f} tok/s")
-    if t.get("total_s") is not None:
-        parts.append(f"{t['total_s']:.1f}s")
-    if t.get("stopped") == "repeating":
-        parts.append("cut: the model began repeating itself")
-    elif t.get("stopped") == "length":
-        parts.append("cut: the answer reached its token limit")
-    parts.append(answer.model)
-    return "[dim]" + escape(" · ".join(parts)) + "[/]"
 
 
 class RepoAssistApp(IndexingMixin, App[int]):
@@ -77,6 +55,7 @@ class RepoAssistApp(IndexingMixin, App[int]):
         self.history: list[dict] = []  # shared with the Conversation: follow-ups survive a model switch
         self.busy = ""
         self._stop = threading.Event()
+        self._working_turn: int | None = None  # the turn a stoppable model call is filling
         self._cite_pos = -1
         self.repo_name = ws.repo.root.name
 
@@ -132,9 +111,10 @@ class RepoAssistApp(IndexingMixin, App[int]):
         self._show_model()
         self.refresh_bindings()
 
-    def start_work(self, what: str) -> None:
-        """Mark the app busy with a model call that the stop key (ctrl+g) can stop."""
+    def start_work(self, what: str, turn_id: int | None = None) -> None:
+        """Mark the app busy with a model call for turn ``turn_id`` that the stop key (ctrl+g) can stop."""
         self._stop.clear()
+        self._working_turn = turn_id
         self._set_busy(what)
 
     def token_sink(self, turn_id: int):
@@ -146,6 +126,17 @@ class RepoAssistApp(IndexingMixin, App[int]):
             self.post_message(AnswerToken(turn_id, piece))
 
         return on_token
+
+    def plan_sink(self, turn_id: int):
+        """An ``on_plan`` callback for a worker: shows the packed context, and stops before the model is asked
+        when the user has stopped the turn already."""
+
+        def on_plan(planned, model: str) -> None:
+            self.post_message(PlanReady(turn_id, planned, model))
+            if self._stop.is_set():
+                raise _Stopped()
+
+        return on_plan
 
     def failure(self, task: str, exc: BaseException, turn_id: int | None = None) -> Failed:
         """The message a worker posts when ``exc`` ended its task (a user's stop is not an error)."""
@@ -182,7 +173,7 @@ class RepoAssistApp(IndexingMixin, App[int]):
             self.query_one(QuestionInput).value = question
             return None
         turn = await self.query_one(Transcript).add_turn(question)
-        self.start_work("answering")
+        self.start_work("answering", turn.turn_id)
         self._ask(question, turn.turn_id)
         return turn
 
@@ -201,7 +192,7 @@ class RepoAssistApp(IndexingMixin, App[int]):
         try:
             conv = self.conversation()
             planned = conv.plan(question)
-            self.post_message(PlanReady(turn_id, planned, conv.model))
+            self.plan_sink(turn_id)(planned, conv.model)
             self.post_message(AnswerDone(turn_id, conv.ask(question, on_token=self.token_sink(turn_id), planned=planned)))
         except Exception as exc:  # noqa: BLE001 - every failure becomes a modal with its hint
             self.post_message(self.failure("ask", exc, turn_id))
@@ -211,9 +202,8 @@ class RepoAssistApp(IndexingMixin, App[int]):
         turn = self.query_one(Transcript).turn(msg.turn_id)
         pack = msg.planned.pack
         if turn is not None:
-            n = len(pack.chunks)
-            turn.set_status(f"{n} span{'s' if n != 1 else ''} of context ({pack.tokens:,} tokens) · waiting for "
-                            f"{escape(msg.model)}…")
+            turn.progress(f"{count(len(pack.chunks), 'span')} of context ({count(pack.tokens, 'token')}) · "
+                          f"waiting for {escape(msg.model)}…")
         self.query_one(ContextPanel).show_plan(msg.planned, msg.model)
 
     @on(AnswerToken)
@@ -243,9 +233,13 @@ class RepoAssistApp(IndexingMixin, App[int]):
         return turn
 
     def action_cancel(self) -> None:
+        """Stop the model call; said at once, though a backend still reading the prompt stops at its first token."""
         if self.busy in ("answering", "refactoring"):
             self._stop.set()
-            self.notify("stopping after the next token")
+            self._set_busy("stopping")
+            turn = self.query_one(Transcript).turn(self._working_turn) if self._working_turn is not None else None
+            if turn is not None:
+                turn.stop_requested()
 
     # -- failures
 
@@ -254,7 +248,9 @@ class RepoAssistApp(IndexingMixin, App[int]):
         if msg.turn_id is not None:
             turn = self.query_one(Transcript).turn(msg.turn_id)
             if turn is not None:
-                await turn.fail(msg.error.message)
+                stopped = msg.task == "stopped"
+                hint = "" if stopped or not msg.error.hint else f" · {msg.error.hint}"
+                await turn.fail(msg.error.message + hint, stopped=stopped)
         if msg.task == "index":
             self.query_one(StatusBar).hide_progress()
             self.refresh_status()
@@ -354,7 +350,7 @@ class RepoAssistApp(IndexingMixin, App[int]):
         turn = self.query_one(Transcript).turn(msg.turn_id)
         if turn is not None:
             n = len(msg.warnings) + len(msg.stale)
-            summary = "[dim]a patch to review" + (f", with {n} warning{'s' if n != 1 else ''}" if n else "") + "[/]"
+            summary = "[dim]a patch to review" + (f", with {count(n, 'warning')}" if n else "") + "[/]"
             await turn.finish(msg.text or "*(edit blocks)*", (), summary)
         if msg.planned is not None:
             self.query_one(ContextPanel).show_plan(msg.planned, msg.model)

@@ -22,6 +22,7 @@ from ..citations import CITE, Citation
 from ..markers import closes_fence
 from .keymap import INPUT_BINDINGS
 from .messages import OpenSource
+from .wording import count
 
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 _INLINE_CODE = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")  # a span closes with a run of as many backticks
@@ -73,6 +74,27 @@ def _link(m: re.Match[str], lookup: dict, citations: Sequence[Citation]) -> str:
         return m.group(0)
     flag = "" if citations[i].valid else " *(not in the context)*"
     return f"[{m.group(0)}]({CITE_SCHEME}{i}){flag}"
+
+
+def answer_summary(answer) -> str:
+    """The line under an answer: context, checked citations, speed, model."""
+    pack, cites, t = answer.plan.pack, answer.citations, answer.timing or {}
+    parts = [f"{count(len(pack.chunks), 'span')} of context ({count(pack.tokens, 'token')})"]
+    if cites:
+        ok = sum(c.valid for c in cites)
+        parts.append(f"citations {ok}/{len(cites)} checked against the context")
+    if t.get("completion_tokens"):
+        parts.append(count(t["completion_tokens"], "token"))
+    if t.get("tokens_per_s"):
+        parts.append(f"{t['tokens_per_s']:.1f} tok/s")
+    if t.get("total_s") is not None:
+        parts.append(f"{t['total_s']:.1f}s")
+    if t.get("stopped") == "repeating":
+        parts.append("cut: the model began repeating itself")
+    elif t.get("stopped") == "length":
+        parts.append("cut: the answer reached its token limit")
+    parts.append(answer.model)
+    return "[dim]" + escape(" · ".join(parts)) + "[/]"
 
 
 class QuestionInput(Input):
@@ -133,12 +155,15 @@ class Turn(Vertical):
         self.citations: tuple[Citation, ...] = ()
         self.streamed_pieces = 0
         self.done = False
+        self.stopping = False
         self._stream = None
 
     def compose(self) -> ComposeResult:
+        # The status line (progress, then a failure or a stop) sits under the answer, where the streamed text
+        # ends and the user's eyes are, never above a long answer and out of view.
         yield Static(f"[b]›[/b] {_escape(self.question)}", classes="question")
-        yield Static("retrieving context…", classes="turn-status")
         yield Markdown("", open_links=False, classes="answer")
+        yield Static("retrieving context…", classes="turn-status")
         yield Static("", classes="turn-footer")
 
     @property
@@ -148,9 +173,20 @@ class Turn(Vertical):
     def set_status(self, text: str) -> None:
         self.query_one(".turn-status", Static).update(text)
 
+    def progress(self, text: str) -> None:
+        """Show how the work goes, unless the user has asked to stop it (that stays on show until it stops)."""
+        if not self.stopping and not self.done:
+            self.set_status(text)
+
+    def stop_requested(self) -> None:
+        """Say at once that the stop key was heard: a model still reading its prompt stops only at its first token."""
+        if not self.done:
+            self.stopping = True
+            self.set_status("[b $warning]stopping…[/] (a model still reading the prompt stops at its first token)")
+
     async def append(self, piece: str) -> None:
         if self._stream is None:
-            self.set_status("answering…")
+            self.progress("answering…")
             self._stream = Markdown.get_stream(self.markdown)
         self.streamed_pieces += 1
         await self._stream.write(piece)
@@ -166,12 +202,15 @@ class Turn(Vertical):
         self.query_one(".turn-footer", Static).update(summary)
         self.done = True
 
-    async def fail(self, message: str) -> None:
+    async def fail(self, message: str, *, stopped: bool = False) -> None:
+        """End the turn on a failure (or a stop the user asked for), the line that says so in view."""
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
-        self.set_status(f"[b red]failed:[/] {_escape(message)}")
+        self.set_status(f"[b $warning]{_escape(message)}[/]" if stopped else f"[b red]failed:[/] {_escape(message)}")
         self.done = True
+        status = self.query_one(".turn-status", Static)
+        self.call_after_refresh(status.scroll_visible, animate=False)
 
     @on(Markdown.LinkClicked)
     def _link_clicked(self, event: Markdown.LinkClicked) -> None:

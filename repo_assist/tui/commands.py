@@ -61,19 +61,20 @@ async def refactor(app: "RepoAssistApp", instruction: str) -> None:
         return
     turn: Turn = await app.query_one(Transcript).add_turn(f"/refactor {instruction}")
     turn.set_status("packing the context, then asking the model for edit blocks…")
-    app.start_work("refactoring")
+    app.start_work("refactoring", turn.turn_id)
     ws, model, api_base, turn_id = app.ws, app.model_spec, app.api_base or None, turn.turn_id
-    on_token = app.token_sink(turn_id)
+    on_token, on_plan = app.token_sink(turn_id), app.plan_sink(turn_id)
 
     def checking(command: str) -> None:  # (from the worker: the check may take minutes)
-        app.call_from_thread(turn.set_status, f"checking the patch with `{escape(command)}` on a copy of the work tree…")
+        app.call_from_thread(turn.progress,
+                             f"checking the patch with `{escape(command)}` on a copy of the work tree…")
 
     def work() -> None:
         from ..changes import refactor as run_refactor
 
         try:
             result = run_refactor(ws, instruction, model=model, api_base=api_base, on_token=on_token,
-                                  on_check=checking)
+                                  on_plan=on_plan, on_check=checking)
             diff, warnings, stale = refactor_outcome(result)
             text = result.responses[-1] if result.responses else ""
             app.post_message(DiffReady(turn_id, diff, warnings, text, result.plan, result.model, stale))

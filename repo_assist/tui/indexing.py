@@ -12,8 +12,11 @@ import time
 from textual import work
 
 from .. import assistant
+from ..errors import IndexMissingError
+from ..paths import file_in_the_way
 from .messages import Failed, IndexDone, IndexProgress, StatusLoaded, as_repo_error
 from .status import StatusBar
+from .wording import count
 
 STATUS_EVERY_S = 30.0  # commits made outside the app show up in the status bar this fast
 PROGRESS_EVERY_S = 0.1  # at most ten progress messages a second, whatever the indexer reports
@@ -32,10 +35,15 @@ class IndexingMixin:
     def on_status_loaded(self, msg: StatusLoaded) -> None:
         if self.busy == "indexing":
             return
-        error = ""
-        if msg.error is not None:
-            error = "not indexed" if msg.error.title == "no index" else f"{msg.error.title}: {msg.error.message}"
-        self.query_one(StatusBar).show_status(self.repo_name, msg.status, error)
+        error, hint, can_index = "", "", True
+        if msg.error is not None:  # F5 is offered only for a missing index: it cannot mend a blocked or bad home
+            can_index = isinstance(msg.error, IndexMissingError)
+            error = "not indexed" if can_index else f"{msg.error.title}: {msg.error.message}"
+            hint = msg.error.hint
+            blocker = None if can_index else file_in_the_way(self.ws.dir)
+            if blocker is not None:  # the error's message starts with the long index path: name the file first
+                error = f"no index: {blocker} is a file"
+        self.query_one(StatusBar).show_status(self.repo_name, msg.status, error, hint, can_index)
 
     def action_reindex(self) -> None:
         if self.busy:
@@ -67,6 +75,6 @@ class IndexingMixin:
         s = msg.stats
         self.query_one(StatusBar).hide_progress()
         self._set_busy("")
-        self.notify(f"indexed {s.files} files, {s.chunks} chunks: {s.computed} embedded, {s.deleted} deleted, "
-                    f"{s.unchanged} files unchanged ({s.seconds:.1f}s)", title="index")
+        self.notify(f"indexed {count(s.files, 'file')}, {count(s.chunks, 'chunk')}: {s.computed:,} embedded, "
+                    f"{s.deleted:,} deleted, {count(s.unchanged, 'file')} unchanged ({s.seconds:.1f}s)", title="index")
         self.refresh_status()

@@ -31,6 +31,7 @@ from ..outline import Outliner
 from .diffmodel import FileChange, Hunk, all_units, parse_diff, select
 from .keymap import REVIEW_BINDINGS, key_display
 from .messages import Failed, as_repo_error
+from .wording import count
 
 OK, NO = "✓", "✗"
 # (the accepted hunks' diff, a parser) → the uses of renamed or re-signatured names they leave behind
@@ -167,8 +168,8 @@ class DiffReviewScreen(Screen):
         state = f"  [b $success]applied[/] ({self._key('review-undo')} undoes it)" if self.applied else ""
         force = "  [b $warning]force on[/]" if self.force else ""
         self.query_one("#review-title", Static).update(
-            f"[b]{escape(self.heading)}[/b] · {len(self.files)} file{'s' if len(self.files) != 1 else ''} · "
-            f"{len(self.accepted)} of {total} hunks accepted{force}{state}")
+            f"[b]{escape(self.heading)}[/b] · {count(len(self.files), 'file')} · "
+            f"{len(self.accepted)} of {count(total, 'hunk')} accepted{force}{state}")
 
     def _key(self, binding_id: str) -> str:
         """The key bound to ``binding_id`` now (the user may have rebound it)."""
@@ -375,7 +376,7 @@ class DiffReviewScreen(Screen):
         self._relabel()
         self._show_verdict()
         hunks, files = len(self.accepted), len(msg.entry.files)
-        self.notify(f"applied {hunks} hunk{'s' if hunks != 1 else ''} to {files} file{'s' if files != 1 else ''}")
+        self.notify(f"applied {count(hunks, 'hunk')} to {count(files, 'file')}")
 
     @on(Undone)
     def _undone(self, msg: Undone) -> None:
