@@ -102,14 +102,16 @@ class RefactorResult:
 def refactor(ws: Workspace, instruction: str, *, model: str | None = None, api_base: str | None = None,
              retries: int | None = None, test: str | None = None, on_token: Callable[[str], None] | None = None,
              on_check: Callable[[str], None] | None = None,
-             on_plan: Callable[[PlannedPrompt, str], None] | None = None) -> RefactorResult:
+             on_plan: Callable[[PlannedPrompt, str], None] | None = None, backend=None) -> RefactorResult:
     """Ask for edit blocks and turn them into a checked patch. Blocks that fail, and a check (``test``, else the
     ``test_command`` setting) that fails on the patched copy, go back to the model up to ``retries`` times.
     ``on_check(command)`` is told when a check starts (it may take minutes); ``on_plan(plan, model)`` when the
-    context is packed, before the model is asked."""
+    context is packed, before the model is asked. ``backend``: an open backend of ``model`` to use (and leave
+    open), such as the one a conversation already loaded, rather than opening the model again."""
     retries = ws.settings.refactor_retries if retries is None else retries
     command = check_command(ws, test)
-    conv = Conversation.open(ws, model, api_base)
+    conv = Conversation(ws, backend, model or ws.settings.model) if backend is not None else Conversation.open(
+        ws, model, api_base)
     try:
         system = prompts.render("refactor_system", edit_format=prompts.render("edit_format"))
 
@@ -155,7 +157,8 @@ def refactor(ws: Workspace, instruction: str, *, model: str | None = None, api_b
         assert res is not None
         return RefactorResult(instruction, with_warnings(ws, res, outliner), responses, plan, conv.model, check)
     finally:
-        conv.close()
+        if backend is None:
+            conv.close()
 
 
 def unreadable(prior: EngineResult | None, why: str) -> EngineResult:

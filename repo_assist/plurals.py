@@ -16,5 +16,6 @@ def plural(noun: str) -> str:
 
 
 def counted(n: int, noun: str, many: str | None = None) -> str:
-    """``n`` and the noun, singular for exactly 1: ``counted(1, "file")`` is "1 file"; ``many`` for an irregular plural."""
-    return f"{n} {noun if n == 1 else many or plural(noun)}"
+    """``n`` (thousands separated) and the noun, singular for exactly 1: ``counted(1, "file")`` is "1 file",
+    ``counted(2658, "chunk")`` "2,658 chunks"; ``many`` for an irregular plural."""
+    return f"{n:,} {noun if n == 1 else many or plural(noun)}"

@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.markup import escape
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
-from ..errors import RepoAssistError, UsageError
+from ..errors import RepoAssistError, StoppedError, UsageError
 from ..workspace import Workspace
 from . import commands
 from .chat import QuestionInput, Transcript, Turn, answer_summary
@@ -30,7 +30,7 @@ from .messages import AnswerDone, AnswerToken, DiffReady, Failed, OpenSource, Pl
 from .modals import ErrorScreen, HelpScreen, ModelPicker
 from .status import StatusBar
 from .viewer import SourceViewer, run_editor
-from .wording import count
+from ..plurals import counted
 
 
 class _Stopped(Exception):
@@ -140,7 +140,7 @@ class RepoAssistApp(IndexingMixin, App[int]):
 
     def failure(self, task: str, exc: BaseException, turn_id: int | None = None) -> Failed:
         """The message a worker posts when ``exc`` ended its task (a user's stop is not an error)."""
-        if isinstance(exc, _Stopped):
+        if isinstance(exc, (_Stopped, StoppedError)):
             return Failed("stopped", RepoAssistError("stopped by you", title="stopped"), turn_id)
         return Failed(task, as_repo_error(exc), turn_id)
 
@@ -202,7 +202,7 @@ class RepoAssistApp(IndexingMixin, App[int]):
         turn = self.query_one(Transcript).turn(msg.turn_id)
         pack = msg.planned.pack
         if turn is not None:
-            turn.progress(f"{count(len(pack.chunks), 'span')} of context ({count(pack.tokens, 'token')}) · "
+            turn.progress(f"{counted(len(pack.chunks), 'span')} of context ({counted(pack.tokens, 'token')}) · "
                           f"waiting for {escape(msg.model)}…")
         self.query_one(ContextPanel).show_plan(msg.planned, msg.model)
 
@@ -233,9 +233,12 @@ class RepoAssistApp(IndexingMixin, App[int]):
         return turn
 
     def action_cancel(self) -> None:
-        """Stop the model call; said at once, though a backend still reading the prompt stops at its first token."""
+        """Stop the model call, said at once: the embedded model stops within a batch of the prompt it is reading,
+        a server's answer at its next piece (and before the model is asked, the turn ends there)."""
         if self.busy in ("answering", "refactoring"):
             self._stop.set()
+            if self.conv is not None:
+                self.conv.backend.interrupt()
             self._set_busy("stopping")
             turn = self.query_one(Transcript).turn(self._working_turn) if self._working_turn is not None else None
             if turn is not None:
@@ -350,7 +353,7 @@ class RepoAssistApp(IndexingMixin, App[int]):
         turn = self.query_one(Transcript).turn(msg.turn_id)
         if turn is not None:
             n = len(msg.warnings) + len(msg.stale)
-            summary = "[dim]a patch to review" + (f", with {count(n, 'warning')}" if n else "") + "[/]"
+            summary = "[dim]a patch to review" + (f", with {counted(n, 'warning')}" if n else "") + "[/]"
             await turn.finish(msg.text or "*(edit blocks)*", (), summary)
         if msg.planned is not None:
             self.query_one(ContextPanel).show_plan(msg.planned, msg.model)

@@ -22,7 +22,7 @@ from ..citations import CITE, Citation
 from ..markers import closes_fence
 from .keymap import INPUT_BINDINGS
 from .messages import OpenSource
-from .wording import count
+from ..plurals import counted
 
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 _INLINE_CODE = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")  # a span closes with a run of as many backticks
@@ -79,12 +79,12 @@ def _link(m: re.Match[str], lookup: dict, citations: Sequence[Citation]) -> str:
 def answer_summary(answer) -> str:
     """The line under an answer: context, checked citations, speed, model."""
     pack, cites, t = answer.plan.pack, answer.citations, answer.timing or {}
-    parts = [f"{count(len(pack.chunks), 'span')} of context ({count(pack.tokens, 'token')})"]
+    parts = [f"{counted(len(pack.chunks), 'span')} of context ({counted(pack.tokens, 'token')})"]
     if cites:
         ok = sum(c.valid for c in cites)
         parts.append(f"citations {ok}/{len(cites)} checked against the context")
     if t.get("completion_tokens"):
-        parts.append(count(t["completion_tokens"], "token"))
+        parts.append(counted(t["completion_tokens"], "token"))
     if t.get("tokens_per_s"):
         parts.append(f"{t['tokens_per_s']:.1f} tok/s")
     if t.get("total_s") is not None:
@@ -179,10 +179,10 @@ class Turn(Vertical):
             self.set_status(text)
 
     def stop_requested(self) -> None:
-        """Say at once that the stop key was heard: a model still reading its prompt stops only at its first token."""
+        """Say at once that the stop key was heard."""
         if not self.done:
             self.stopping = True
-            self.set_status("[b $warning]stopping…[/] (a model still reading the prompt stops at its first token)")
+            self.set_status("[b $warning]stopping…[/]")
 
     async def append(self, piece: str) -> None:
         if self._stream is None:

@@ -73,7 +73,8 @@ async def refactor(app: "RepoAssistApp", instruction: str) -> None:
         from ..changes import refactor as run_refactor
 
         try:
-            result = run_refactor(ws, instruction, model=model, api_base=api_base, on_token=on_token,
+            conv = app.conversation()  # (the model the questions use, loaded once and stoppable by ctrl+g)
+            result = run_refactor(ws, instruction, model=conv.model, backend=conv.backend, on_token=on_token,
                                   on_plan=on_plan, on_check=checking)
             diff, warnings, stale = refactor_outcome(result)
             text = result.responses[-1] if result.responses else ""

@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Static
 
 from ..records import PackedSpan
 from .messages import OpenSource
-from .wording import count
+from ..plurals import counted
 
 
 def span_label(s: PackedSpan) -> str:
@@ -108,7 +108,7 @@ class ContextPanel(VerticalScroll):
         self.query_one(TokenGauge).set_figures(pack.tokens, b.context_tokens, w.n_ctx, planned.prompt_tokens)
         self.packed, self.dropped = tuple(pack.chunks), tuple(pack.dropped)
         self.query_one("#ctx-packed-title", Static).update(
-            f"[b]Packed[/b] {count(len(self.packed), 'span')}, {count(pack.tokens, 'token')}")
+            f"[b]Packed[/b] {counted(len(self.packed), 'span')}, {counted(pack.tokens, 'token')}")
         self._fill("#ctx-packed", self.packed)
         self.query_one("#ctx-dropped-title", Static).update(
             f"[b]Dropped[/b] {len(self.dropped)} (did not fit the budget)" if self.dropped
@@ -136,4 +136,4 @@ class ContextPanel(VerticalScroll):
         except IndexError:
             return
         where = "packed" if spans is self.packed else "dropped"
-        self.post_message(OpenSource(s.path, s.start_line, s.end_line, f"{where}, {count(s.tokens, 'token')}"))
+        self.post_message(OpenSource(s.path, s.start_line, s.end_line, f"{where}, {counted(s.tokens, 'token')}"))

@@ -16,7 +16,7 @@ from ..errors import IndexMissingError
 from ..paths import file_in_the_way
 from .messages import Failed, IndexDone, IndexProgress, StatusLoaded, as_repo_error
 from .status import StatusBar
-from .wording import count
+from ..plurals import counted
 
 STATUS_EVERY_S = 30.0  # commits made outside the app show up in the status bar this fast
 PROGRESS_EVERY_S = 0.1  # at most ten progress messages a second, whatever the indexer reports
@@ -75,6 +75,6 @@ class IndexingMixin:
         s = msg.stats
         self.query_one(StatusBar).hide_progress()
         self._set_busy("")
-        self.notify(f"indexed {count(s.files, 'file')}, {count(s.chunks, 'chunk')}: {s.computed:,} embedded, "
-                    f"{s.deleted:,} deleted, {count(s.unchanged, 'file')} unchanged ({s.seconds:.1f}s)", title="index")
+        self.notify(f"indexed {counted(s.files, 'file')}, {counted(s.chunks, 'chunk')}: {s.computed:,} embedded, "
+                    f"{s.deleted:,} deleted, {counted(s.unchanged, 'file')} unchanged ({s.seconds:.1f}s)", title="index")
         self.refresh_status()

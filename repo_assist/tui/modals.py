@@ -20,7 +20,7 @@ from textual.widgets.option_list import Option
 from ..errors import RepoAssistError
 from .keymap import ALL_BINDINGS, KEYS_TABLE, MODAL_BINDINGS, key_display
 from .models import ModelChoice, list_models
-from .wording import count
+from ..plurals import counted
 
 COMMANDS = (
     ("/refactor CHANGE", "ask the model for a patch, then review it"),
@@ -133,7 +133,7 @@ class ModelPicker(ModalScreen[str | None]):
             return
         self._fill(choices)
         self.query_one("#model-notes", Static).update(
-            "\n".join(escape(n) for n in notes) or f"{count(len(choices), 'model')} found")
+            "\n".join(escape(n) for n in notes) or f"{counted(len(choices), 'model')} found")
 
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:

@@ -31,7 +31,7 @@ from ..outline import Outliner
 from .diffmodel import FileChange, Hunk, all_units, parse_diff, select
 from .keymap import REVIEW_BINDINGS, key_display
 from .messages import Failed, as_repo_error
-from .wording import count
+from ..plurals import counted
 
 OK, NO = "✓", "✗"
 # (the accepted hunks' diff, a parser) → the uses of renamed or re-signatured names they leave behind
@@ -168,8 +168,8 @@ class DiffReviewScreen(Screen):
         state = f"  [b $success]applied[/] ({self._key('review-undo')} undoes it)" if self.applied else ""
         force = "  [b $warning]force on[/]" if self.force else ""
         self.query_one("#review-title", Static).update(
-            f"[b]{escape(self.heading)}[/b] · {count(len(self.files), 'file')} · "
-            f"{len(self.accepted)} of {count(total, 'hunk')} accepted{force}{state}")
+            f"[b]{escape(self.heading)}[/b] · {counted(len(self.files), 'file')} · "
+            f"{len(self.accepted)} of {counted(total, 'hunk')} accepted{force}{state}")
 
     def _key(self, binding_id: str) -> str:
         """The key bound to ``binding_id`` now (the user may have rebound it)."""
@@ -376,7 +376,7 @@ class DiffReviewScreen(Screen):
         self._relabel()
         self._show_verdict()
         hunks, files = len(self.accepted), len(msg.entry.files)
-        self.notify(f"applied {count(hunks, 'hunk')} to {count(files, 'file')}")
+        self.notify(f"applied {counted(hunks, 'hunk')} to {counted(files, 'file')}")
 
     @on(Undone)
     def _undone(self, msg: Undone) -> None:

@@ -17,7 +17,7 @@ from textual.containers import Horizontal
 from textual.markup import escape
 from textual.widgets import ProgressBar, Static
 
-from .wording import count
+from ..plurals import counted
 
 SEP = " · "
 
@@ -54,9 +54,9 @@ def status_parts(repo_name: str, status: dict | None, error: str = "", hint: str
     if not status.get("stale"):
         fresh = [Part(0, "up to date", "$success")]
     else:
-        what = f"{count(behind, 'commit')} behind HEAD" if behind else "not at HEAD"
+        what = f"{counted(behind, 'commit')} behind HEAD" if behind else "not at HEAD"
         fresh = [Part(0, what, "b $warning"), *([Part(2, "F5 re-indexes")] if can_index else [])]
-    return [name, Part(3, count(status.get("files", 0), "file")), Part(4, count(status.get("chunks", 0), "chunk")),
+    return [name, Part(3, counted(status.get("files", 0), "file")), Part(4, counted(status.get("chunks", 0), "chunk")),
             Part(5, f"commit {commit}"), *fresh]
 
 

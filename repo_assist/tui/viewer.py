@@ -23,7 +23,7 @@ from textual.widgets.text_area import Selection
 from ..errors import UsageError
 from ..languages import language_for
 from ..patch import read_text, safe_path
-from .wording import count
+from ..plurals import counted
 
 #: grammar languages the TextArea can highlight with the tree-sitter wheels repo-assist installs
 HIGHLIGHTED = frozenset({"python", "javascript", "go", "rust", "java", "bash"})
@@ -71,7 +71,7 @@ class SourceViewer(Vertical):
         start, end = max(1, start), max(start, end)
         notes = [note] if note else []
         if start > lines:
-            notes.append(f"the file has only {count(lines, 'line')} now")
+            notes.append(f"the file has only {counted(lines, 'line')} now")
             start = end = lines
         end = min(end, lines)
         self.path, self.start, self.end = rel, start, end
