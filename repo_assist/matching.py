@@ -38,8 +38,9 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
+from .blankquotes import drops_blank_lines, refuse_if_sparser_elsewhere
 from .elisions import ELISION_RE, elision_pieces, fill_lazy_replace, search_spelled_out
-from .finding import find, find_first
+from .finding import find_first
 from .fuzzy import fuzzy, nearest
 from .indentation import Units, foreign_indent
 from .numbering import unnumbered
@@ -93,7 +94,7 @@ def apply_blocks(
     ``("exact",)`` as the naive baseline).
     """
     current: dict[str, str | None] = dict(files)
-    drops_blanks = _drops_blank_lines(files, blocks, levels)
+    drops_blanks = drops_blank_lines(files, blocks, levels)
     applied: list[tuple[EditBlock, str]] = []
     failed: list[BlockFailure] = []
     done_as_copy: dict[int, str] = {}  # later copies of a block applied together with the first
@@ -151,8 +152,9 @@ def apply_blocks(
             new_lines, how, places = _apply_one(text, search, replace, fuzzy_threshold, levels, 1 + len(copies), block,
                                                 drops_blanks)
             if new_lines == list(zip(text.lines, text.eols)):
-                # SEARCH and REPLACE are one text, or differ only by what the cascade reads as the model's noise.
-                raise Refusal("the block changes nothing: applied, its REPLACE is what the file already has; write the change itself")
+                # SEARCH and REPLACE are one text, or differ only by what the cascade reads as the model's noise,
+                # unless the block's one change is trailing whitespace SEARCH quotes exactly and REPLACE drops.
+                new_lines = _tidied(text, search, replace, how)
         except Refusal as refusal:
             # (the file's lines shown to the model as its context showed them: secrets redacted)
             shown = Text.parse(redact(content)[0]).lines
@@ -252,7 +254,7 @@ def _apply_one(
     units = Units.read(text.lines, search, replace)
     matches, level = find_first(text.lines, search, 0, levels, units)
     if drops_blanks and len(matches) == 1 and level != "blank-lines" and "blank-lines" in levels:
-        _refuse_if_sparser_elsewhere(text.lines, search, matches[0], units)
+        refuse_if_sparser_elsewhere(text.lines, search, matches[0], units)
     if len(matches) > 1 and not (len(matches) == copies and _apart(matches)):
         matches = _named_by_line(matches, block.line if block else None)
         matches = _named_by_scope(matches, named_scope(text.lines, block.within) if block else None)
@@ -285,43 +287,22 @@ def _apply_one(
     raise elision_refusal or Refusal("SEARCH was not found in the file")
 
 
-def _drops_blank_lines(files: Mapping[str, str | None], blocks: Sequence[EditBlock], levels: Collection[str]) -> bool:
-    """Does a block of the answer quote its lines with blank lines left out (found only once they are ignored)?"""
-    if "blank-lines" not in levels:
-        return False
-    for block in blocks:
-        content, search = files.get(block.path), block_lines(block.search)
-        if not content or not search:
-            continue
-        lines = Text.parse(content).lines
-        found, level = find_first(lines, search, 0, levels, Units.read(lines, search, search))
-        if level == "blank-lines" and any(_loses_blanks(m, search) for m in found):
-            return True
-    return False
+def _tidied(text: Text, search: list[str], replace: list[str], how: str) -> list[tuple[str, str]]:
+    """The file with the trailing whitespace a block drops taken off; Refusal where the block changes nothing.
 
-
-def _loses_blanks(match: Match, search: list[str]) -> bool:
-    """Does the file hold more blank lines between two quoted lines than SEARCH quotes there?"""
-    quoted = [(k, t) for k, t in enumerate(match.mapping) if t is not None and search[k].strip()]
-    return any(t2 - t1 > k2 - k1 for (k1, t1), (k2, t2) in zip(quoted, quoted[1:]))
-
-
-def _refuse_if_sparser_elsewhere(lines: list[str], search: list[str], match: Match, units: Units) -> None:
-    """Refuse where SEARCH, found as written at ``match``, is also another place's lines with blank lines left out."""
-    others = [m for m in find(lines, search, "blank-lines", 0, units)
-              if (m.end <= match.start or m.start >= match.end) and _loses_blanks(m, search)
-              and _no_fewer_blanks(m, search)]
-    if others:
-        where = ", ".join(str(m.start + 1) for m in others[:5])
-        raise Refusal(f"SEARCH matches line {match.start + 1} as written, but the answer leaves out blank lines elsewhere, "
-                      f"and with blank lines left out it is also line{'s' if len(others) > 1 else ''} {where}; add surrounding "
-                      "lines to make it unique")
-
-
-def _no_fewer_blanks(match: Match, search: list[str]) -> bool:
-    """Does the file hold at least as many blank lines as SEARCH quotes between each two quoted lines?"""
-    quoted = [(k, t) for k, t in enumerate(match.mapping) if t is not None and search[k].strip()]
-    return all(t2 - t1 >= k2 - k1 for (k1, t1), (k2, t2) in zip(quoted, quoted[1:]))
+    A REPLACE that differs from its SEARCH only by dropping trailing whitespace reads as the model's noise, and
+    keeps the file's, as it should when a block changes other lines too. But where that is the block's only change
+    and SEARCH quotes the whitespace exactly as the file has it (found as written), the model copies whitespace
+    faithfully, so dropping it is the change asked for: "strip the trailing whitespace", or a Markdown line's
+    hard break taken out.
+    """
+    lines = list(zip(text.lines, text.eols))
+    places = [i for i in range(len(text.lines) - len(search) + 1) if text.lines[i:i + len(search)] == search]
+    drops = len(search) == len(replace) and all(r == s or r == s.rstrip() for s, r in zip(search, replace))
+    if how != "exact" or len(places) != 1 or not drops or search == replace:
+        raise Refusal("the block changes nothing: applied, its REPLACE is what the file already has; write the change itself")
+    at = places[0]
+    return lines[:at] + [(r, lines[at + k][1]) for k, r in enumerate(replace)] + lines[at + len(search):]
 
 
 _NEAR_LINE, _FAR_LINE = 6, 25  # a place this near where a diff hunk says it starts, every other this far, is the one

@@ -776,6 +776,18 @@ def test_a_quote_found_as_written_is_ambiguous_where_the_answer_drops_blank_line
     assert alone.new_files["t.go"] == text.removesuffix("\t}\n}\n") + "\t}\n\tdone()\n}\n"
 
 
+def test_a_block_whose_one_change_is_dropping_quoted_trailing_whitespace_drops_it() -> None:
+    # hiredis a1d4da6: "Removed whitespace before newline", a Markdown hard break taken out
+    text = "## Authors\n\nWritten by A and  \nB, under the BSD license.  \n"
+    block = EditBlock("README.md", "Written by A and  \nB, under the BSD license.  \n",
+                      "Written by A and  \nB, under the BSD license.\n")
+    result = apply_blocks({"README.md": text}, [block])
+    assert not result.failed and result.new_files["README.md"] == text.replace("license.  ", "license.")
+    # SEARCH without the whitespace: nothing says it goes, and the block changes nothing
+    plain = EditBlock("README.md", "B, under the BSD license.\n", "B, under the BSD license.\n")
+    assert "changes nothing" in apply_blocks({"README.md": text}, [plain]).failed[0].reason
+
+
 def test_quoted_blank_line_that_replace_deletes_is_deleted() -> None:
     text = "a = 1\n\nb = 2\n\n\nc = 3\n"
     block = EditBlock("t.py", "a = 1\n\nb = 2\nc = 3\n", "a = 1\nb = 2\nc = 3\n")
