@@ -3,7 +3,7 @@
     python bench/patch_bench.py REPO [--commits N] [--seed S] [--json]
 
 For each sampled commit of REPO (non-merge, text only, modifying 1-5 existing
-files, small hunks, new lines ending as their file's lines do) every hunk of
+files, small hunks, lines added and removed ending as their file's lines do) every hunk of
 ``git diff PARENT COMMIT`` becomes a SEARCH/REPLACE block (SEARCH = old
 side with its context, REPLACE = new side; where 3 lines of context occur
 twice in the file, the file's hunks get more context until each SEARCH is
@@ -118,8 +118,9 @@ def load_case(repo: Path, sha: str) -> Case | None:
         if hunks[path] is None or wide[path] is None:
             return None
         crlf = old[path].count("\r\n") * 2 > old[path].count("\n")
-        if any(tag == "+" and text.endswith("\r") != crlf for hunk in hunks[path] for tag, text in hunk):
-            return None  # new lines ending unlike the file's lines: no edit block says that (answers are normalized)
+        if any(tag != " " and text.endswith("\r") != crlf for hunk in hunks[path] for tag, text in hunk):
+            return None  # lines added or removed ending unlike the file's lines: a change of line endings, which no
+            # edit block says (answers are normalized)
     known = git(repo, "ls-tree", "-r", "--name-only", parent).splitlines()
     return Case(sha, parent, old, new, hunks, wide, known)  # type: ignore[arg-type]
 
