@@ -676,14 +676,21 @@ async def refactor_review(repo: Path, meanwhile=None):
     review screen (``meanwhile(app, pilot)`` runs while the refactor works)."""
     ws = assistant.open_workspace(repo)
     assistant.index(ws)
-    with FakeOllama(reply=EDIT_REPLY) as server:
+    async with refactoring(ws, EDIT_REPLY) as (app, pilot):
+        if meanwhile is not None:
+            await meanwhile(app, pilot)
+        await until(pilot, lambda: reviewing(app), "the review screen")
+        yield app, pilot
+
+
+@asynccontextmanager
+async def refactoring(ws, reply: str):
+    """The app on ``ws``, the protocol double answering ``reply``, right after `/refactor make f0 subtract`."""
+    with FakeOllama(reply=reply) as server:
         app = RepoAssistApp(ws, model="ollama/tiny", api_base=server.host)
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
             await pilot.press(*"/refactor make f0 subtract", "enter")
-            if meanwhile is not None:
-                await meanwhile(app, pilot)
-            await until(pilot, lambda: reviewing(app), "the review screen")
             yield app, pilot
 
 
@@ -739,16 +746,12 @@ async def refactor_refused(tmp_path: Path):
     (repo / ".repo-assist.toml").write_text("refactor_retries = 0\n")
     ws = assistant.open_workspace(repo)
     assistant.index(ws)
-    with FakeOllama(reply=NO_BLOCKS_REPLY) as server:
-        app = RepoAssistApp(ws, model="ollama/tiny", api_base=server.host)
-        async with app.run_test(size=SIZE) as pilot:
-            await settle(pilot)
-            await pilot.press(*"/refactor make f0 subtract", "enter")
-            await until(pilot, lambda: isinstance(app.screen, ErrorScreen), "the error modal")
-            assert "produced no change" in str(app.screen.query_one("#error-message", Static).render())
-            await pilot.press("escape")
-            await settle(pilot)
-            yield app, pilot
+    async with refactoring(ws, NO_BLOCKS_REPLY) as (app, pilot):
+        await until(pilot, lambda: isinstance(app.screen, ErrorScreen), "the error modal")
+        assert "produced no change" in str(app.screen.query_one("#error-message", Static).render())
+        await pilot.press("escape")
+        await settle(pilot)
+        yield app, pilot
 
 
 async def test_a_refused_refactor_says_so_below_its_streamed_answer_in_view(tmp_path: Path) -> None:
