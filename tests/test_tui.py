@@ -273,16 +273,18 @@ async def test_ask_streams_the_packaged_models_answer(indexed, monkeypatch) -> N
         gauge = app.query_one(TokenGauge)
         assert 0 < gauge.used <= gauge.budget < gauge.n_ctx <= 2048
         assert "llamacpp/default" in str(app.query_one("#ctx-model", Static).render())
-        # a follow-up stopped with ctrl+g before its first token: no modal, the turn says so, history unchanged. Its
-        # first token is held (as a long prompt evaluation holds it) until the stop key is pressed and the test has
-        # looked at the screen, so that neither a fast machine nor a slow one decides what the test sees.
+        # a follow-up stopped with ctrl+g before its first token shows: no modal, the turn says so, history
+        # unchanged. Its first token is held until the stop key is pressed and the test has looked at the screen,
+        # so that neither a fast machine nor a slow one decides what the test sees (a stop while the model still
+        # reads the prompt is tests/test_tui_stop.py's).
         sink = app.token_sink
-        release = threading.Event()
+        release, holding = threading.Event(), threading.Event()
 
         def held_sink(turn_id: int):
             on_token = sink(turn_id)
 
             def held(piece: str) -> None:
+                holding.set()
                 app._stop.wait(MODEL_WAIT_S)
                 release.wait(MODEL_WAIT_S)
                 on_token(piece)
@@ -295,8 +297,9 @@ async def test_ask_streams_the_packaged_models_answer(indexed, monkeypatch) -> N
         await until(pilot, lambda: "waiting for" in str(second.query_one(".turn-status", Static).render()),
                     "the follow-up's context to be packed")
         assert app.busy == "answering" and isinstance(app.focused, QuestionInput)  # stop from the question box
+        await until(pilot, holding.is_set, "the follow-up's first token", MODEL_WAIT_S)
         await pilot.press("ctrl+g")
-        # the press is acknowledged at once, while the backend is still busy with the prompt
+        # the press is acknowledged at once, while the answer is still under way
         turn_line = str(second.query_one(".turn-status", Static).render())
         bar = str(app.query_one("#status-model", Static).render())
         done_early = second.done
