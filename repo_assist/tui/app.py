@@ -20,6 +20,7 @@ from textual.markup import escape
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from ..errors import RepoAssistError, StoppedError, UsageError
+from ..plurals import counted
 from ..workspace import Workspace
 from . import commands
 from .chat import QuestionInput, Transcript, Turn, answer_summary
@@ -30,7 +31,6 @@ from .messages import AnswerDone, AnswerToken, DiffReady, Failed, OpenSource, Pl
 from .modals import ErrorScreen, HelpScreen, ModelPicker
 from .status import StatusBar
 from .viewer import SourceViewer, run_editor
-from ..plurals import counted
 
 
 class _Stopped(Exception):

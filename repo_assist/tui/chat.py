@@ -20,9 +20,9 @@ from textual.widgets import Input, Markdown, Static
 
 from ..citations import CITE, Citation
 from ..markers import closes_fence
+from ..plurals import counted
 from .keymap import INPUT_BINDINGS
 from .messages import OpenSource
-from ..plurals import counted
 
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 _INLINE_CODE = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")  # a span closes with a run of as many backticks

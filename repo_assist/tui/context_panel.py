@@ -15,9 +15,9 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
+from ..plurals import counted
 from ..records import PackedSpan
 from .messages import OpenSource
-from ..plurals import counted
 
 
 def span_label(s: PackedSpan) -> str:

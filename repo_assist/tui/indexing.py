@@ -14,9 +14,9 @@ from textual import work
 from .. import assistant
 from ..errors import IndexMissingError
 from ..paths import file_in_the_way
+from ..plurals import counted
 from .messages import Failed, IndexDone, IndexProgress, StatusLoaded, as_repo_error
 from .status import StatusBar
-from ..plurals import counted
 
 STATUS_EVERY_S = 30.0  # commits made outside the app show up in the status bar this fast
 PROGRESS_EVERY_S = 0.1  # at most ten progress messages a second, whatever the indexer reports

@@ -18,9 +18,9 @@ from textual.widgets import Button, DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..errors import RepoAssistError
+from ..plurals import counted
 from .keymap import ALL_BINDINGS, KEYS_TABLE, MODAL_BINDINGS, key_display
 from .models import ModelChoice, list_models
-from ..plurals import counted
 
 COMMANDS = (
     ("/refactor CHANGE", "ask the model for a patch, then review it"),

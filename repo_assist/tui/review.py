@@ -25,13 +25,13 @@ from textual.widgets import Footer, Static, Tree
 
 from .. import patch
 from ..errors import PatchError
+from ..outline import Outliner
+from ..plurals import counted
 from ..records import Patch
 from ..trial import Trial
-from ..outline import Outliner
 from .diffmodel import FileChange, Hunk, all_units, parse_diff, select
 from .keymap import REVIEW_BINDINGS, key_display
 from .messages import Failed, as_repo_error
-from ..plurals import counted
 
 OK, NO = "✓", "✗"
 # (the accepted hunks' diff, a parser) → the uses of renamed or re-signatured names they leave behind
