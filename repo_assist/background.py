@@ -37,6 +37,7 @@ from .config import Settings, load_settings
 from .errors import RepoAssistError
 from .gitrepo import Repo
 from .paths import index_home, make_private_dir
+from .plurals import counted
 from .runner_state import LOG_NAME, RERUN_NAME, RUNNER_LOCK_NAME, STATE_NAME, has_index, index_dir, pid_alive, read_state
 
 LOG_CAP_BYTES = 512 * 1024  # past this, hooks.log becomes hooks.log.1 (one old copy kept)
@@ -196,9 +197,8 @@ class _Runner:
         record["seconds"] = round(time.perf_counter() - w0, 3)
         head = (record["head"] or "none")[:12]
         if record["ok"]:
-            n = record["computed"]
             log_line(self.files.log, f"{','.join(record['events']) or 'run'}: indexed {head} in {record['seconds']:.1f}s "
-                     f"({n} chunk{'s' if n != 1 else ''} embedded, {record['deleted']} deleted)")
+                     f"({counted(record['computed'], 'chunk')} embedded, {record['deleted']} deleted)")
         else:
             log_line(self.files.log, f"{','.join(record['events']) or 'run'}: failed at {head}: {record['error']}")
         state = read_state(self.files.dir)

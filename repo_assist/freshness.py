@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from .gitrepo import Repo
 from .manifest import Manifest
+from .plurals import counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +29,7 @@ class Freshness:
             return None if self.head is None else "the index has no commit recorded; run `repo-assist index`"
         if self.commits_behind:
             n = self.commits_behind
-            return f"the index is {n} commit{'s' if n != 1 else ''} behind HEAD; run `repo-assist index`"
+            return f"the index is {counted(n, 'commit')} behind HEAD; run `repo-assist index`"
         return "the index was built for another commit (branch switch or rewritten history); run `repo-assist index`"
 
     def to_dict(self) -> dict:
