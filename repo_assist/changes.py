@@ -70,9 +70,10 @@ def check_command(ws: Workspace, test: str | None = None) -> str:
     return command if command.strip() else ""
 
 
-def run_check(ws: Workspace, diff: str, command: str) -> Trial:
-    """``command`` on a scratch copy of the work tree with ``diff`` applied, within ``test_timeout_s``."""
-    return trial(ws.repo.root, diff, command, ws.settings.test_timeout_s)
+def run_check(ws: Workspace, diff: str, command: str, stop=None) -> Trial:
+    """``command`` on a scratch copy of the work tree with ``diff`` applied, within ``test_timeout_s`` (``stop``, a
+    threading.Event, ends it once set)."""
+    return trial(ws.repo.root, diff, command, ws.settings.test_timeout_s, stop)
 
 
 def patch_from_response(ws: Workspace, response: str) -> EngineResult:
@@ -102,12 +103,13 @@ class RefactorResult:
 def refactor(ws: Workspace, instruction: str, *, model: str | None = None, api_base: str | None = None,
              retries: int | None = None, test: str | None = None, on_token: Callable[[str], None] | None = None,
              on_check: Callable[[str], None] | None = None,
-             on_plan: Callable[[PlannedPrompt, str], None] | None = None, backend=None) -> RefactorResult:
+             on_plan: Callable[[PlannedPrompt, str], None] | None = None, backend=None, stop=None) -> RefactorResult:
     """Ask for edit blocks and turn them into a checked patch. Blocks that fail, and a check (``test``, else the
     ``test_command`` setting) that fails on the patched copy, go back to the model up to ``retries`` times.
     ``on_check(command)`` is told when a check starts (it may take minutes); ``on_plan(plan, model)`` when the
     context is packed, before the model is asked. ``backend``: an open backend of ``model`` to use (and leave
-    open), such as the one a conversation already loaded, rather than opening the model again."""
+    open), such as the one a conversation already loaded, rather than opening the model again; ``stop`` (a
+    threading.Event) ends a check under way once set."""
     retries = ws.settings.refactor_retries if retries is None else retries
     command = check_command(ws, test)
     conv = Conversation(ws, backend, model or ws.settings.model) if backend is not None else Conversation.open(
@@ -149,7 +151,7 @@ def refactor(ws: Workspace, instruction: str, *, model: str | None = None, api_b
             if res.ok and command:  # the patch applies: now the user's check, on a copy
                 if on_check:
                     on_check(command)
-                check = run_check(ws, res.patch.diff, command)
+                check = run_check(ws, res.patch.diff, command, stop)
             if check is None or check.passed or attempt == retries:
                 break
             messages += [{"role": "assistant", "content": text}, {"role": "user", "content": prompts.render(

@@ -14,15 +14,17 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from .diffs import ENC
-from .errors import PatchError, UsageError
+from .errors import PatchError, StoppedError, UsageError
 from .gitrepo import NO_HOOKS, run_git
 
 OUTPUT_LINES = 20  # lines of the command's output kept for the report
+_STOP_POLL_S = 0.1  # how often a check that can be stopped looks whether it was
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +52,9 @@ class Trial:
         return self.summary() + (f": {last}" if last else "")
 
 
-def trial(repo_root: Path, diff: str, command: str, timeout_s: float) -> Trial:
-    """Apply ``diff`` to a scratch copy of the work tree and run ``command`` (a shell command) there."""
+def trial(repo_root: Path, diff: str, command: str, timeout_s: float, stop: threading.Event | None = None) -> Trial:
+    """Apply ``diff`` to a scratch copy of the work tree and run ``command`` (a shell command) there; ``stop``, once
+    set, ends the command (StoppedError)."""
     root = Path(repo_root).resolve()
     if run_git(["rev-parse", "--verify", "-q", "HEAD^{commit}"], root, check=False).returncode != 0:
         raise UsageError("a check needs a commit to copy the work tree from", "commit once, or drop the check")
@@ -66,7 +69,7 @@ def trial(repo_root: Path, diff: str, command: str, timeout_s: float) -> Trial:
             why = proc.stderr.decode(*ENC).strip().splitlines()
             raise PatchError("the patch does not apply to a copy of the work tree: "
                              + (why[-1] if why else "git apply failed"), "regenerate it against the current tree")
-        return _run(command, tree, timeout_s)
+        return _run(command, tree, timeout_s, stop)
     finally:
         run_git(["worktree", "remove", "--force", str(tree)], root, check=False)
         run_git(["worktree", "prune"], root, check=False)
@@ -102,19 +105,29 @@ def _carry_work_tree(root: Path, tree: Path) -> None:
             target.symlink_to(root / rel)
 
 
-def _run(command: str, cwd: Path, timeout_s: float) -> Trial:
-    """Run ``command`` in its own process group, so that at the time limit everything it started is stopped."""
+def _run(command: str, cwd: Path, timeout_s: float, stop: threading.Event | None = None) -> Trial:
+    """Run ``command`` in its own process group, so that at the time limit, or once ``stop`` is set, everything it
+    started is stopped."""
     start = time.perf_counter()
+    deadline = time.monotonic() + timeout_s
+    stopped = False
     try:
         proc = subprocess.Popen(command, shell=True, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     except OSError as exc:
         raise UsageError(f"cannot run the check `{command}`: {exc.strerror}") from None
+    code: int | None = None
     try:
-        out, _ = proc.communicate(timeout=timeout_s)
-        code: int | None = proc.returncode
-    except subprocess.TimeoutExpired:
-        code = None
+        while True:  # (a retried communicate loses none of the output)
+            left = deadline - time.monotonic()
+            try:
+                out, _ = proc.communicate(timeout=max(0.0, min(left, _STOP_POLL_S) if stop is not None else left))
+                code = proc.returncode
+                break
+            except subprocess.TimeoutExpired:
+                stopped = stop is not None and stop.is_set()
+                if stopped or time.monotonic() >= deadline:
+                    break
     finally:
         if proc.returncode is None:  # timed out, or interrupted: stop the whole group
             try:
@@ -122,5 +135,7 @@ def _run(command: str, cwd: Path, timeout_s: float) -> Trial:
             except ProcessLookupError:
                 pass  # (it ended on its own just now)
             out, _ = proc.communicate()
+    if stopped:
+        raise StoppedError(f"stopped by you: the check `{command}` was ended")
     tail = "\n".join(out.decode(*ENC).rstrip().splitlines()[-OUTPUT_LINES:])
     return Trial(command, code == 0, code, time.perf_counter() - start, tail)

@@ -718,6 +718,28 @@ async def test_refactor_whose_check_fails_shows_it_in_the_review(tmp_path: Path)
         assert read_text(repo, "app/util.py") == UTIL_PY
 
 
+async def test_ctrl_g_ends_a_refactors_check_and_opens_no_review(tmp_path: Path) -> None:
+    # The check (test_command) would run for WAIT_S; it writes its pid, and the stop key ends it and its children.
+    repo = make_repo(tmp_path / "proj", FILES)
+    pid = tmp_path / "check.pid"
+    check = f"import os, time\\nopen({str(pid)!r}, 'w').write(str(os.getpid()))\\ntime.sleep({WAIT_S})"
+    (repo / ".repo-assist.toml").write_text(f'test_command = """{sys.executable} -c "{check}" """\nrefactor_retries = 0\n')
+    ws = assistant.open_workspace(repo)
+    assistant.index(ws)
+    async with refactoring(ws, EDIT_REPLY) as (app, pilot):
+        turn = app.query_one(Turn)
+        await until(pilot, lambda: pid.exists() and pid.read_text(), "the check to start")
+        await pilot.press("ctrl+g")
+        await until(pilot, lambda: turn.done, "the stop")
+        await settle(pilot)
+        assert not reviewing(app) and not isinstance(app.screen, ErrorScreen)
+        ended = str(turn.query_one(".turn-status", Static).render())
+        assert "stopped by you" in ended and "failed" not in ended
+        status = Path(f"/proc/{pid.read_text()}/status")  # the check is gone (or a zombie left for init to reap)
+        assert not status.exists() or "\nState:\tZ" in status.read_text()
+    assert read_text(repo, "app/util.py") == UTIL_PY
+
+
 async def test_refactor_streams_edit_blocks_then_opens_the_review(tmp_path: Path, monkeypatch) -> None:
     """/refactor through the real engine, with the Ollama protocol double as the model; apply and undo."""
     repo = make_repo(tmp_path / "proj", FILES)

@@ -111,6 +111,11 @@ class RepoAssistApp(IndexingMixin, App[int]):
         self._show_model()
         self.refresh_bindings()
 
+    @property
+    def stop_pressed(self) -> threading.Event:
+        """Set once the stop key is pressed during the current model call (workers and the checks they run poll it)."""
+        return self._stop
+
     def start_work(self, what: str, turn_id: int | None = None) -> None:
         """Mark the app busy with a model call for turn ``turn_id`` that the stop key (ctrl+g) can stop."""
         self._stop.clear()

@@ -75,7 +75,7 @@ async def refactor(app: "RepoAssistApp", instruction: str) -> None:
         try:
             conv = app.conversation()  # (the model the questions use, loaded once and stoppable by ctrl+g)
             result = run_refactor(ws, instruction, model=conv.model, backend=conv.backend, on_token=on_token,
-                                  on_plan=on_plan, on_check=checking)
+                                  on_plan=on_plan, on_check=checking, stop=app.stop_pressed)
             diff, warnings, stale = refactor_outcome(result)
             text = result.responses[-1] if result.responses else ""
             app.post_message(DiffReady(turn_id, diff, warnings, text, result.plan, result.model, stale))
