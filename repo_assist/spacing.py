@@ -325,13 +325,17 @@ _KEYWORDS = frozenset(
 
 
 def shape(line: str) -> str:
-    """A line written with its names, strings and numbers blanked out (keywords kept): ``a = s`` for ``x = "y"``."""
+    """A line written with its names, strings and numbers blanked out (keywords kept): ``a = s`` for ``x = "y"``.
+
+    A keyword with a dot right before or after it is a name there (``assert.equal``, ``<assert.h>``, ``x.type``).
+    """
     def one(m: re.Match) -> str:
         if m.group("s"):
             return "s"
         if m.group("n"):
             return "0"
-        return m.group() if m.group() in _KEYWORDS else "a"
+        dotted = line[m.start() - 1:m.start()] == "." or line[m.end():m.end() + 1] == "."
+        return m.group() if m.group() in _KEYWORDS and not dotted else "a"
     return " ".join(_SHAPE_RE.sub(one, line).split())
 
 

@@ -788,6 +788,17 @@ def test_a_block_whose_one_change_is_dropping_quoted_trailing_whitespace_drops_i
     assert "changes nothing" in apply_blocks({"README.md": text}, [plain]).failed[0].reason
 
 
+def test_a_new_system_include_goes_with_the_system_includes_across_a_lost_blank_line() -> None:
+    # hiredis test.c: the blank line between <...> and "..." includes was left out of SEARCH; `assert` in a path
+    # is a name, so <assert.h> reads like <sys/time.h>, not like "hiredis.h"
+    text = '#include <string.h>\n#include <sys/time.h>\n\n#include "hiredis.h"\n\nint main(void) {\n}\n'
+    block = EditBlock("t.c", '#include <string.h>\n#include <sys/time.h>\n#include "hiredis.h"\n',
+                      '#include <string.h>\n#include <sys/time.h>\n#include <assert.h>\n#include "hiredis.h"\n')
+    result = apply_blocks({"t.c": text}, [block])
+    assert not result.failed, result.failed
+    assert result.new_files["t.c"] == text.replace("<sys/time.h>\n", "<sys/time.h>\n#include <assert.h>\n")
+
+
 def test_quoted_blank_line_that_replace_deletes_is_deleted() -> None:
     text = "a = 1\n\nb = 2\n\n\nc = 3\n"
     block = EditBlock("t.py", "a = 1\n\nb = 2\nc = 3\n", "a = 1\nb = 2\nc = 3\n")
