@@ -14,7 +14,7 @@ from typing import Any, Mapping
 from .config import load_settings
 from .paths import file_in_the_way, index_home, repo_key
 
-MANIFEST_NAME = "manifest.sqlite"  # == Workspace.manifest_path's name: the index exists when this file does
+MANIFEST_NAME = "manifest.sqlite"  # Workspace.manifest_path's name: the index exists when this file does
 LOG_NAME = "hooks.log"
 STATE_NAME = "hooks-state.json"
 RERUN_NAME = "hooks-rerun"

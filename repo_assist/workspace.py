@@ -19,6 +19,7 @@ from .errors import ConfigError, IndexMissingError, StoreError
 from .gitrepo import Repo
 from .manifest import Manifest, promote, remove_database
 from .paths import HOME_HINT, file_in_the_way, index_home, make_private_dir, repo_key, unwritable
+from .runner_state import MANIFEST_NAME
 
 
 def rebuild_hint(repo: Repo) -> str:
@@ -46,7 +47,7 @@ class Workspace:
 
     @property
     def manifest_path(self) -> Path:
-        return self.dir / "manifest.sqlite"
+        return self.dir / MANIFEST_NAME
 
     @property
     def chroma_dir(self) -> Path:
