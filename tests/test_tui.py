@@ -597,6 +597,27 @@ async def test_review_runs_the_check_on_the_accepted_hunks(tmp_path: Path) -> No
         await until(pilot, lambda: "passed on a patched copy" in verdict(app), "the passing check")
 
 
+async def test_closing_the_review_ends_the_check_it_started(tmp_path: Path) -> None:
+    # the check would outlast the test's wait for its end; closing the review ends it and everything it started
+    repo, old, _, diff_file = change_repo(tmp_path)
+    pid = tmp_path / "check.pid"
+    check = f"import os, time; open({str(pid)!r}, 'w').write(str(os.getpid())); time.sleep({3 * WAIT_S})"
+    (repo / ".repo-assist.toml").write_text(f'test_command = "{sys.executable} -c \\"{check}\\""\n')
+    app = RepoAssistApp(assistant.open_workspace(repo))
+    async with app.run_test(size=SIZE) as pilot:
+        app.review(diff_file.read_text())
+        await until(pilot, lambda: reviewing(app), "the review screen")
+        await until(pilot, lambda: "the 3 accepted hunks apply" in verdict(app), "the check")
+        await pilot.press("t")
+        await until(pilot, lambda: pid.exists() and pid.read_text(), "the check to start")
+        await pilot.press("escape")
+        await until(pilot, lambda: not reviewing(app), "the review to close")
+        status = Path(f"/proc/{pid.read_text()}/status")  # gone (or a zombie left for init to reap)
+        await until(pilot, lambda: not status.exists() or "\nState:\tZ" in status.read_text(), "the check to end")
+        await app.workers.wait_for_complete()
+    assert read_text(repo, "app/util.py") == old["app/util.py"]
+
+
 async def test_review_warns_of_syntax_errors_until_forced(tmp_path: Path) -> None:
     repo, old, _, _ = change_repo(tmp_path)
     broken = make_diff({"app/util.py": old["app/util.py"]},

@@ -370,20 +370,22 @@ class RepoAssistApp(IndexingMixin, App[int]):
 
         return diff_references(self.ws, diff, outliner)
 
-    def _checker(self):
-        """The check command (the `test_command` setting) as the review runs it, or None when none is set."""
+    def _checker(self, stop: threading.Event):
+        """The check command (the `test_command` setting) as the review runs it, ended once ``stop`` is set (the
+        review closed), or None when none is set."""
         from ..changes import check_command, run_check
 
         command = check_command(self.ws)
-        return (lambda diff: run_check(self.ws, diff, command)) if command else None
+        return (lambda diff: run_check(self.ws, diff, command, stop)) if command else None
 
     def review(self, diff: str, warnings: tuple[str, ...] = (), title: str = "Review patch") -> None:
         from .review import DiffReviewScreen
 
+        closed = threading.Event()  # (a check the review started ends with it, not minutes later)
         try:
             screen = DiffReviewScreen(diff, self.ws.repo.root, self.undo_dir, warnings, title, self._references,
-                                      self._checker())
+                                      self._checker(closed))
         except RepoAssistError as exc:
             self.show_error(exc)
             return
-        self.push_screen(screen, lambda _: self.refresh_status())
+        self.push_screen(screen, lambda _: (closed.set(), self.refresh_status()))
