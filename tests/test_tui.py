@@ -576,17 +576,25 @@ async def test_review_warns_of_the_uses_a_rejected_hunk_leaves(tmp_path: Path) -
         assert "still uses" not in verdict(app)
 
 
-async def test_review_runs_the_check_on_the_accepted_hunks(tmp_path: Path) -> None:
-    # `t` runs the repository's test_command on a patched copy with the hunks accepted now; changing the
-    # selection clears the verdict, and the work tree is never written by a check.
+@asynccontextmanager
+async def review_with_check(tmp_path: Path, check: str):
+    """The review of change_repo's diff, its 3 hunks checked to apply, with ``check`` (Python) as the test_command:
+    (app, pilot, repo, old texts)."""
     repo, old, _, diff_file = change_repo(tmp_path)
-    check = "import sys; sys.exit('x - 0' in open('app/util.py').read())"
     (repo / ".repo-assist.toml").write_text(f'test_command = "{sys.executable} -c \\"{check}\\""\n')
     app = RepoAssistApp(assistant.open_workspace(repo))
     async with app.run_test(size=SIZE) as pilot:
         app.review(diff_file.read_text())
         await until(pilot, lambda: reviewing(app), "the review screen")
         await until(pilot, lambda: "the 3 accepted hunks apply" in verdict(app), "the check")
+        yield app, pilot, repo, old
+
+
+async def test_review_runs_the_check_on_the_accepted_hunks(tmp_path: Path) -> None:
+    # `t` runs the repository's test_command on a patched copy with the hunks accepted now; changing the
+    # selection clears the verdict, and the work tree is never written by a check.
+    check = "import sys; sys.exit('x - 0' in open('app/util.py').read())"
+    async with review_with_check(tmp_path, check) as (app, pilot, repo, old):
         await pilot.press("t")
         await until(pilot, lambda: "failed (exit 1) on a patched copy" in verdict(app), "the failed check")
         assert read_text(repo, "app/util.py") == old["app/util.py"]
@@ -599,15 +607,9 @@ async def test_review_runs_the_check_on_the_accepted_hunks(tmp_path: Path) -> No
 
 async def test_closing_the_review_ends_the_check_it_started(tmp_path: Path) -> None:
     # the check would outlast the test's wait for its end; closing the review ends it and everything it started
-    repo, old, _, diff_file = change_repo(tmp_path)
     pid = tmp_path / "check.pid"
     check = f"import os, time; open({str(pid)!r}, 'w').write(str(os.getpid())); time.sleep({3 * WAIT_S})"
-    (repo / ".repo-assist.toml").write_text(f'test_command = "{sys.executable} -c \\"{check}\\""\n')
-    app = RepoAssistApp(assistant.open_workspace(repo))
-    async with app.run_test(size=SIZE) as pilot:
-        app.review(diff_file.read_text())
-        await until(pilot, lambda: reviewing(app), "the review screen")
-        await until(pilot, lambda: "the 3 accepted hunks apply" in verdict(app), "the check")
+    async with review_with_check(tmp_path, check) as (app, pilot, repo, old):
         await pilot.press("t")
         await until(pilot, lambda: pid.exists() and pid.read_text(), "the check to start")
         await pilot.press("escape")
