@@ -71,11 +71,14 @@ class Conversation:
     _window: Window | None = None
 
     @classmethod
-    def open(cls, ws: Workspace, model: str | None = None, api_base: str | None = None) -> "Conversation":
+    def open(cls, ws: Workspace, model: str | None = None, api_base: str | None = None,
+             backend: object = None) -> "Conversation":
+        """A conversation with ``model`` (the configured one by default); ``backend``: that model already open."""
         from .backends.factory import make_backend
 
         spec = model or ws.settings.model
-        backend = make_backend(spec, api_base=api_base if api_base is not None else ws.settings.api_base)
+        if backend is None:
+            backend = make_backend(spec, api_base=api_base if api_base is not None else ws.settings.api_base)
         return cls(ws, backend, spec)
 
     def window(self) -> Window:

@@ -112,8 +112,7 @@ def refactor(ws: Workspace, instruction: str, *, model: str | None = None, api_b
     threading.Event) ends a check under way once set."""
     retries = ws.settings.refactor_retries if retries is None else retries
     command = check_command(ws, test)
-    conv = Conversation(ws, backend, model or ws.settings.model) if backend is not None else Conversation.open(
-        ws, model, api_base)
+    conv = Conversation.open(ws, model, api_base, backend=backend)
     try:
         system = prompts.render("refactor_system", edit_format=prompts.render("edit_format"))
 
